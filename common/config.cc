@@ -1,0 +1,237 @@
+#include "common/config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+namespace steward {
+
+struct ConfigNode::Impl {
+  YAML::Node node;
+};
+
+namespace {
+
+std::string Describe(const YAML::Node& node) {
+  if (!node.IsDefined() || node.IsNull()) return "nothing";
+  if (node.IsMap()) return "a map";
+  if (node.IsSequence()) return "a list";
+  return "\"" + node.Scalar() + "\"";
+}
+
+nlohmann::json ToJsonValue(const YAML::Node& node) {
+  if (!node.IsDefined() || node.IsNull()) return nullptr;
+  if (node.IsMap()) {
+    nlohmann::json obj = nlohmann::json::object();
+    for (const auto& kv : node) obj[kv.first.Scalar()] = ToJsonValue(kv.second);
+    return obj;
+  }
+  if (node.IsSequence()) {
+    nlohmann::json arr = nlohmann::json::array();
+    for (const auto& item : node) arr.push_back(ToJsonValue(item));
+    return arr;
+  }
+  const std::string& s = node.Scalar();
+  if (node.Tag() == "!") return s;  // explicitly quoted in the source: keep it a string
+  if (s == "true" || s == "True" || s == "TRUE") return true;
+  if (s == "false" || s == "False" || s == "FALSE") return false;
+  try {
+    size_t used = 0;
+    const long long i = std::stoll(s, &used);
+    if (used == s.size()) return i;
+  } catch (const std::exception&) {
+  }
+  try {
+    size_t used = 0;
+    const double d = std::stod(s, &used);
+    if (used == s.size() && std::isfinite(d)) return d;
+  } catch (const std::exception&) {
+  }
+  return s;
+}
+
+}  // namespace
+
+StatusOr<ConfigNode> ConfigNode::Parse(const std::string& text, const std::string& source) {
+  auto impl = std::make_shared<Impl>();
+  try {
+    impl->node = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    return InvalidArgument(source + ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1) +
+                           ": not valid YAML/JSON (" + e.msg + "); fix the syntax at that position");
+  }
+  return ConfigNode(std::move(impl), source, "");
+}
+
+StatusOr<ConfigNode> ConfigNode::LoadFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return NotFound(path + ": cannot open the configuration file; check the path");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return Parse(ss.str(), path);
+}
+
+bool ConfigNode::IsMap() const { return impl_->node.IsMap(); }
+bool ConfigNode::IsSequence() const { return impl_->node.IsSequence(); }
+bool ConfigNode::IsScalar() const { return impl_->node.IsScalar(); }
+bool ConfigNode::IsNull() const { return !impl_->node.IsDefined() || impl_->node.IsNull(); }
+
+std::string ConfigNode::ChildPath(std::string_view key) const {
+  return path_.empty() ? std::string(key) : path_ + "." + std::string(key);
+}
+
+bool ConfigNode::Has(std::string_view key) const {
+  if (!impl_->node.IsMap()) return false;
+  const YAML::Node child = impl_->node[std::string(key)];
+  return child.IsDefined() && !child.IsNull();
+}
+
+std::optional<ConfigNode> ConfigNode::Find(std::string_view key) const {
+  if (!Has(key)) return std::nullopt;
+  auto impl = std::make_shared<Impl>();
+  impl->node = impl_->node[std::string(key)];
+  return ConfigNode(std::move(impl), source_, ChildPath(key));
+}
+
+StatusOr<ConfigNode> ConfigNode::Get(std::string_view key) const {
+  if (!impl_->node.IsMap()) {
+    return Error("expected a map with field '" + std::string(key) + "', got " + Describe(impl_->node),
+                 "write it as `" + std::string(key) + ": <value>` under this field");
+  }
+  auto child = Find(key);
+  if (!child) {
+    ConfigNode missing(impl_, source_, ChildPath(key));
+    return missing.Error("is required but missing", "add `" + std::string(key) + ": <value>`");
+  }
+  return *child;
+}
+
+std::vector<std::string> ConfigNode::Keys() const {
+  std::vector<std::string> keys;
+  if (!impl_->node.IsMap()) return keys;
+  for (const auto& kv : impl_->node) keys.push_back(kv.first.Scalar());
+  return keys;
+}
+
+Status ConfigNode::RejectUnknownKeys(std::initializer_list<std::string_view> allowed) const {
+  for (const std::string& key : Keys()) {
+    if (std::find(allowed.begin(), allowed.end(), key) != allowed.end()) continue;
+    std::string_view best;
+    size_t best_distance = SIZE_MAX;
+    for (std::string_view candidate : allowed) {
+      const size_t d = EditDistance(key, candidate);
+      if (d < best_distance) {
+        best_distance = d;
+        best = candidate;
+      }
+    }
+    ConfigNode bad(impl_, source_, ChildPath(key));
+    std::string fix = best_distance <= 3 ? "did you mean '" + std::string(best) + "'?" : "remove it";
+    std::string known;
+    for (std::string_view a : allowed) known += (known.empty() ? "" : ", ") + std::string(a);
+    return bad.Error("is not a known field (known: " + known + ")", fix);
+  }
+  return Status::Ok();
+}
+
+size_t ConfigNode::size() const { return impl_->node.IsSequence() ? impl_->node.size() : 0; }
+
+ConfigNode ConfigNode::At(size_t index) const {
+  auto impl = std::make_shared<Impl>();
+  impl->node = impl_->node[index];
+  return ConfigNode(std::move(impl), source_, path_ + "[" + std::to_string(index) + "]");
+}
+
+StatusOr<std::string> ConfigNode::AsString() const {
+  if (!impl_->node.IsScalar()) return Error("expected text, got " + Describe(impl_->node), "write a plain value");
+  return impl_->node.Scalar();
+}
+
+StatusOr<double> ConfigNode::AsDouble() const {
+  if (impl_->node.IsScalar()) {
+    const std::string& s = impl_->node.Scalar();
+    try {
+      size_t used = 0;
+      const double d = std::stod(s, &used);
+      if (used == s.size() && std::isfinite(d)) return d;
+    } catch (const std::exception&) {
+    }
+  }
+  return Error("expected a number, got " + Describe(impl_->node), "write a number such as 0.5");
+}
+
+StatusOr<int64_t> ConfigNode::AsInt() const {
+  if (impl_->node.IsScalar()) {
+    const std::string& s = impl_->node.Scalar();
+    try {
+      size_t used = 0;
+      const long long v = std::stoll(s, &used);
+      if (used == s.size()) return static_cast<int64_t>(v);
+    } catch (const std::exception&) {
+    }
+  }
+  return Error("expected a whole number, got " + Describe(impl_->node), "write an integer such as 100");
+}
+
+StatusOr<bool> ConfigNode::AsBool() const {
+  if (impl_->node.IsScalar()) {
+    const std::string& s = impl_->node.Scalar();
+    if (s == "true" || s == "True" || s == "yes") return true;
+    if (s == "false" || s == "False" || s == "no") return false;
+  }
+  return Error("expected true or false, got " + Describe(impl_->node), "write true or false");
+}
+
+StatusOr<std::string> ConfigNode::GetString(std::string_view key, std::optional<std::string> fallback) const {
+  if (fallback && !Has(key)) return *fallback;
+  ASSIGN_OR_RETURN(ConfigNode child, Get(key));
+  return child.AsString();
+}
+
+StatusOr<double> ConfigNode::GetDouble(std::string_view key, std::optional<double> fallback) const {
+  if (fallback && !Has(key)) return *fallback;
+  ASSIGN_OR_RETURN(ConfigNode child, Get(key));
+  return child.AsDouble();
+}
+
+StatusOr<int64_t> ConfigNode::GetInt(std::string_view key, std::optional<int64_t> fallback) const {
+  if (fallback && !Has(key)) return *fallback;
+  ASSIGN_OR_RETURN(ConfigNode child, Get(key));
+  return child.AsInt();
+}
+
+StatusOr<bool> ConfigNode::GetBool(std::string_view key, std::optional<bool> fallback) const {
+  if (fallback && !Has(key)) return *fallback;
+  ASSIGN_OR_RETURN(ConfigNode child, Get(key));
+  return child.AsBool();
+}
+
+Status ConfigNode::Error(const std::string& what, const std::string& fix) const {
+  std::string where = source_;
+  if (impl_->node.IsDefined() && impl_->node.Mark().line >= 0) {
+    where += ":" + std::to_string(impl_->node.Mark().line + 1);
+  }
+  return InvalidArgument(where + ": field '" + (path_.empty() ? "<root>" : path_) + "' " + what + "; fix: " + fix);
+}
+
+std::string ConfigNode::ToJson() const { return ToJsonValue(impl_->node).dump(); }
+
+size_t EditDistance(std::string_view a, std::string_view b) {
+  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost});
+    }
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+}  // namespace steward

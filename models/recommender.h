@@ -1,0 +1,90 @@
+// The recommender interface every model implements, and the catalog view models see.
+// Models know nothing of the simulator: the app builds a Catalog from whatever world or data set
+// it runs on.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+
+namespace steward::models {
+
+struct CatalogItem {
+  int64_t id = 0;
+  int category = 0;
+  int provider_group = 0;
+  double prior_popularity = 0.0;  // e.g. z-scored log(ratings); used before any feedback exists
+  int64_t available_from_ms = 0;
+};
+
+// Items the models may recommend. Immutable once built; shared by all models.
+struct Catalog {
+  std::vector<CatalogItem> items;  // index = item index used by models
+  int num_categories = 0;
+};
+
+struct RecommendRequest {
+  int64_t request_id = 0;
+  int64_t user_id = 0;
+  int64_t ts_ms = 0;
+  std::span<const int32_t> history;  // the user's clicked item indices, oldest first
+  int k = 10;
+};
+
+struct ScoredItem {
+  int32_t item = 0;  // catalog index
+  double score = 0.0;
+  double propensity = 1.0;  // probability the policy puts this item at this position
+};
+
+struct Recommendation {
+  std::vector<ScoredItem> items;  // in position order
+};
+
+struct FeedbackSignal {
+  int64_t user_id = 0;
+  int64_t ts_ms = 0;
+  int32_t item = 0;
+  int position = 0;
+  bool clicked = false;
+  std::span<const int32_t> history;  // the user's clicks before this one
+};
+
+// Decides whether a candidate may be shown (the safety layer implements this).
+class CandidateFilter {
+ public:
+  virtual ~CandidateFilter() = default;
+  virtual std::string name() const = 0;
+  // True when the item may be recommended to this request.
+  virtual bool Allow(const RecommendRequest& request, int32_t item) const = 0;
+};
+
+class Recommender {
+ public:
+  virtual ~Recommender() = default;
+  virtual std::string name() const = 0;
+  // "name@version", logged with every exposure.
+  virtual std::string version() const = 0;
+  // Recommends up to request.k available items the user has not clicked, passing every filter.
+  virtual Recommendation Recommend(const RecommendRequest& request) = 0;
+  // Learns from one feedback event (online models); default: nothing.
+  virtual void Observe(const FeedbackSignal& signal) { (void)signal; }
+  void AddFilter(std::shared_ptr<const CandidateFilter> filter) { filters_.push_back(std::move(filter)); }
+
+ protected:
+  bool Allowed(const RecommendRequest& request, int32_t item) const {
+    for (const auto& f : filters_) {
+      if (!f->Allow(request, item)) return false;
+    }
+    return true;
+  }
+
+ private:
+  std::vector<std::shared_ptr<const CandidateFilter>> filters_;
+};
+
+}  // namespace steward::models

@@ -1,0 +1,234 @@
+#include "storage/database.h"
+
+#include <sqlite3.h>
+
+#include <vector>
+
+#include "storage/statement.h"
+
+namespace steward::storage {
+namespace {
+
+// Versioned migrations: entry i brings the schema from version i to i+1. Never edit a shipped
+// entry; append a new one.
+const std::vector<const char*>& Migrations() {
+  static const std::vector<const char*> migrations = {
+      // 1: experiments and their versions, exposures, feedback, audit log, model registry.
+      R"sql(
+      CREATE TABLE experiments (
+        name            TEXT PRIMARY KEY,
+        state           TEXT NOT NULL,
+        current_version INTEGER NOT NULL,
+        created_at_ms   INTEGER NOT NULL,
+        updated_at_ms   INTEGER NOT NULL
+      );
+      CREATE TABLE experiment_versions (
+        name          TEXT NOT NULL REFERENCES experiments(name),
+        version       INTEGER NOT NULL,
+        created_at_ms INTEGER NOT NULL,
+        actor         TEXT NOT NULL,
+        config_json   TEXT NOT NULL,
+        PRIMARY KEY (name, version)
+      );
+      -- One row per served request. served: JSON [[item_id, propensity], ...] in position order
+      -- (position = index + 1); shadow: JSON [item_id, ...] of the shadow model's list.
+      CREATE TABLE exposures (
+        request_id           INTEGER PRIMARY KEY,
+        ts_ms                INTEGER NOT NULL,
+        user_id              INTEGER NOT NULL,
+        experiment           TEXT NOT NULL,
+        arm                  TEXT NOT NULL,
+        served               TEXT NOT NULL,
+        shadow               TEXT,
+        model_version        TEXT NOT NULL,
+        shadow_model_version TEXT,
+        latency_us           INTEGER NOT NULL,
+        shadow_latency_us    INTEGER
+      );
+      CREATE INDEX exposures_by_experiment ON exposures(experiment, arm);
+      -- Feedback linked to its exposure by request_id. kind: 1 click, 2 conversion, 3 dwell
+      -- (value = seconds). Append-only and unindexed beyond the rowid so ingest stays fast.
+      CREATE TABLE feedback (
+        request_id INTEGER NOT NULL,
+        ts_ms      INTEGER NOT NULL,
+        user_id    INTEGER NOT NULL,
+        item_id    INTEGER NOT NULL,
+        position   INTEGER NOT NULL,
+        kind       INTEGER NOT NULL,
+        value      REAL NOT NULL
+      );
+      -- Tamper-evident log: hash = SHA-256(prev_hash | seq | ts_ms | actor | action | subject |
+      -- reason | payload). See storage/audit_log.h.
+      CREATE TABLE audit_log (
+        seq       INTEGER PRIMARY KEY,
+        ts_ms     INTEGER NOT NULL,
+        actor     TEXT NOT NULL,
+        action    TEXT NOT NULL,
+        subject   TEXT NOT NULL,
+        reason    TEXT NOT NULL,
+        payload   TEXT NOT NULL,
+        prev_hash TEXT NOT NULL,
+        hash      TEXT NOT NULL
+      );
+      CREATE TABLE models (
+        name          TEXT NOT NULL,
+        version       INTEGER NOT NULL,
+        kind          TEXT NOT NULL,
+        created_at_ms INTEGER NOT NULL,
+        params_json   TEXT NOT NULL,
+        metrics_json  TEXT NOT NULL,
+        artifact      BLOB,
+        PRIMARY KEY (name, version)
+      );
+      )sql",
+  };
+  return migrations;
+}
+
+}  // namespace
+
+int LatestSchemaVersion() { return static_cast<int>(Migrations().size()); }
+
+Status Database::Error(const std::string& what) const {
+  return IoError(path_ + ": " + what + ": " + sqlite3_errmsg(db_));
+}
+
+StatusOr<std::unique_ptr<Database>> Database::Open(const std::string& path, DatabaseOptions options) {
+  sqlite3* raw = nullptr;
+  const int flags = (options.read_only ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)) |
+                    SQLITE_OPEN_NOMUTEX;
+  const int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
+  if (rc != SQLITE_OK) {
+    std::string msg = raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc);
+    sqlite3_close(raw);
+    return IoError(path + ": cannot open database: " + msg + "; check the path and permissions");
+  }
+  std::unique_ptr<Database> db(new Database(raw, path));
+  sqlite3_busy_timeout(raw, options.busy_timeout_ms);
+  if (!options.read_only) {
+    RETURN_IF_ERROR(db->Exec("PRAGMA journal_mode=WAL"));
+    RETURN_IF_ERROR(db->Exec(options.sync == SyncMode::kFull ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL"));
+    RETURN_IF_ERROR(db->Exec("PRAGMA foreign_keys=ON"));
+    RETURN_IF_ERROR(db->Migrate());
+  } else {
+    ASSIGN_OR_RETURN(int version, db->SchemaVersion());
+    if (version == 0) return FailedPrecondition(path + ": not a Steward database (schema version 0); run `steward demo --db " + path + "` or check the path");
+  }
+  return db;
+}
+
+Database::~Database() { sqlite3_close_v2(db_); }
+
+Status Database::Exec(const std::string& sql) {
+  char* err = nullptr;
+  const int rc = sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err);
+  if (rc != SQLITE_OK) {
+    std::string msg = err ? err : sqlite3_errstr(rc);
+    sqlite3_free(err);
+    if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) return Unavailable(path_ + ": database is busy: " + msg);
+    return IoError(path_ + ": " + msg);
+  }
+  return Status::Ok();
+}
+
+StatusOr<std::unique_ptr<Statement>> Database::Prepare(const std::string& sql) {
+  sqlite3_stmt* stmt = nullptr;
+  if (sqlite3_prepare_v2(db_, sql.c_str(), static_cast<int>(sql.size()), &stmt, nullptr) != SQLITE_OK) {
+    return Error("cannot prepare `" + sql + "`");
+  }
+  return std::make_unique<Statement>(db_, stmt);
+}
+
+Status Database::Begin() { return Exec("BEGIN IMMEDIATE"); }
+Status Database::Commit() { return Exec("COMMIT"); }
+Status Database::Rollback() { return Exec("ROLLBACK"); }
+
+StatusOr<int> Database::SchemaVersion() {
+  ASSIGN_OR_RETURN(auto stmt, Prepare("PRAGMA user_version"));
+  ASSIGN_OR_RETURN(bool row, stmt->Step());
+  if (!row) return Internal("PRAGMA user_version returned no row");
+  return static_cast<int>(stmt->ColumnInt(0));
+}
+
+StatusOr<std::string> Database::IntegrityCheck() {
+  ASSIGN_OR_RETURN(auto stmt, Prepare("PRAGMA integrity_check"));
+  std::string result;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, stmt->Step());
+    if (!row) break;
+    if (!result.empty()) result += "; ";
+    result += stmt->ColumnText(0);
+  }
+  return result;
+}
+
+int64_t Database::Changes() { return sqlite3_changes64(db_); }
+
+Status Database::Checkpoint() { return Exec("PRAGMA wal_checkpoint(TRUNCATE)"); }
+
+Status Database::Migrate() {
+  ASSIGN_OR_RETURN(int version, SchemaVersion());
+  const int latest = LatestSchemaVersion();
+  if (version > latest) {
+    return FailedPrecondition(path_ + ": schema version " + std::to_string(version) +
+                              " is newer than this build supports (" + std::to_string(latest) +
+                              "); upgrade Steward");
+  }
+  for (int v = version; v < latest; ++v) {
+    RETURN_IF_ERROR(Begin());
+    Status s = Exec(Migrations()[static_cast<size_t>(v)]);
+    if (s.ok()) s = Exec("PRAGMA user_version=" + std::to_string(v + 1));
+    if (!s.ok()) {
+      (void)Rollback();
+      return s.WithContext("migration to schema version " + std::to_string(v + 1));
+    }
+    RETURN_IF_ERROR(Commit());
+  }
+  return Status::Ok();
+}
+
+// ---- Statement ----
+
+Statement::~Statement() { sqlite3_finalize(stmt_); }
+void Statement::BindInt(int index, int64_t value) { sqlite3_bind_int64(stmt_, index, value); }
+void Statement::BindDouble(int index, double value) { sqlite3_bind_double(stmt_, index, value); }
+void Statement::BindText(int index, std::string_view value) {
+  sqlite3_bind_text(stmt_, index, value.data(), static_cast<int>(value.size()), SQLITE_TRANSIENT);
+}
+void Statement::BindBlob(int index, const void* data, size_t size) {
+  sqlite3_bind_blob(stmt_, index, data, static_cast<int>(size), SQLITE_TRANSIENT);
+}
+void Statement::BindNull(int index) { sqlite3_bind_null(stmt_, index); }
+
+StatusOr<bool> Statement::Step() {
+  const int rc = sqlite3_step(stmt_);
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  std::string msg = sqlite3_errmsg(db_);
+  sqlite3_reset(stmt_);
+  if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) return Unavailable("database is busy: " + msg);
+  if (rc == SQLITE_CONSTRAINT) return AlreadyExists("constraint failed: " + msg);
+  return IoError("sqlite step failed: " + msg);
+}
+
+Status Statement::Run() {
+  StatusOr<bool> r = Step();
+  while (r.ok() && *r) r = Step();
+  sqlite3_reset(stmt_);
+  return r.ok() ? Status::Ok() : r.status();
+}
+
+void Statement::Reset() {
+  sqlite3_reset(stmt_);
+  sqlite3_clear_bindings(stmt_);
+}
+
+int64_t Statement::ColumnInt(int index) const { return sqlite3_column_int64(stmt_, index); }
+double Statement::ColumnDouble(int index) const { return sqlite3_column_double(stmt_, index); }
+std::string Statement::ColumnText(int index) const {
+  const unsigned char* text = sqlite3_column_text(stmt_, index);
+  return text ? std::string(reinterpret_cast<const char*>(text), static_cast<size_t>(sqlite3_column_bytes(stmt_, index))) : std::string();
+}
+bool Statement::ColumnIsNull(int index) const { return sqlite3_column_type(stmt_, index) == SQLITE_NULL; }
+
+}  // namespace steward::storage

@@ -1,0 +1,105 @@
+#include "storage/experiment_store.h"
+
+#include "storage/statement.h"
+
+namespace steward::storage {
+namespace {
+
+ExperimentRecord ReadRecord(const Statement& st) {
+  return ExperimentRecord{st.ColumnText(0), st.ColumnText(1), st.ColumnInt(2), st.ColumnInt(3), st.ColumnInt(4)};
+}
+
+constexpr const char* kColumns = "name, state, current_version, created_at_ms, updated_at_ms";
+
+}  // namespace
+
+StatusOr<int64_t> ExperimentStore::SaveVersion(const std::string& name, const std::string& config_json,
+                                               const std::string& actor, int64_t ts_ms,
+                                               const std::string& initial_state) {
+  if (name.empty()) return InvalidArgument("experiment field 'name' is empty; give the experiment a name");
+  RETURN_IF_ERROR(db_.Begin());
+  auto save = [&]() -> StatusOr<int64_t> {
+    ASSIGN_OR_RETURN(auto current, db_.Prepare(
+        "SELECT v.version, v.config_json FROM experiments e JOIN experiment_versions v "
+        "ON v.name = e.name AND v.version = e.current_version WHERE e.name = ?"));
+    current->BindText(1, name);
+    ASSIGN_OR_RETURN(bool exists, current->Step());
+    if (exists && current->ColumnText(1) == config_json) return current->ColumnInt(0);
+    const int64_t version = exists ? current->ColumnInt(0) + 1 : 1;
+    if (!exists) {
+      ASSIGN_OR_RETURN(auto insert, db_.Prepare("INSERT INTO experiments (" + std::string(kColumns) + ") VALUES (?,?,?,?,?)"));
+      insert->BindText(1, name);
+      insert->BindText(2, initial_state);
+      insert->BindInt(3, version);
+      insert->BindInt(4, ts_ms);
+      insert->BindInt(5, ts_ms);
+      RETURN_IF_ERROR(insert->Run());
+    } else {
+      ASSIGN_OR_RETURN(auto update, db_.Prepare("UPDATE experiments SET current_version = ?, updated_at_ms = ? WHERE name = ?"));
+      update->BindInt(1, version);
+      update->BindInt(2, ts_ms);
+      update->BindText(3, name);
+      RETURN_IF_ERROR(update->Run());
+    }
+    ASSIGN_OR_RETURN(auto add, db_.Prepare(
+        "INSERT INTO experiment_versions (name, version, created_at_ms, actor, config_json) VALUES (?,?,?,?,?)"));
+    add->BindText(1, name);
+    add->BindInt(2, version);
+    add->BindInt(3, ts_ms);
+    add->BindText(4, actor);
+    add->BindText(5, config_json);
+    RETURN_IF_ERROR(add->Run());
+    return version;
+  };
+  StatusOr<int64_t> result = save();
+  if (!result.ok()) {
+    (void)db_.Rollback();
+    return result.status().WithContext("saving experiment '" + name + "'");
+  }
+  RETURN_IF_ERROR(db_.Commit());
+  return result;
+}
+
+Status ExperimentStore::SetState(const std::string& name, const std::string& state, int64_t ts_ms) {
+  ASSIGN_OR_RETURN(auto st, db_.Prepare("UPDATE experiments SET state = ?, updated_at_ms = ? WHERE name = ?"));
+  st->BindText(1, state);
+  st->BindInt(2, ts_ms);
+  st->BindText(3, name);
+  RETURN_IF_ERROR(st->Run());
+  if (db_.Changes() == 0) return NotFound("no experiment named '" + name + "'; list them with `steward experiment status`");
+  return Status::Ok();
+}
+
+StatusOr<ExperimentRecord> ExperimentStore::Get(const std::string& name) {
+  ASSIGN_OR_RETURN(auto st, db_.Prepare("SELECT " + std::string(kColumns) + " FROM experiments WHERE name = ?"));
+  st->BindText(1, name);
+  ASSIGN_OR_RETURN(bool row, st->Step());
+  if (!row) return NotFound("no experiment named '" + name + "'; list them with `steward experiment status`");
+  return ReadRecord(*st);
+}
+
+StatusOr<std::vector<ExperimentRecord>> ExperimentStore::List() {
+  ASSIGN_OR_RETURN(auto st, db_.Prepare("SELECT " + std::string(kColumns) + " FROM experiments ORDER BY name"));
+  std::vector<ExperimentRecord> out;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, st->Step());
+    if (!row) break;
+    out.push_back(ReadRecord(*st));
+  }
+  return out;
+}
+
+StatusOr<std::vector<ExperimentVersion>> ExperimentStore::Versions(const std::string& name) {
+  ASSIGN_OR_RETURN(auto st, db_.Prepare(
+      "SELECT name, version, created_at_ms, actor, config_json FROM experiment_versions WHERE name = ? ORDER BY version"));
+  st->BindText(1, name);
+  std::vector<ExperimentVersion> out;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, st->Step());
+    if (!row) break;
+    out.push_back(ExperimentVersion{st->ColumnText(0), st->ColumnInt(1), st->ColumnInt(2), st->ColumnText(3), st->ColumnText(4)});
+  }
+  return out;
+}
+
+}  // namespace steward::storage
