@@ -10,11 +10,11 @@ PACKAGES=(
   libsqlite3-dev sqlite3
   libeigen3-dev
   libfaiss-dev libopenblas-dev
-  libimgui-dev libglfw3-dev libgl-dev
+  libimgui-dev libstb-dev libglfw3-dev libgl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   nlohmann-json3-dev libcli11-dev libyaml-cpp-dev
   libpng-dev libssl-dev libfreetype-dev
-  xvfb xauth
+  xvfb xauth fonts-dejavu-core
 )
 
 missing=()

@@ -166,7 +166,7 @@ void World::AddUser(int64_t joined_ms, bool is_new) {
   u.joined_ms = joined_ms;
   const double band = rng_.Uniform();
   u.age = band < 0.35 ? AgeBand::k18To29 : (band < 0.75 ? AgeBand::k30To49 : AgeBand::k50Plus);
-  static constexpr double kPopularitySensitivity[] = {0.9, 0.6, 0.3};
+  static constexpr double kPopularitySensitivity[] = {0.5, 0.35, 0.2};
   u.popularity_sensitivity = kPopularitySensitivity[static_cast<int>(u.age)] * (0.75 + 0.5 * rng_.Uniform());
   u.activity = std::exp(0.8 * rng_.Normal());
   const int n_fav = 1 + static_cast<int>(rng_.UniformInt(3));

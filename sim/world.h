@@ -48,9 +48,9 @@ struct WorldConfig {
   double drift_per_day = 0.05;  // std-dev of the daily preference step. Default: 0.05
   // Click model (docs/simulator.md explains the calibration).
   double position_eta = 0.6171;    // ln(2.7)/ln(5)
-  double affinity_weight = 5.0;    // a
+  double affinity_weight = 3.0;    // a
   double rating_weight = 1.0;      // c
-  double click_bias = -4.0;
+  double click_bias = -6.0;
   double conversion_base = 0.15;   // P(conversion | click) at rating 4
 };
 

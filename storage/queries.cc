@@ -81,4 +81,10 @@ StatusOr<Totals> QueryTotals(Database& db) {
   return Totals{st->ColumnInt(0), st->ColumnInt(1), st->ColumnInt(2), st->ColumnInt(3)};
 }
 
+StatusOr<int64_t> QueryMaxRequestId(Database& db) {
+  ASSIGN_OR_RETURN(auto st, db.Prepare("SELECT COALESCE(MAX(request_id), 0) FROM exposures"));
+  ASSIGN_OR_RETURN(bool row, st->Step());
+  return row ? st->ColumnInt(0) : 0;
+}
+
 }  // namespace steward::storage

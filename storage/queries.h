@@ -39,5 +39,7 @@ StatusOr<std::vector<ArmCounts>> QueryArmCounts(Database& db);
 // Exposures and clicks per arm in buckets of `bucket_ms` of event time.
 StatusOr<std::vector<TimelinePoint>> QueryTimeline(Database& db, int64_t bucket_ms);
 StatusOr<Totals> QueryTotals(Database& db);
+// Highest request id logged so far (0 when none), so a new run continues after it.
+StatusOr<int64_t> QueryMaxRequestId(Database& db);
 
 }  // namespace steward::storage

@@ -1,0 +1,324 @@
+#include "app/demo.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "app/paths.h"
+#include "common/clock.h"
+#include "common/progress.h"
+#include "data/goodbooks.h"
+#include "experiment/assigner.h"
+#include "fairness/metrics.h"
+#include "models/baseline.h"
+#include "safety/blocklist_filter.h"
+#include "shadow/compare.h"
+#include "sim/world.h"
+#include "storage/audit_log.h"
+#include "storage/database.h"
+#include "storage/event_writer.h"
+#include "storage/experiment_store.h"
+#include "storage/model_registry.h"
+#include "storage/queries.h"
+
+namespace steward::app {
+namespace {
+
+constexpr int kProviderGroups = 3;
+
+struct ArmState {
+  std::unique_ptr<models::Recommender> model;
+  ArmSummary summary;
+  std::unique_ptr<fairness::ExposureAccumulator> exposure;
+  std::vector<double> latencies_us;
+  std::vector<char> seen_user;
+};
+
+double Percentile(std::vector<double> values, double q) {
+  if (values.empty()) return 0.0;
+  // Nearest-rank percentile: the smallest value with at least q of the values at or below it.
+  const double rank = std::ceil(q * static_cast<double>(values.size()));
+  const size_t idx = std::min(values.size() - 1, static_cast<size_t>(std::max(rank, 1.0)) - 1);
+  std::nth_element(values.begin(), values.begin() + static_cast<std::ptrdiff_t>(idx), values.end());
+  return values[idx];
+}
+
+std::shared_ptr<const models::Catalog> BuildCatalog(const sim::World& world) {
+  auto catalog = std::make_shared<models::Catalog>();
+  catalog->num_categories = world.config().num_categories;
+  for (const sim::Item& item : world.items()) {
+    catalog->items.push_back({item.id, item.category, static_cast<int>(item.provider), item.popularity, item.released_ms});
+  }
+  return catalog;
+}
+
+}  // namespace
+
+StatusOr<DemoSummary> RunDemo(const DemoOptions& options) {
+  if (options.requests < 0) return InvalidArgument("--requests must be zero or more");
+  if (options.list_size < 1 || options.list_size > 100) return InvalidArgument("--k must be between 1 and 100");
+  if (options.days < 1) return InvalidArgument("--days must be at least 1");
+  const SystemClock& clock = SystemClock::Default();
+  const int64_t started_ns = clock.MonotonicNanos();
+  const std::string data_dir = ResolveDataDir(options.data_dir);
+  const std::string experiment_file =
+      options.experiment_file.empty() ? data_dir + "/experiments/demo.yaml" : options.experiment_file;
+
+  ASSIGN_OR_RETURN(auto books, data::LoadGoodbooks(data_dir + "/goodbooks/books.csv"));
+  sim::WorldConfig world_config;
+  world_config.seed = options.seed;
+  world_config.horizon_days = options.days;
+  ASSIGN_OR_RETURN(sim::World world, sim::World::Create(books, world_config));
+  auto catalog = BuildCatalog(world);
+
+  ASSIGN_OR_RETURN(experiment::ExperimentConfig config, experiment::LoadExperimentConfig(experiment_file));
+  experiment::Assigner assigner(config);
+
+  std::shared_ptr<const models::CandidateFilter> blocklist;
+  if (!options.blocklist_file.empty()) {
+    std::vector<int64_t> ids;
+    for (const auto& item : catalog->items) ids.push_back(item.id);
+    ASSIGN_OR_RETURN(safety::BlocklistFilter filter, safety::BlocklistFilter::Load(options.blocklist_file, ids));
+    blocklist = std::make_shared<safety::BlocklistFilter>(std::move(filter));
+  }
+
+  // Models: one per arm (each learns only from its own traffic, as in a clean A/B test) and the
+  // shadow model (learns from all logged feedback, never shown).
+  std::vector<ArmState> arms(config.arms.size());
+  for (size_t a = 0; a < config.arms.size(); ++a) {
+    ASSIGN_OR_RETURN(arms[a].model, models::MakeRecommender(config.arms[a].model, catalog, Mix64(options.seed + 17 * (a + 1))));
+    if (blocklist) arms[a].model->AddFilter(blocklist);
+    arms[a].summary.name = config.arms[a].name;
+    arms[a].summary.model = config.arms[a].model;
+    arms[a].exposure = std::make_unique<fairness::ExposureAccumulator>(static_cast<int>(catalog->items.size()),
+                                                                        catalog->num_categories, kProviderGroups);
+  }
+  std::unique_ptr<models::Recommender> shadow;
+  if (!config.shadow_model.empty()) {
+    ASSIGN_OR_RETURN(shadow, models::MakeRecommender(config.shadow_model, catalog, Mix64(options.seed + 991)));
+    if (blocklist) shadow->AddFilter(blocklist);
+  }
+
+  // Control plane: experiment version, models, audit trail.
+  ASSIGN_OR_RETURN(auto db, storage::Database::Open(options.db_path));
+  storage::ExperimentStore experiments(*db);
+  storage::AuditLog audit(*db);
+  storage::ModelRegistry registry(*db);
+  const int64_t now_ms = clock.NowMillis();
+  ASSIGN_OR_RETURN(auto existing, experiments.Versions(config.name));
+  ASSIGN_OR_RETURN(int64_t version, experiments.SaveVersion(config.name, config.source_json, "demo", now_ms, "ramping"));
+  if (static_cast<int64_t>(existing.size()) < version) {
+    ASSIGN_OR_RETURN(auto entry, audit.Append({0, now_ms, "demo", "experiment.version", config.name,
+                                               "demo configured the experiment from " + experiment_file,
+                                               nlohmann::json{{"version", version}, {"config", nlohmann::json::parse(config.source_json)}}.dump()}));
+    (void)entry;
+  }
+  RETURN_IF_ERROR(experiments.SetState(config.name, "ramping", now_ms));
+  for (size_t a = 0; a < arms.size(); ++a) {
+    storage::ModelRecord record;
+    record.name = arms[a].model->name();
+    record.kind = config.arms[a].model;
+    record.created_at_ms = now_ms;
+    record.params_json = nlohmann::json{{"version", arms[a].model->version()}, {"seed", options.seed}}.dump();
+    RETURN_IF_ERROR(registry.Register(record).status());
+  }
+  ASSIGN_OR_RETURN(auto start_entry, audit.Append({0, now_ms, "demo", "demo.start", config.name, "simulated traffic run",
+                                                   nlohmann::json{{"requests", options.requests}, {"seed", options.seed}, {"days", options.days}}.dump()}));
+  (void)start_entry;
+  ASSIGN_OR_RETURN(int64_t request_base, storage::QueryMaxRequestId(*db));
+
+  // Data plane: the production ingest path.
+  ASSIGN_OR_RETURN(auto writer, storage::EventWriter::Start(options.db_path));
+
+  std::vector<std::vector<int32_t>> history;  // per user index: clicked item indices, oldest first
+  shadow::OverlapTracker overlap(options.list_size);
+  Progress progress("demo", static_cast<uint64_t>(options.requests), "requests", clock);
+  progress.set_enabled(options.progress);
+  const double requests_per_day = std::max(1.0, static_cast<double>(options.requests) / options.days);
+
+  DemoSummary summary;
+  summary.db = options.db_path;
+  summary.experiment = config.name;
+  summary.seed = options.seed;
+  summary.shadow_model = config.shadow_model;
+
+  std::vector<storage::Event> events;
+  std::vector<int32_t> items;
+  std::vector<int> categories, groups;
+  std::vector<int64_t> served_ids, shadow_ids;
+  for (int64_t r = 0; r < options.requests; ++r) {
+    if (options.cancel && options.cancel->load()) {
+      summary.cancelled = true;
+      break;
+    }
+    const sim::Request req = world.NextRequest(requests_per_day);
+    if (history.size() < world.users().size()) history.resize(world.users().size());
+    const sim::User& user = world.users()[req.user_index];
+    const std::string user_key = std::to_string(user.id);
+    const experiment::Assignment assignment = assigner.Assign(user_key);
+    const size_t arm_index = assignment.in_experiment ? static_cast<size_t>(assignment.arm_index) : 0;
+    if (!assignment.in_experiment) ++summary.excluded;
+    ArmState& arm = arms[arm_index];
+
+    models::RecommendRequest request;
+    request.request_id = request_base + r + 1;
+    request.user_id = user.id;
+    request.ts_ms = req.ts_ms;
+    request.history = history[req.user_index];
+    request.k = options.list_size;
+    const int64_t t0 = clock.MonotonicNanos();
+    models::Recommendation rec = arm.model->Recommend(request);
+    const int64_t t1 = clock.MonotonicNanos();
+    models::Recommendation shadow_rec;
+    int64_t t2 = t1;
+    if (shadow) {
+      shadow_rec = shadow->Recommend(request);
+      t2 = clock.MonotonicNanos();
+    }
+
+    storage::Exposure exposure;
+    exposure.request_id = request.request_id;
+    exposure.ts_ms = req.ts_ms;
+    exposure.user_id = user.id;
+    exposure.experiment = config.name;
+    exposure.arm = assignment.in_experiment ? config.arms[arm_index].name : "excluded";
+    exposure.model_version = arm.model->version();
+    exposure.latency_us = static_cast<int32_t>((t1 - t0) / 1000);
+    items.clear();
+    categories.clear();
+    groups.clear();
+    served_ids.clear();
+    for (const models::ScoredItem& s : rec.items) {
+      const auto& item = catalog->items[static_cast<size_t>(s.item)];
+      exposure.served.push_back({item.id, s.propensity});
+      items.push_back(s.item);
+      categories.push_back(item.category);
+      groups.push_back(item.provider_group);
+      served_ids.push_back(item.id);
+    }
+    if (shadow) {
+      exposure.shadow_model_version = shadow->version();
+      exposure.shadow_latency_us = static_cast<int32_t>((t2 - t1) / 1000);
+      shadow_ids.clear();
+      for (const models::ScoredItem& s : shadow_rec.items) shadow_ids.push_back(catalog->items[static_cast<size_t>(s.item)].id);
+      exposure.shadow_items = shadow_ids;
+      overlap.Add(served_ids, shadow_ids);
+    }
+    events.clear();
+    events.emplace_back(std::move(exposure));
+
+    // Simulated user response, position by position.
+    for (size_t p = 0; p < rec.items.size(); ++p) {
+      const int32_t item = rec.items[p].item;
+      const int position = static_cast<int>(p) + 1;
+      const bool clicked = world.SimulateClick(req.user_index, static_cast<size_t>(item), position);
+      if (!clicked) continue;
+      const int64_t click_ts = req.ts_ms + 1000 * position;
+      events.emplace_back(storage::Feedback{request.request_id, click_ts, user.id, catalog->items[static_cast<size_t>(item)].id,
+                                            position, storage::FeedbackKind::kClick, 1.0});
+      ++arm.summary.clicks;
+      if (world.SimulateConversion(static_cast<size_t>(item))) {
+        events.emplace_back(storage::Feedback{request.request_id, click_ts + 60000, user.id,
+                                              catalog->items[static_cast<size_t>(item)].id, position,
+                                              storage::FeedbackKind::kConversion, 1.0});
+        ++arm.summary.conversions;
+      }
+      models::FeedbackSignal signal{user.id, click_ts, item, position, true, history[req.user_index]};
+      arm.model->Observe(signal);
+      if (shadow) shadow->Observe(signal);
+      history[req.user_index].push_back(item);
+    }
+    auto submitted = writer->SubmitBatch(std::move(events));
+    if (!submitted.ok()) return submitted.status().WithContext("logging request " + std::to_string(request.request_id));
+    events = {};
+
+    ++arm.summary.exposures;
+    if (arm.seen_user.size() <= req.user_index) arm.seen_user.resize(world.users().size(), 0);
+    if (!arm.seen_user[req.user_index]) {
+      arm.seen_user[req.user_index] = 1;
+      ++arm.summary.users;
+    }
+    arm.exposure->AddList(items, categories, groups);
+    arm.latencies_us.push_back(static_cast<double>(t1 - t0) / 1000.0);
+    progress.Update(static_cast<uint64_t>(r + 1));
+  }
+  RETURN_IF_ERROR(writer->Close());
+  progress.Finish();
+
+  for (ArmState& arm : arms) {
+    ArmSummary& s = arm.summary;
+    s.ctr = s.exposures ? static_cast<double>(s.clicks) / static_cast<double>(s.exposures) : 0.0;
+    s.diversity_index = arm.exposure->DiversityIndex();
+    s.gini = arm.exposure->ItemGini();
+    s.coverage = arm.exposure->Coverage();
+    s.provider_shares = arm.exposure->GroupShares();
+    s.p50_latency_us = Percentile(arm.latencies_us, 0.50);
+    s.p99_latency_us = Percentile(arm.latencies_us, 0.99);
+    summary.requests += s.exposures;
+    summary.conversions += s.conversions;
+    summary.arms.push_back(s);
+  }
+  summary.shadow_overlap_at_k = overlap.mean();
+
+  // Read the outcome back from the database rather than trusting the counters.
+  ASSIGN_OR_RETURN(storage::Totals totals, storage::QueryTotals(*db));
+  summary.exposures = totals.exposures;
+  summary.clicks = totals.clicks;
+  summary.seconds = static_cast<double>(clock.MonotonicNanos() - started_ns) / 1e9;
+  nlohmann::json finish = nlohmann::json::parse(DemoSummaryJson(summary));
+  ASSIGN_OR_RETURN(auto finish_entry, audit.Append({0, clock.NowMillis(), "demo", "demo.finish", config.name,
+                                                    summary.cancelled ? "run cancelled" : "run completed", finish.dump()}));
+  (void)finish_entry;
+  summary.audit_rows = totals.audit_rows + 1;
+  return summary;
+}
+
+std::string DemoSummaryJson(const DemoSummary& s) {
+  nlohmann::json arms = nlohmann::json::array();
+  for (const ArmSummary& a : s.arms) {
+    nlohmann::json shares = nlohmann::json::object();
+    static const char* kGroups[] = {"head", "mid", "tail"};
+    for (size_t g = 0; g < a.provider_shares.size() && g < 3; ++g) shares[kGroups[g]] = a.provider_shares[g];
+    arms.push_back({{"name", a.name}, {"model", a.model}, {"exposures", a.exposures}, {"users", a.users},
+                    {"clicks", a.clicks}, {"conversions", a.conversions}, {"ctr", a.ctr},
+                    {"diversity_index", a.diversity_index}, {"gini", a.gini}, {"coverage", a.coverage},
+                    {"provider_exposure_shares", shares}, {"p50_latency_us", a.p50_latency_us},
+                    {"p99_latency_us", a.p99_latency_us}});
+  }
+  nlohmann::json j = {{"requests", s.requests},   {"exposures", s.exposures}, {"clicks", s.clicks},
+                      {"conversions", s.conversions}, {"db", s.db},          {"experiment", s.experiment},
+                      {"seed", s.seed},           {"excluded", s.excluded},  {"arms", arms},
+                      {"seconds", s.seconds},     {"cancelled", s.cancelled}};
+  if (!s.shadow_model.empty()) j["shadow"] = {{"model", s.shadow_model}, {"overlap_at_10", s.shadow_overlap_at_k}};
+  return j.dump();
+}
+
+std::string DemoSummaryText(const DemoSummary& s) {
+  std::ostringstream out;
+  char line[256];
+  out << "Experiment '" << s.experiment << "' — " << s.requests << " requests in " << std::fixed;
+  out.precision(1);
+  out << s.seconds << " s (seed " << s.seed << ")\n";
+  std::snprintf(line, sizeof line, "  %-10s %-18s %9s %7s %8s %7s %9s %6s %8s %9s\n", "arm", "model", "exposures", "users",
+                "clicks", "CTR", "diversity", "gini", "coverage", "p99 (us)");
+  out << line;
+  for (const ArmSummary& a : s.arms) {
+    std::snprintf(line, sizeof line, "  %-10s %-18s %9lld %7lld %8lld %7.4f %9.3f %6.3f %8.3f %9.0f\n", a.name.c_str(),
+                  a.model.c_str(), static_cast<long long>(a.exposures), static_cast<long long>(a.users),
+                  static_cast<long long>(a.clicks), a.ctr, a.diversity_index, a.gini, a.coverage, a.p99_latency_us);
+    out << line;
+  }
+  if (!s.shadow_model.empty()) {
+    std::snprintf(line, sizeof line, "  shadow model '%s': mean overlap@10 with the served list %.3f\n", s.shadow_model.c_str(),
+                  s.shadow_overlap_at_k);
+    out << line;
+  }
+  out << "  database " << s.db << ": " << s.exposures << " exposures, " << s.clicks << " clicks logged\n";
+  return out.str();
+}
+
+}  // namespace steward::app

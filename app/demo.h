@@ -1,0 +1,71 @@
+// The walking skeleton: simulated traffic through the real serving path.
+//   world request -> assignment (consistent hashing) -> the arm's recommender (+ shadow model)
+//   -> served list -> simulated clicks/conversions -> exposures and feedback through the
+//   EventWriter into SQLite -> online model updates -> summary.
+// Every stage is the real component; later issues replace the models and add the controller.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+
+namespace steward::app {
+
+struct DemoOptions {
+  int64_t requests = 20000;
+  std::string db_path = "steward_demo.db";
+  uint64_t seed = 42;
+  std::string data_dir;         // resolved by ResolveDataDir when empty
+  std::string experiment_file;  // Default: <data>/experiments/demo.yaml
+  std::string blocklist_file;   // optional safety blocklist
+  int list_size = 10;
+  int days = 14;                // simulated days the requests are spread over
+  bool progress = true;
+  // Set by another thread to stop early (the dashboard's window closing, SIGINT).
+  const std::atomic<bool>* cancel = nullptr;
+};
+
+struct ArmSummary {
+  std::string name;
+  std::string model;
+  int64_t exposures = 0;
+  int64_t users = 0;
+  int64_t clicks = 0;
+  int64_t conversions = 0;
+  double ctr = 0.0;  // clicks per exposed list
+  double diversity_index = 0.0;
+  double gini = 0.0;
+  double coverage = 0.0;
+  std::vector<double> provider_shares;  // head, mid, tail (position-weighted)
+  double p50_latency_us = 0.0;
+  double p99_latency_us = 0.0;
+};
+
+struct DemoSummary {
+  std::string db;
+  std::string experiment;
+  uint64_t seed = 0;
+  int64_t requests = 0;
+  int64_t exposures = 0;  // read back from the database
+  int64_t clicks = 0;     // read back from the database
+  int64_t conversions = 0;
+  int64_t excluded = 0;   // requests from users outside the experiment (served the first arm)
+  std::vector<ArmSummary> arms;
+  std::string shadow_model;
+  double shadow_overlap_at_k = 0.0;
+  double seconds = 0.0;
+  int64_t audit_rows = 0;
+  bool cancelled = false;
+};
+
+StatusOr<DemoSummary> RunDemo(const DemoOptions& options);
+
+// {"requests":..., "exposures":..., "clicks":..., "db":..., ...}
+std::string DemoSummaryJson(const DemoSummary& summary);
+// A human-readable table.
+std::string DemoSummaryText(const DemoSummary& summary);
+
+}  // namespace steward::app

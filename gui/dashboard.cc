@@ -1,0 +1,153 @@
+#include "gui/dashboard.h"
+
+#define GLFW_INCLUDE_NONE
+#include <GL/gl.h>
+#include <GLFW/glfw3.h>
+#include <imgui.h>
+#include <imgui_impl_glfw.h>
+#include <imgui_impl_opengl3.h>
+#include <png.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <vector>
+
+#include "gui/panels.h"
+#include "gui/snapshot.h"
+
+namespace steward::gui {
+namespace {
+
+void GlfwErrorCallback(int code, const char* description) {
+  std::fprintf(stderr, "dashboard: GLFW error %d: %s\n", code, description);
+}
+
+void ApplyStyle(float scale) {
+  ImGui::StyleColorsDark();
+  ImGuiStyle& style = ImGui::GetStyle();
+  style.WindowRounding = 4.0f;
+  style.FrameRounding = 3.0f;
+  style.ScaleAllSizes(scale);
+  ImGuiIO& io = ImGui::GetIO();
+  const char* font = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
+  if (std::filesystem::exists(font)) {
+    io.Fonts->AddFontFromFileTTF(font, 16.0f * scale);
+  } else {
+    io.FontGlobalScale = scale;  // fall back to the built-in font
+  }
+}
+
+}  // namespace
+
+Status WritePng(const std::string& path, int width, int height, const unsigned char* rgba) {
+  std::FILE* fp = std::fopen(path.c_str(), "wb");
+  if (!fp) return IoError(path + ": cannot open for writing; check the directory exists and is writable");
+  png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, nullptr, nullptr, nullptr);
+  png_infop info = png ? png_create_info_struct(png) : nullptr;
+  if (!png || !info || setjmp(png_jmpbuf(png))) {
+    png_destroy_write_struct(&png, &info);
+    std::fclose(fp);
+    return IoError(path + ": writing the PNG failed");
+  }
+  png_init_io(png, fp);
+  png_set_IHDR(png, info, static_cast<png_uint_32>(width), static_cast<png_uint_32>(height), 8, PNG_COLOR_TYPE_RGBA,
+               PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+  png_write_info(png, info);
+  for (int y = 0; y < height; ++y) {
+    png_write_row(png, const_cast<png_bytep>(rgba + static_cast<size_t>(y) * static_cast<size_t>(width) * 4));
+  }
+  png_write_end(png, nullptr);
+  png_destroy_write_struct(&png, &info);
+  if (std::fclose(fp) != 0) return IoError(path + ": closing the PNG failed");
+  return Status::Ok();
+}
+
+Status RunDashboard(const DashboardOptions& options) {
+  if (!std::filesystem::exists(options.db_path)) {
+    return NotFound(options.db_path + ": no such database; create one with `steward demo --db " + options.db_path + "`");
+  }
+  if (!options.screenshot_path.empty() && options.frames < 1) return InvalidArgument("--frames must be at least 1");
+  glfwSetErrorCallback(GlfwErrorCallback);
+  if (!glfwInit()) {
+    return Unavailable("cannot open a display for the dashboard; set DISPLAY, or run it under `xvfb-run -a`");
+  }
+  glfwWindowHint(GLFW_CONTEXT_VERSION_MAJOR, 3);
+  glfwWindowHint(GLFW_CONTEXT_VERSION_MINOR, 0);
+  const bool screenshot = !options.screenshot_path.empty();
+  std::string title = "Steward dashboard — " + options.db_path;
+  if (!options.subtitle.empty()) title += " — " + options.subtitle;
+  GLFWwindow* window = glfwCreateWindow(options.width, options.height, title.c_str(), nullptr, nullptr);
+  if (!window) {
+    glfwTerminate();
+    return Unavailable("cannot create an OpenGL 3.0 window; run under `xvfb-run -a` or check the GL drivers");
+  }
+  glfwMakeContextCurrent(window);
+  glfwSwapInterval(1);
+
+  IMGUI_CHECKVERSION();
+  ImGui::CreateContext();
+  ImGui::GetIO().IniFilename = nullptr;
+  float xscale = 1.0f, yscale = 1.0f;
+  glfwGetWindowContentScale(window, &xscale, &yscale);
+  ApplyStyle(xscale > 0.0f ? xscale : 1.0f);
+  ImGui_ImplGlfw_InitForOpenGL(window, true);
+  ImGui_ImplOpenGL3_Init("#version 130");
+
+  PanelRegistry panels = DefaultPanels();
+  SnapshotPoller poller(options.db_path, options.refresh_ms);
+  if (screenshot) poller.WaitFirst();
+
+  Status result = Status::Ok();
+  int frame = 0;
+  auto empty = std::make_shared<DashboardSnapshot>();
+  empty->db_path = options.db_path;
+  while (!glfwWindowShouldClose(window)) {
+    if (options.closed && options.closed->load()) break;
+    if (screenshot) {
+      glfwPollEvents();
+    } else {
+      // Sleep until input arrives or the next refresh is due.
+      glfwWaitEventsTimeout(static_cast<double>(options.refresh_ms) / 1000.0);
+    }
+    ImGui_ImplOpenGL3_NewFrame();
+    ImGui_ImplGlfw_NewFrame();
+    ImGui::NewFrame();
+    auto snap = poller.latest();
+    const ImVec2 display = ImGui::GetIO().DisplaySize;
+    panels.DrawAll(snap ? *snap : *empty, display.x, display.y);
+    ImGui::Render();
+    int fb_w = 0, fb_h = 0;
+    glfwGetFramebufferSize(window, &fb_w, &fb_h);
+    glViewport(0, 0, fb_w, fb_h);
+    glClearColor(0.08f, 0.08f, 0.10f, 1.0f);
+    glClear(GL_COLOR_BUFFER_BIT);
+    ImGui_ImplOpenGL3_RenderDrawData(ImGui::GetDrawData());
+    ++frame;
+    if (screenshot && frame >= options.frames) {
+      std::vector<unsigned char> pixels(static_cast<size_t>(fb_w) * static_cast<size_t>(fb_h) * 4);
+      glPixelStorei(GL_PACK_ALIGNMENT, 1);
+      glReadBuffer(GL_BACK);
+      glReadPixels(0, 0, fb_w, fb_h, GL_RGBA, GL_UNSIGNED_BYTE, pixels.data());
+      // OpenGL rows run bottom to top; PNG rows top to bottom.
+      std::vector<unsigned char> flipped(pixels.size());
+      const size_t row = static_cast<size_t>(fb_w) * 4;
+      for (int y = 0; y < fb_h; ++y) {
+        std::copy_n(pixels.data() + static_cast<size_t>(fb_h - 1 - y) * row, row, flipped.data() + static_cast<size_t>(y) * row);
+      }
+      result = WritePng(options.screenshot_path, fb_w, fb_h, flipped.data());
+      break;
+    }
+    glfwSwapBuffers(window);
+  }
+  if (options.closed) options.closed->store(true);
+
+  ImGui_ImplOpenGL3_Shutdown();
+  ImGui_ImplGlfw_Shutdown();
+  ImGui::DestroyContext();
+  glfwDestroyWindow(window);
+  glfwTerminate();
+  return result;
+}
+
+}  // namespace steward::gui

@@ -1,0 +1,202 @@
+#include "gui/panels.h"
+
+#include <imgui.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <ctime>
+#include <map>
+
+#include "gui/plot.h"
+
+namespace steward::gui {
+namespace {
+
+std::string FormatTime(int64_t ms) {
+  const std::time_t t = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
+  return buf;
+}
+
+double Ctr(const storage::ArmCounts& a) {
+  return a.exposures > 0 ? static_cast<double>(a.clicks) / static_cast<double>(a.exposures) : 0.0;
+}
+
+class ExperimentsPanel final : public Panel {
+ public:
+  const char* title() const override { return "Experiments"; }
+  Tile tile() const override { return {0.0f, 0.0f, 0.55f, 0.55f}; }
+  void Draw(const DashboardSnapshot& snap) override {
+    if (snap.experiments.empty()) {
+      ImGui::TextDisabled("No experiments in %s yet.", snap.db_path.c_str());
+      return;
+    }
+    for (const storage::ExperimentRecord& e : snap.experiments) {
+      ImGui::PushID(e.name.c_str());
+      ImGui::Text("%s", e.name.c_str());
+      ImGui::SameLine();
+      ImGui::TextDisabled("state: %s   version: %lld", e.state.c_str(), static_cast<long long>(e.current_version));
+      const ImGuiTableFlags flags = ImGuiTableFlags_Borders | ImGuiTableFlags_RowBg | ImGuiTableFlags_SizingStretchProp;
+      if (ImGui::BeginTable("arms", 7, flags)) {
+        ImGui::TableSetupColumn("arm");
+        ImGui::TableSetupColumn("exposures");
+        ImGui::TableSetupColumn("users");
+        ImGui::TableSetupColumn("clicks");
+        ImGui::TableSetupColumn("CTR");
+        ImGui::TableSetupColumn("lift vs first");
+        ImGui::TableSetupColumn("latency (us)");
+        ImGui::TableHeadersRow();
+        const storage::ArmCounts* first = nullptr;
+        for (const storage::ArmCounts& a : snap.arms) {
+          if (a.experiment != e.name) continue;
+          if (!first) first = &a;
+          ImGui::TableNextRow();
+          ImGui::TableNextColumn();
+          ImGui::TextUnformatted(a.arm.c_str());
+          ImGui::TableNextColumn();
+          ImGui::Text("%lld", static_cast<long long>(a.exposures));
+          ImGui::TableNextColumn();
+          ImGui::Text("%lld", static_cast<long long>(a.users));
+          ImGui::TableNextColumn();
+          ImGui::Text("%lld", static_cast<long long>(a.clicks));
+          ImGui::TableNextColumn();
+          ImGui::Text("%.4f", Ctr(a));
+          ImGui::TableNextColumn();
+          if (&a == first || Ctr(*first) <= 0.0) {
+            ImGui::TextDisabled("-");
+          } else {
+            const double lift = Ctr(a) / Ctr(*first) - 1.0;
+            ImGui::TextColored(lift >= 0 ? ImVec4(0.4f, 0.9f, 0.5f, 1) : ImVec4(1.0f, 0.5f, 0.4f, 1), "%+.1f%%", 100.0 * lift);
+          }
+          ImGui::TableNextColumn();
+          ImGui::Text("%.0f", a.mean_latency_us);
+        }
+        ImGui::EndTable();
+      }
+      ImGui::Spacing();
+      ImGui::PopID();
+    }
+  }
+};
+
+class TimelinePanel final : public Panel {
+ public:
+  const char* title() const override { return "CTR over event time"; }
+  Tile tile() const override { return {0.55f, 0.0f, 0.45f, 0.55f}; }
+  void Draw(const DashboardSnapshot& snap) override {
+    // One series per experiment/arm: CTR per hourly bucket.
+    std::map<std::string, Series> by_arm;
+    int64_t t0 = INT64_MAX;
+    for (const auto& p : snap.timeline) t0 = std::min(t0, p.bucket_start_ms);
+    for (const auto& p : snap.timeline) {
+      if (p.exposures <= 0) continue;
+      Series& s = by_arm[p.experiment + "/" + p.arm];
+      s.label = p.arm;
+      s.x.push_back(static_cast<double>(p.bucket_start_ms - t0) / 86'400'000.0);
+      s.y.push_back(static_cast<double>(p.clicks) / static_cast<double>(p.exposures));
+    }
+    // Smooth with a trailing 12-bucket window so the lines are readable.
+    std::vector<Series> series;
+    for (auto& [key, s] : by_arm) {
+      Series smooth = s;
+      for (size_t i = 0; i < s.y.size(); ++i) {
+        const size_t from = i >= 11 ? i - 11 : 0;
+        double sum = 0.0;
+        for (size_t j = from; j <= i; ++j) sum += s.y[j];
+        smooth.y[i] = sum / static_cast<double>(i - from + 1);
+      }
+      smooth.color = SeriesColor(series.size());
+      series.push_back(std::move(smooth));
+    }
+    ImGui::TextDisabled("clicks per list, 12-hour trailing mean; x: days since first exposure");
+    const ImVec2 avail = ImGui::GetContentRegionAvail();
+    LinePlot("ctr_plot", series, avail.x, avail.y, "%.3f");
+  }
+};
+
+class HealthPanel final : public Panel {
+ public:
+  const char* title() const override { return "Health"; }
+  Tile tile() const override { return {0.0f, 0.55f, 0.32f, 0.45f}; }
+  void Draw(const DashboardSnapshot& snap) override {
+    if (!snap.error.empty()) ImGui::TextColored(ImVec4(1, 0.4f, 0.4f, 1), "refresh failed: %s", snap.error.c_str());
+    ImGui::Text("database: %s", snap.db_path.c_str());
+    ImGui::Text("refreshed: %s UTC", snap.taken_at_ms ? FormatTime(snap.taken_at_ms).c_str() : "never");
+    ImGui::Separator();
+    ImGui::Text("exposures: %lld", static_cast<long long>(snap.totals.exposures));
+    ImGui::Text("feedback events: %lld", static_cast<long long>(snap.totals.feedback));
+    ImGui::Text("clicks: %lld", static_cast<long long>(snap.totals.clicks));
+    ImGui::Text("audit rows: %lld", static_cast<long long>(snap.totals.audit_rows));
+    if (snap.audit_chain_ok) {
+      ImGui::TextColored(ImVec4(0.4f, 0.9f, 0.5f, 1), "audit chain intact");
+    } else {
+      ImGui::TextColored(ImVec4(1, 0.4f, 0.4f, 1), "audit chain BROKEN at row %lld", static_cast<long long>(snap.audit_first_bad_seq));
+    }
+  }
+};
+
+class AuditPanel final : public Panel {
+ public:
+  const char* title() const override { return "Audit log"; }
+  Tile tile() const override { return {0.32f, 0.55f, 0.68f, 0.45f}; }
+  void Draw(const DashboardSnapshot& snap) override {
+    const ImGuiTableFlags flags = ImGuiTableFlags_Borders | ImGuiTableFlags_RowBg | ImGuiTableFlags_ScrollY |
+                                  ImGuiTableFlags_SizingStretchProp;
+    if (ImGui::BeginTable("audit", 5, flags)) {
+      ImGui::TableSetupScrollFreeze(0, 1);
+      ImGui::TableSetupColumn("seq");
+      ImGui::TableSetupColumn("time (UTC)");
+      ImGui::TableSetupColumn("actor");
+      ImGui::TableSetupColumn("action");
+      ImGui::TableSetupColumn("subject / reason");
+      ImGui::TableHeadersRow();
+      for (const storage::AuditEntry& e : snap.recent_audit) {
+        ImGui::TableNextRow();
+        ImGui::TableNextColumn();
+        ImGui::Text("%lld", static_cast<long long>(e.seq));
+        ImGui::TableNextColumn();
+        ImGui::TextUnformatted(FormatTime(e.ts_ms).c_str());
+        ImGui::TableNextColumn();
+        ImGui::TextUnformatted(e.actor.c_str());
+        ImGui::TableNextColumn();
+        ImGui::TextUnformatted(e.action.c_str());
+        ImGui::TableNextColumn();
+        ImGui::Text("%s: %s", e.subject.c_str(), e.reason.c_str());
+      }
+      ImGui::EndTable();
+    }
+  }
+};
+
+}  // namespace
+
+void PanelRegistry::DrawAll(const DashboardSnapshot& snapshot, float display_w, float display_h) {
+  const ImGuiWindowFlags flags = ImGuiWindowFlags_NoMove | ImGuiWindowFlags_NoResize | ImGuiWindowFlags_NoCollapse |
+                                 ImGuiWindowFlags_NoSavedSettings;
+  for (const auto& panel : panels_) {
+    const Tile t = panel->tile();
+    ImGui::SetNextWindowPos(ImVec2(t.x * display_w, t.y * display_h), ImGuiCond_Always);
+    ImGui::SetNextWindowSize(ImVec2(t.w * display_w, t.h * display_h), ImGuiCond_Always);
+    if (ImGui::Begin(panel->title(), nullptr, flags)) panel->Draw(snapshot);
+    ImGui::End();
+  }
+}
+
+std::unique_ptr<Panel> MakeExperimentsPanel() { return std::make_unique<ExperimentsPanel>(); }
+std::unique_ptr<Panel> MakeTimelinePanel() { return std::make_unique<TimelinePanel>(); }
+std::unique_ptr<Panel> MakeHealthPanel() { return std::make_unique<HealthPanel>(); }
+std::unique_ptr<Panel> MakeAuditPanel() { return std::make_unique<AuditPanel>(); }
+
+PanelRegistry DefaultPanels() {
+  PanelRegistry registry;
+  registry.Register(MakeExperimentsPanel());
+  registry.Register(MakeTimelinePanel());
+  registry.Register(MakeHealthPanel());
+  registry.Register(MakeAuditPanel());
+  return registry;
+}
+
+}  // namespace steward::gui

@@ -1,0 +1,73 @@
+#include "gui/snapshot.h"
+
+#include "common/clock.h"
+#include "storage/database.h"
+
+namespace steward::gui {
+
+StatusOr<DashboardSnapshot> LoadSnapshot(const std::string& db_path) {
+  storage::DatabaseOptions options;
+  options.read_only = true;
+  ASSIGN_OR_RETURN(auto db, storage::Database::Open(db_path, options));
+  DashboardSnapshot snap;
+  snap.db_path = db_path;
+  snap.taken_at_ms = SystemClock::Default().NowMillis();
+  storage::ExperimentStore experiments(*db);
+  ASSIGN_OR_RETURN(snap.experiments, experiments.List());
+  ASSIGN_OR_RETURN(snap.arms, storage::QueryArmCounts(*db));
+  ASSIGN_OR_RETURN(snap.timeline, storage::QueryTimeline(*db, 3'600'000));
+  storage::AuditLog audit(*db);
+  ASSIGN_OR_RETURN(snap.recent_audit, audit.Recent(50));
+  ASSIGN_OR_RETURN(snap.totals, storage::QueryTotals(*db));
+  ASSIGN_OR_RETURN(storage::AuditVerifyResult verify, audit.Verify());
+  snap.audit_chain_ok = verify.ok;
+  snap.audit_first_bad_seq = verify.first_bad_seq;
+  return snap;
+}
+
+SnapshotPoller::SnapshotPoller(std::string db_path, int interval_ms)
+    : db_path_(std::move(db_path)), interval_ms_(interval_ms), thread_([this] { Run(); }) {}
+
+SnapshotPoller::~SnapshotPoller() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+}
+
+std::shared_ptr<const DashboardSnapshot> SnapshotPoller::latest() const {
+  std::lock_guard lock(mu_);
+  return latest_;
+}
+
+void SnapshotPoller::WaitFirst() {
+  std::unique_lock lock(mu_);
+  cv_.wait(lock, [&] { return refreshes_.load() > 0 || stop_; });
+}
+
+void SnapshotPoller::Run() {
+  while (true) {
+    StatusOr<DashboardSnapshot> snap = LoadSnapshot(db_path_);
+    std::shared_ptr<DashboardSnapshot> next;
+    {
+      std::lock_guard lock(mu_);
+      if (snap.ok()) {
+        next = std::make_shared<DashboardSnapshot>(std::move(snap).value());
+      } else {
+        // Keep showing the last good data, with the error on top.
+        next = latest_ ? std::make_shared<DashboardSnapshot>(*latest_) : std::make_shared<DashboardSnapshot>();
+        next->db_path = db_path_;
+        next->error = snap.status().message();
+      }
+      latest_ = std::move(next);
+      refreshes_.fetch_add(1);
+    }
+    cv_.notify_all();
+    std::unique_lock lock(mu_);
+    if (cv_.wait_for(lock, std::chrono::milliseconds(interval_ms_), [&] { return stop_; })) return;
+  }
+}
+
+}  // namespace steward::gui

@@ -1,0 +1,60 @@
+// DashboardSnapshot: everything the dashboard shows, read from the database in one go. Plain data,
+// no ImGui: the UI thread draws the latest snapshot; a background poller produces them.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/status.h"
+#include "storage/audit_log.h"
+#include "storage/experiment_store.h"
+#include "storage/queries.h"
+
+namespace steward::gui {
+
+struct DashboardSnapshot {
+  std::string db_path;
+  int64_t taken_at_ms = 0;
+  std::vector<storage::ExperimentRecord> experiments;
+  std::vector<storage::ArmCounts> arms;
+  std::vector<storage::TimelinePoint> timeline;  // hourly buckets of event time
+  std::vector<storage::AuditEntry> recent_audit;  // newest first
+  storage::Totals totals;
+  bool audit_chain_ok = true;
+  int64_t audit_first_bad_seq = 0;
+  std::string error;  // set when the last refresh failed; the rest is the previous good data
+};
+
+// Reads one snapshot through a read-only connection.
+StatusOr<DashboardSnapshot> LoadSnapshot(const std::string& db_path);
+
+// Refreshes a snapshot every `interval_ms` on a background thread. latest() never blocks on I/O.
+class SnapshotPoller {
+ public:
+  SnapshotPoller(std::string db_path, int interval_ms);
+  ~SnapshotPoller();
+  std::shared_ptr<const DashboardSnapshot> latest() const;
+  // Number of refreshes completed (successful or not).
+  uint64_t refreshes() const { return refreshes_.load(); }
+  // Blocks until at least one refresh has completed.
+  void WaitFirst();
+
+ private:
+  void Run();
+  std::string db_path_;
+  int interval_ms_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::shared_ptr<const DashboardSnapshot> latest_;
+  std::atomic<uint64_t> refreshes_{0};
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+}  // namespace steward::gui
