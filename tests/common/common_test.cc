@@ -1,0 +1,192 @@
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+
+#include "common/clock.h"
+#include "common/config.h"
+#include "common/csv.h"
+#include "common/progress.h"
+#include "common/rng.h"
+#include "common/status.h"
+
+namespace steward {
+namespace {
+
+TEST(Status, CarriesCodeAndContext) {
+  Status s = InvalidArgument("bad field");
+  EXPECT_FALSE(s.ok());
+  EXPECT_EQ(s.ToString(), "INVALID_ARGUMENT: bad field");
+  EXPECT_EQ(s.WithContext("loading x").message(), "loading x: bad field");
+  EXPECT_TRUE(Status::Ok().WithContext("ignored").ok());
+}
+
+StatusOr<int> Half(int x) {
+  if (x % 2) return InvalidArgument("odd");
+  return x / 2;
+}
+
+StatusOr<int> Quarter(int x) {
+  ASSIGN_OR_RETURN(int h, Half(x));
+  ASSIGN_OR_RETURN(int q, Half(h));
+  return q;
+}
+
+TEST(Status, MacrosPropagate) {
+  EXPECT_EQ(*Quarter(8), 2);
+  EXPECT_EQ(Quarter(6).status().message(), "odd");
+}
+
+TEST(Rng, MatchesReferenceXoshiro256StarStar) {
+  // Expected values from an independent Python implementation of splitmix64 seeding and
+  // xoshiro256** 1.0 (Blackman & Vigna, https://prng.di.unimi.it/xoshiro256starstar.c), seed 12345.
+  Rng rng(12345);
+  EXPECT_EQ(rng.NextU64(), 0xbe6a36374160d49bULL);
+  EXPECT_EQ(rng.NextU64(), 0x214aaa0637a688c6ULL);
+  EXPECT_EQ(rng.NextU64(), 0xf69d16de9954d388ULL);
+}
+
+TEST(Rng, SameSeedSameStreamAndSaneMoments) {
+  Rng a(7), b(7), c(8);
+  for (int i = 0; i < 100; ++i) EXPECT_EQ(a.NextU64(), b.NextU64());
+  EXPECT_NE(Rng(7).NextU64(), c.NextU64());
+  Rng r(99);
+  double sum = 0, sq = 0;
+  const int n = 200000;
+  for (int i = 0; i < n; ++i) {
+    const double x = r.Normal();
+    sum += x;
+    sq += x * x;
+  }
+  EXPECT_NEAR(sum / n, 0.0, 0.01);
+  EXPECT_NEAR(sq / n, 1.0, 0.02);
+  uint64_t counts[5] = {};
+  for (int i = 0; i < 50000; ++i) ++counts[r.UniformInt(5)];
+  for (uint64_t c5 : counts) EXPECT_NEAR(static_cast<double>(c5) / 50000.0, 0.2, 0.01);
+  double poisson = 0;
+  for (int i = 0; i < 20000; ++i) poisson += static_cast<double>(r.Poisson(3.0));
+  EXPECT_NEAR(poisson / 20000.0, 3.0, 0.05);
+}
+
+TEST(Clock, ManualClockMovesOnlyWhenTold) {
+  ManualClock clock(1000);
+  EXPECT_EQ(clock.NowMillis(), 1000);
+  clock.AdvanceMillis(500);
+  EXPECT_EQ(clock.NowMillis(), 1500);
+  EXPECT_EQ(clock.MonotonicNanos(), 1500LL * 1000000);
+}
+
+TEST(Config, TypedAccessAndDefaults) {
+  auto root = ConfigNode::Parse("name: x\nweight: 0.25\ncount: 3\nflag: true\narms:\n  - a\n  - b\n", "t.yaml");
+  ASSERT_TRUE(root.ok()) << root.status().ToString();
+  EXPECT_EQ(*root->GetString("name"), "x");
+  EXPECT_DOUBLE_EQ(*root->GetDouble("weight"), 0.25);
+  EXPECT_EQ(*root->GetInt("count"), 3);
+  EXPECT_TRUE(*root->GetBool("flag"));
+  EXPECT_EQ(*root->GetInt("missing", 9), 9);
+  EXPECT_EQ(root->Get("arms")->size(), 2u);
+  EXPECT_EQ(*root->Get("arms")->At(1).AsString(), "b");
+}
+
+TEST(Config, JsonIsAccepted) {
+  auto root = ConfigNode::Parse(R"({"name": "j", "arms": [{"weight": 0.5}]})", "t.json");
+  ASSERT_TRUE(root.ok());
+  EXPECT_EQ(*root->GetString("name"), "j");
+  EXPECT_DOUBLE_EQ(*root->Get("arms")->At(0).GetDouble("weight"), 0.5);
+}
+
+TEST(Config, ErrorsNameFileFieldAndFix) {
+  auto root = ConfigNode::Parse("arms:\n  - weight: heavy\n", "exp.yaml");
+  ASSERT_TRUE(root.ok());
+  auto w = root->Get("arms")->At(0).GetDouble("weight");
+  ASSERT_FALSE(w.ok());
+  const std::string msg = w.status().message();
+  EXPECT_NE(msg.find("exp.yaml:2"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("field 'arms[0].weight'"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("fix:"), std::string::npos) << msg;
+
+  auto missing = root->GetString("name");
+  EXPECT_NE(missing.status().message().find("field 'name' is required"), std::string::npos) << missing.status().message();
+
+  auto typo = ConfigNode::Parse("nmae: x\n", "exp.yaml");
+  Status unknown = typo->RejectUnknownKeys({"name", "seed"});
+  EXPECT_NE(unknown.message().find("did you mean 'name'"), std::string::npos) << unknown.message();
+
+  auto syntax = ConfigNode::Parse("a: [1, 2\n", "broken.yaml");
+  ASSERT_FALSE(syntax.ok());
+  EXPECT_NE(syntax.status().message().find("broken.yaml:"), std::string::npos);
+}
+
+TEST(Config, ToJsonKeepsTypes) {
+  auto root = ConfigNode::Parse("a: 1\nb: 0.5\nc: text\nd: [true, null]\ne: \"7\"\n", "t.yaml");
+  EXPECT_EQ(root->ToJson(), R"({"a":1,"b":0.5,"c":"text","d":[true,null],"e":"7"})");
+}
+
+TEST(EditDistance, Levenshtein) {
+  EXPECT_EQ(EditDistance("kitten", "sitting"), 3u);  // the textbook example
+  EXPECT_EQ(EditDistance("", "abc"), 3u);
+  EXPECT_EQ(EditDistance("same", "same"), 0u);
+}
+
+TEST(Csv, QuotesCommasAndNewlines) {
+  auto f = ParseCsvLine(R"(1,"Smith, John","He said ""hi""",)");
+  ASSERT_TRUE(f.ok());
+  ASSERT_EQ(f->size(), 4u);
+  EXPECT_EQ((*f)[1], "Smith, John");
+  EXPECT_EQ((*f)[2], "He said \"hi\"");
+  EXPECT_EQ((*f)[3], "");
+
+  const std::string path = testing::TempDir() + "/multi.csv";
+  {
+    std::ofstream out(path);
+    out << "a,b\r\n1,\"two\nlines\"\n3,4\n";
+  }
+  auto reader = CsvReader::Open(path);
+  ASSERT_TRUE(reader.ok());
+  std::vector<std::string> row;
+  ASSERT_TRUE(*(*reader)->Next(row));
+  EXPECT_EQ(row[1], "b");
+  ASSERT_TRUE(*(*reader)->Next(row));
+  EXPECT_EQ(row[1], "two\nlines");
+  EXPECT_EQ((*reader)->line(), 2);
+  ASSERT_TRUE(*(*reader)->Next(row));
+  EXPECT_EQ((*reader)->line(), 4);
+  EXPECT_FALSE(*(*reader)->Next(row));
+}
+
+TEST(Csv, UnterminatedQuoteIsAnErrorWithLine) {
+  const std::string path = testing::TempDir() + "/bad.csv";
+  {
+    std::ofstream out(path);
+    out << "a,b\n1,\"open\n";
+  }
+  auto reader = CsvReader::Open(path);
+  std::vector<std::string> row;
+  ASSERT_TRUE(*(*reader)->Next(row));
+  auto r = (*reader)->Next(row);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("bad.csv:2:"), std::string::npos) << r.status().message();
+}
+
+TEST(Progress, PrintsRateAndEta) {
+  ManualClock clock(0);
+  char* buf = nullptr;
+  size_t len = 0;
+  std::FILE* out = open_memstream(&buf, &len);
+  {
+    Progress p("job", 100, "items", clock, out, 1000);
+    clock.AdvanceMillis(1000);
+    p.Update(25);  // 25 items in 1 s: 25/s, 75 left -> ETA 3s
+    p.Finish();
+  }
+  std::fclose(out);
+  const std::string text(buf, len);
+  std::free(buf);
+  EXPECT_NE(text.find("job: 25/100 items (25.0%) 25/s, ETA 3s"), std::string::npos) << text;
+  EXPECT_NE(text.find("done in"), std::string::npos) << text;
+  EXPECT_EQ(Progress::HumanDuration(125), "2m05s");
+  EXPECT_EQ(Progress::HumanRate(850000), "850.0k");
+}
+
+}  // namespace
+}  // namespace steward
