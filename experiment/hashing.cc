@@ -1,6 +1,6 @@
 #include "experiment/hashing.h"
 
-#include <cstdio>
+#include <charconv>
 
 namespace steward::experiment {
 namespace {
@@ -57,8 +57,9 @@ uint32_t Fnv1a32(std::string_view a, std::string_view b) { return FeedUtf16(Feed
 std::optional<double> GrowthBookHash(std::string_view seed, std::string_view value, int version) {
   if (version == 2) {
     char digits[16];
-    const int len = std::snprintf(digits, sizeof digits, "%u", Fnv1a32(seed, value));
-    return static_cast<double>(Fnv1a32(std::string_view(digits, static_cast<size_t>(len))) % 10000u) / 10000.0;
+    const auto [end, ec] = std::to_chars(digits, digits + sizeof digits, Fnv1a32(seed, value));
+    (void)ec;  // a uint32 always fits in 16 characters
+    return static_cast<double>(Fnv1a32(std::string_view(digits, static_cast<size_t>(end - digits))) % 10000u) / 10000.0;
   }
   if (version == 1) return static_cast<double>(Fnv1a32(value, seed) % 1000u) / 1000.0;
   return std::nullopt;
