@@ -1,9 +1,7 @@
 #include "app/demo.h"
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
-#include <filesystem>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -13,6 +11,9 @@
 #include "common/progress.h"
 #include "data/goodbooks.h"
 #include "experiment/assigner.h"
+#include "experiment/controller.h"
+#include "experiment/metrics.h"
+#include "experiment/stats.h"
 #include "fairness/metrics.h"
 #include "models/baseline.h"
 #include "safety/blocklist_filter.h"
@@ -21,7 +22,6 @@
 #include "storage/audit_log.h"
 #include "storage/database.h"
 #include "storage/event_writer.h"
-#include "storage/experiment_store.h"
 #include "storage/model_registry.h"
 #include "storage/queries.h"
 
@@ -56,12 +56,45 @@ std::shared_ptr<const models::Catalog> BuildCatalog(const sim::World& world) {
   return catalog;
 }
 
+// The regression scenario's fault: from `from_ms` of event time the wrapped model serves
+// uniformly random available items (a broken embedding table, say).
+class DegradingRecommender final : public models::Recommender {
+ public:
+  DegradingRecommender(std::unique_ptr<models::Recommender> inner, std::shared_ptr<const models::Catalog> catalog,
+                       int64_t from_ms, uint64_t seed)
+      : inner_(std::move(inner)), catalog_(std::move(catalog)), from_ms_(from_ms), rng_(seed) {}
+  std::string name() const override { return inner_->name(); }
+  std::string version() const override { return inner_->version(); }
+  models::Recommendation Recommend(const models::RecommendRequest& request) override {
+    if (request.ts_ms < from_ms_) return inner_->Recommend(request);
+    models::Recommendation rec;
+    while (static_cast<int>(rec.items.size()) < request.k) {
+      const auto item = static_cast<int32_t>(rng_.UniformInt(catalog_->items.size()));
+      if (catalog_->items[static_cast<size_t>(item)].available_from_ms > request.ts_ms) continue;
+      bool dup = false;
+      for (const auto& s : rec.items) dup = dup || s.item == item;
+      if (!dup) rec.items.push_back({item, 0.0, 1.0});
+    }
+    return rec;
+  }
+  void Observe(const models::FeedbackSignal& signal) override { inner_->Observe(signal); }
+
+ private:
+  std::unique_ptr<models::Recommender> inner_;
+  std::shared_ptr<const models::Catalog> catalog_;
+  int64_t from_ms_;
+  Rng rng_;
+};
+
 }  // namespace
 
 StatusOr<DemoSummary> RunDemo(const DemoOptions& options) {
   if (options.requests < 0) return InvalidArgument("--requests must be zero or more");
   if (options.list_size < 1 || options.list_size > 100) return InvalidArgument("--k must be between 1 and 100");
   if (options.days < 1) return InvalidArgument("--days must be at least 1");
+  if (!options.scenario.empty() && options.scenario != "healthy" && options.scenario != "regression") {
+    return InvalidArgument("--scenario must be healthy or regression, got '" + options.scenario + "'");
+  }
   const SystemClock& clock = SystemClock::Default();
   const int64_t started_ns = clock.MonotonicNanos();
   const std::string data_dir = ResolveDataDir(options.data_dir);
@@ -76,6 +109,13 @@ StatusOr<DemoSummary> RunDemo(const DemoOptions& options) {
   auto catalog = BuildCatalog(world);
 
   ASSIGN_OR_RETURN(experiment::ExperimentConfig config, experiment::LoadExperimentConfig(experiment_file));
+  if (config.type != experiment::ExperimentType::kAB) {
+    return InvalidArgument(experiment_file + ": the demo runs A/B experiments (type: ab)");
+  }
+  const bool controlled = !config.ramp.empty() || !config.guardrails.empty();
+  if (!options.scenario.empty() && !controlled) {
+    return InvalidArgument(experiment_file + ": --scenario needs an experiment with a ramp or guardrails");
+  }
   experiment::Assigner assigner(config);
 
   std::shared_ptr<const models::CandidateFilter> blocklist;
@@ -88,9 +128,14 @@ StatusOr<DemoSummary> RunDemo(const DemoOptions& options) {
 
   // Models: one per arm (each learns only from its own traffic, as in a clean A/B test) and the
   // shadow model (learns from all logged feedback, never shown).
+  const int64_t horizon_ms = static_cast<int64_t>(options.days) * 86'400'000LL;
   std::vector<ArmState> arms(config.arms.size());
   for (size_t a = 0; a < config.arms.size(); ++a) {
     ASSIGN_OR_RETURN(arms[a].model, models::MakeRecommender(config.arms[a].model, catalog, Mix64(options.seed + 17 * (a + 1))));
+    if (options.scenario == "regression" && a > 0) {
+      const int64_t from_ms = world_config.start_ms + static_cast<int64_t>(0.4 * static_cast<double>(horizon_ms));
+      arms[a].model = std::make_unique<DegradingRecommender>(std::move(arms[a].model), catalog, from_ms, Mix64(options.seed + 5));
+    }
     if (blocklist) arms[a].model->AddFilter(blocklist);
     arms[a].summary.name = config.arms[a].name;
     arms[a].summary.model = config.arms[a].model;
@@ -103,21 +148,15 @@ StatusOr<DemoSummary> RunDemo(const DemoOptions& options) {
     if (blocklist) shadow->AddFilter(blocklist);
   }
 
-  // Control plane: experiment version, models, audit trail.
+  // Control plane. The controller runs on simulated event time, so ramp durations are event time.
   ASSIGN_OR_RETURN(auto db, storage::Database::Open(options.db_path));
-  storage::ExperimentStore experiments(*db);
   storage::AuditLog audit(*db);
-  storage::ModelRegistry registry(*db);
+  ManualClock event_clock(world_config.start_ms);
+  experiment::RolloutController controller(*db, event_clock);
+  ASSIGN_OR_RETURN(int64_t version, controller.Create(config, "demo"));
+  (void)version;
   const int64_t now_ms = clock.NowMillis();
-  ASSIGN_OR_RETURN(auto existing, experiments.Versions(config.name));
-  ASSIGN_OR_RETURN(int64_t version, experiments.SaveVersion(config.name, config.source_json, "demo", now_ms, "ramping"));
-  if (static_cast<int64_t>(existing.size()) < version) {
-    ASSIGN_OR_RETURN(auto entry, audit.Append({0, now_ms, "demo", "experiment.version", config.name,
-                                               "demo configured the experiment from " + experiment_file,
-                                               nlohmann::json{{"version", version}, {"config", nlohmann::json::parse(config.source_json)}}.dump()}));
-    (void)entry;
-  }
-  RETURN_IF_ERROR(experiments.SetState(config.name, "ramping", now_ms));
+  storage::ModelRegistry registry(*db);
   for (size_t a = 0; a < arms.size(); ++a) {
     storage::ModelRecord record;
     record.name = arms[a].model->name();
@@ -126,10 +165,26 @@ StatusOr<DemoSummary> RunDemo(const DemoOptions& options) {
     record.params_json = nlohmann::json{{"version", arms[a].model->version()}, {"seed", options.seed}}.dump();
     RETURN_IF_ERROR(registry.Register(record).status());
   }
-  ASSIGN_OR_RETURN(auto start_entry, audit.Append({0, now_ms, "demo", "demo.start", config.name, "simulated traffic run",
-                                                   nlohmann::json{{"requests", options.requests}, {"seed", options.seed}, {"days", options.days}}.dump()}));
-  (void)start_entry;
+  RETURN_IF_ERROR(audit.Append({0, now_ms, "demo", "demo.start", config.name,
+                                options.scenario.empty() ? "simulated traffic run" : "scenario " + options.scenario,
+                                nlohmann::json{{"requests", options.requests}, {"seed", options.seed}, {"days", options.days},
+                                               {"scenario", options.scenario}}.dump()})
+                      .status());
   ASSIGN_OR_RETURN(int64_t request_base, storage::QueryMaxRequestId(*db));
+
+  // The rollout: start it (draft -> shadow), or honour the state a previous run left.
+  double coverage = config.coverage;
+  const int64_t shadow_until_ms = world_config.start_ms + horizon_ms / 20;  // 5% of the run in shadow
+  if (controlled) {
+    ASSIGN_OR_RETURN(experiment::RolloutStatus status, controller.Status(config.name));
+    if (status.state == experiment::RolloutState::kDraft) {
+      RETURN_IF_ERROR(controller.Start(config.name, "demo", "demo run: shadow phase before the ramp"));
+    }
+    ASSIGN_OR_RETURN(coverage, controller.ServingCoverageFor(config.name));
+  }
+  assigner.SetCoverage(coverage);
+  experiment::ExperimentMetrics metrics(static_cast<int>(config.arms.size()));
+  int64_t next_eval_ms = world_config.start_ms + config.evaluation.interval_ms;
 
   // Data plane: the production ingest path.
   ASSIGN_OR_RETURN(auto writer, storage::EventWriter::Start(options.db_path));
@@ -145,6 +200,8 @@ StatusOr<DemoSummary> RunDemo(const DemoOptions& options) {
   summary.experiment = config.name;
   summary.seed = options.seed;
   summary.shadow_model = config.shadow_model;
+  summary.scenario = options.scenario;
+  int64_t rolled_back_at_request = 0;
 
   std::vector<storage::Event> events;
   std::vector<int32_t> items;
@@ -157,6 +214,30 @@ StatusOr<DemoSummary> RunDemo(const DemoOptions& options) {
     }
     const sim::Request req = world.NextRequest(requests_per_day);
     if (history.size() < world.users().size()) history.resize(world.users().size());
+
+    // Analyses at every interval of event time; their decisions are durable before the next
+    // request is served.
+    while (controlled && req.ts_ms >= next_eval_ms) {
+      event_clock.SetMillis(next_eval_ms);
+      ASSIGN_OR_RETURN(experiment::RolloutStatus status, controller.Status(config.name));
+      if (status.state == experiment::RolloutState::kShadow && next_eval_ms >= shadow_until_ms) {
+        RETURN_IF_ERROR(controller.Start(config.name, "demo", "shadow phase done: start the ramp"));
+      } else if (experiment::IsLive(status.state)) {
+        ASSIGN_OR_RETURN(experiment::Analysis analysis, controller.Evaluate(config.name, metrics, next_eval_ms));
+        if (analysis.action == experiment::Action::kRollback) rolled_back_at_request = r + 1;
+        const int next = status.step + 1;
+        if (analysis.action == experiment::Action::kHold && next < static_cast<int>(config.ramp.size()) &&
+            !config.ramp[static_cast<size_t>(next)].approval.empty() && analysis.reason.find("approval") != std::string::npos) {
+          // The simulated responsible-AI reviewer signs off; the next analysis advances.
+          RETURN_IF_ERROR(controller.Approve(config.name, config.ramp[static_cast<size_t>(next)].approval, "demo-reviewer",
+                                             "simulated review of exposure and diversity: sign-off"));
+        }
+      }
+      ASSIGN_OR_RETURN(coverage, controller.ServingCoverageFor(config.name));
+      assigner.SetCoverage(coverage);
+      next_eval_ms += config.evaluation.interval_ms;
+    }
+
     const sim::User& user = world.users()[req.user_index];
     const std::string user_key = std::to_string(user.id);
     const experiment::Assignment assignment = assigner.Assign(user_key);
@@ -212,6 +293,8 @@ StatusOr<DemoSummary> RunDemo(const DemoOptions& options) {
     events.emplace_back(std::move(exposure));
 
     // Simulated user response, position by position.
+    experiment::RequestOutcome outcome;
+    outcome.latency_ms = static_cast<double>(t1 - t0) / 1e6;
     for (size_t p = 0; p < rec.items.size(); ++p) {
       const int32_t item = rec.items[p].item;
       const int position = static_cast<int>(p) + 1;
@@ -221,17 +304,20 @@ StatusOr<DemoSummary> RunDemo(const DemoOptions& options) {
       events.emplace_back(storage::Feedback{request.request_id, click_ts, user.id, catalog->items[static_cast<size_t>(item)].id,
                                             position, storage::FeedbackKind::kClick, 1.0});
       ++arm.summary.clicks;
+      outcome.clicks += 1;
       if (world.SimulateConversion(static_cast<size_t>(item))) {
         events.emplace_back(storage::Feedback{request.request_id, click_ts + 60000, user.id,
                                               catalog->items[static_cast<size_t>(item)].id, position,
                                               storage::FeedbackKind::kConversion, 1.0});
         ++arm.summary.conversions;
+        outcome.conversions += 1;
       }
       models::FeedbackSignal signal{user.id, click_ts, item, position, true, history[req.user_index]};
       arm.model->Observe(signal);
       if (shadow) shadow->Observe(signal);
       history[req.user_index].push_back(item);
     }
+    if (assignment.in_experiment) metrics.Record(static_cast<int>(arm_index), user.id, outcome);
     auto submitted = writer->SubmitBatch(std::move(events));
     if (!submitted.ok()) return submitted.status().WithContext("logging request " + std::to_string(request.request_id));
     events = {};
@@ -264,15 +350,43 @@ StatusOr<DemoSummary> RunDemo(const DemoOptions& options) {
   }
   summary.shadow_overlap_at_k = overlap.mean();
 
+  // Primary metrics, treatment vs control at user level, Holm-corrected across the metrics.
+  if (config.arms.size() >= 2) {
+    std::vector<double> p;
+    for (experiment::Metric m : config.decision.primary_metrics) {
+      auto r = experiment::RatioTest(metrics.Sums(0, m), metrics.Sums(1, m), config.decision.alpha);
+      p.push_back(r.ok() ? r->p_value : 1.0);
+    }
+    summary.primary_p_values = experiment::HolmAdjust(p);
+  }
+
+  ExperimentOutcome outcome;
+  outcome.name = config.name;
+  if (controlled) {
+    ASSIGN_OR_RETURN(experiment::RolloutStatus status, controller.Status(config.name));
+    outcome.state = experiment::RolloutStateName(status.state);
+    outcome.step = status.step + 1;
+    outcome.coverage = experiment::ServingCoverage(config, status);
+    outcome.rolled_back_at = status.rolled_back_at_ms;
+    outcome.rolled_back_at_request = rolled_back_at_request;
+    outcome.reason = status.reason;
+    outcome.analyses = status.analyses;
+  } else {
+    outcome.state = "ramping";
+    outcome.coverage = config.coverage;
+    outcome.reason = "no ramp or guardrails configured: fixed coverage";
+  }
+  summary.experiments.push_back(outcome);
+
   // Read the outcome back from the database rather than trusting the counters.
   ASSIGN_OR_RETURN(storage::Totals totals, storage::QueryTotals(*db));
   summary.exposures = totals.exposures;
   summary.clicks = totals.clicks;
   summary.seconds = static_cast<double>(clock.MonotonicNanos() - started_ns) / 1e9;
   nlohmann::json finish = nlohmann::json::parse(DemoSummaryJson(summary));
-  ASSIGN_OR_RETURN(auto finish_entry, audit.Append({0, clock.NowMillis(), "demo", "demo.finish", config.name,
-                                                    summary.cancelled ? "run cancelled" : "run completed", finish.dump()}));
-  (void)finish_entry;
+  RETURN_IF_ERROR(audit.Append({0, clock.NowMillis(), "demo", "demo.finish", config.name,
+                                summary.cancelled ? "run cancelled" : "run completed", finish.dump()})
+                      .status());
   summary.audit_rows = totals.audit_rows + 1;
   return summary;
 }
@@ -289,20 +403,29 @@ std::string DemoSummaryJson(const DemoSummary& s) {
                     {"provider_exposure_shares", shares}, {"p50_latency_us", a.p50_latency_us},
                     {"p99_latency_us", a.p99_latency_us}});
   }
+  nlohmann::json experiments = nlohmann::json::array();
+  for (const ExperimentOutcome& e : s.experiments) {
+    experiments.push_back({{"name", e.name}, {"state", e.state}, {"step", e.step}, {"coverage", e.coverage},
+                           {"rolled_back_at", e.rolled_back_at ? nlohmann::json(e.rolled_back_at) : nlohmann::json(nullptr)},
+                           {"rolled_back_at_request", e.rolled_back_at_request}, {"reason", e.reason},
+                           {"analyses", e.analyses}});
+  }
   nlohmann::json j = {{"requests", s.requests},   {"exposures", s.exposures}, {"clicks", s.clicks},
                       {"conversions", s.conversions}, {"db", s.db},          {"experiment", s.experiment},
                       {"seed", s.seed},           {"excluded", s.excluded},  {"arms", arms},
-                      {"seconds", s.seconds},     {"cancelled", s.cancelled}};
+                      {"seconds", s.seconds},     {"cancelled", s.cancelled}, {"experiments", experiments},
+                      {"scenario", s.scenario.empty() ? nlohmann::json(nullptr) : nlohmann::json(s.scenario)},
+                      {"primary_p_values_holm", s.primary_p_values}};
   if (!s.shadow_model.empty()) j["shadow"] = {{"model", s.shadow_model}, {"overlap_at_10", s.shadow_overlap_at_k}};
   return j.dump();
 }
 
 std::string DemoSummaryText(const DemoSummary& s) {
   std::ostringstream out;
-  char line[256];
+  char line[320];
   out << "Experiment '" << s.experiment << "' — " << s.requests << " requests in " << std::fixed;
   out.precision(1);
-  out << s.seconds << " s (seed " << s.seed << ")\n";
+  out << s.seconds << " s (seed " << s.seed << (s.scenario.empty() ? "" : ", scenario " + s.scenario) << ")\n";
   std::snprintf(line, sizeof line, "  %-10s %-18s %9s %7s %8s %7s %9s %6s %8s %9s\n", "arm", "model", "exposures", "users",
                 "clicks", "CTR", "diversity", "gini", "coverage", "p99 (us)");
   out << line;
@@ -312,9 +435,16 @@ std::string DemoSummaryText(const DemoSummary& s) {
                   static_cast<long long>(a.clicks), a.ctr, a.diversity_index, a.gini, a.coverage, a.p99_latency_us);
     out << line;
   }
+  std::snprintf(line, sizeof line, "  requests outside the experiment (served control): %lld\n", static_cast<long long>(s.excluded));
+  out << line;
   if (!s.shadow_model.empty()) {
     std::snprintf(line, sizeof line, "  shadow model '%s': mean overlap@10 with the served list %.3f\n", s.shadow_model.c_str(),
                   s.shadow_overlap_at_k);
+    out << line;
+  }
+  for (const ExperimentOutcome& e : s.experiments) {
+    std::snprintf(line, sizeof line, "  rollout: %s at step %d (coverage %.2f) after %lld analyses: %s\n", e.state.c_str(),
+                  e.step, e.coverage, static_cast<long long>(e.analyses), e.reason.c_str());
     out << line;
   }
   out << "  database " << s.db << ": " << s.exposures << " exposures, " << s.clicks << " clicks logged\n";

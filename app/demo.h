@@ -21,6 +21,9 @@ struct DemoOptions {
   std::string data_dir;         // resolved by ResolveDataDir when empty
   std::string experiment_file;  // Default: <data>/experiments/demo.yaml
   std::string blocklist_file;   // optional safety blocklist
+  // "" (plain run), "healthy" or "regression": run the rollout controller over the experiment's
+  // ramp; regression makes the treatment serve near-random items from 40% of the run onwards.
+  std::string scenario;
   int list_size = 10;
   int days = 14;                // simulated days the requests are spread over
   bool progress = true;
@@ -44,6 +47,17 @@ struct ArmSummary {
   double p99_latency_us = 0.0;
 };
 
+struct ExperimentOutcome {
+  std::string name;
+  std::string state;           // rollout state at the end of the run
+  int step = 0;                // 1-based ramp step (0 before the ramp)
+  double coverage = 0.0;
+  int64_t rolled_back_at = 0;  // event time (ms) of the rollback; 0 when none
+  int64_t rolled_back_at_request = 0;
+  std::string reason;
+  int64_t analyses = 0;
+};
+
 struct DemoSummary {
   std::string db;
   std::string experiment;
@@ -59,6 +73,9 @@ struct DemoSummary {
   double seconds = 0.0;
   int64_t audit_rows = 0;
   bool cancelled = false;
+  std::string scenario;
+  std::vector<ExperimentOutcome> experiments;
+  std::vector<double> primary_p_values;  // Holm-adjusted, one per primary metric (treatment vs control)
 };
 
 StatusOr<DemoSummary> RunDemo(const DemoOptions& options);

@@ -5,10 +5,119 @@
 
 namespace steward::experiment {
 
+const char* MetricName(Metric m) {
+  switch (m) {
+    case Metric::kCtr: return "ctr";
+    case Metric::kConversionRate: return "conversion_rate";
+    case Metric::kLatencyMs: return "latency_ms";
+    case Metric::kErrorRate: return "error_rate";
+  }
+  return "?";
+}
+
+StatusOr<Metric> ParseMetric(const std::string& name) {
+  for (int i = 0; i < kNumMetrics; ++i) {
+    if (name == MetricName(static_cast<Metric>(i))) return static_cast<Metric>(i);
+  }
+  return InvalidArgument("unknown metric '" + name + "'; known metrics: ctr, conversion_rate, latency_ms, error_rate");
+}
+
+StatusOr<int64_t> ParseDurationMs(const ConfigNode& node) {
+  ASSIGN_OR_RETURN(std::string text, node.AsString());
+  const auto bad = [&] { return node.Error("expected a duration, got \"" + text + "\"", "write e.g. 90s, 15m, 2h or 1d"); };
+  if (text.empty()) return bad();
+  int64_t unit = 1000;
+  std::string number = text;
+  switch (text.back()) {
+    case 's': unit = 1000; number.pop_back(); break;
+    case 'm': unit = 60 * 1000; number.pop_back(); break;
+    case 'h': unit = 3600 * 1000; number.pop_back(); break;
+    case 'd': unit = 86400 * 1000; number.pop_back(); break;
+    default: break;
+  }
+  try {
+    size_t used = 0;
+    const double v = std::stod(number, &used);
+    if (used != number.size() || v < 0 || !std::isfinite(v)) return bad();
+    return static_cast<int64_t>(v * static_cast<double>(unit));
+  } catch (const std::exception&) {
+    return bad();
+  }
+}
+
+namespace {
+
+StatusOr<std::vector<RampStep>> ParseRamp(const ConfigNode& ramp) {
+  if (!ramp.IsSequence() || ramp.size() == 0) {
+    return ramp.Error("must be a list of steps", "write `- {coverage: 0.05, min_duration: 1h}` for each step");
+  }
+  std::vector<RampStep> steps;
+  double previous = 0.0;
+  for (size_t i = 0; i < ramp.size(); ++i) {
+    ConfigNode node = ramp.At(i);
+    if (!node.IsMap()) return node.Error("must be a map", "write `{coverage: 0.2, min_duration: 2h}`");
+    RETURN_IF_ERROR(node.RejectUnknownKeys({"coverage", "min_duration", "min_users_per_arm", "approval"}));
+    RampStep step;
+    ASSIGN_OR_RETURN(step.coverage, node.GetDouble("coverage"));
+    if (!(step.coverage > 0.0 && step.coverage <= 1.0)) {
+      return node.Error("coverage must be in (0, 1]", "write a share such as 0.05 for 5%");
+    }
+    if (step.coverage <= previous) {
+      return node.Error("coverage must grow from step to step (previous " + std::to_string(previous) + ")",
+                        "order the steps by increasing coverage");
+    }
+    previous = step.coverage;
+    if (auto d = node.Find("min_duration")) {
+      ASSIGN_OR_RETURN(step.min_duration_ms, ParseDurationMs(*d));
+    }
+    ASSIGN_OR_RETURN(step.min_users_per_arm, node.GetInt("min_users_per_arm", 0));
+    if (step.min_users_per_arm < 0) return node.Error("min_users_per_arm must be >= 0", "write 0 or more");
+    ASSIGN_OR_RETURN(step.approval, node.GetString("approval", std::string()));
+    steps.push_back(step);
+  }
+  return steps;
+}
+
+StatusOr<std::vector<GuardrailConfig>> ParseGuardrails(const ConfigNode& list) {
+  if (!list.IsSequence()) return list.Error("must be a list", "write `- {metric: ctr, direction: decrease, threshold: 0.05}`");
+  std::vector<GuardrailConfig> out;
+  for (size_t i = 0; i < list.size(); ++i) {
+    ConfigNode node = list.At(i);
+    if (!node.IsMap()) return node.Error("must be a map", "write `{metric: ctr, direction: decrease}`");
+    RETURN_IF_ERROR(node.RejectUnknownKeys({"metric", "direction", "threshold", "relative", "test", "alpha"}));
+    GuardrailConfig g;
+    ASSIGN_OR_RETURN(std::string metric, node.GetString("metric"));
+    auto m = ParseMetric(metric);
+    if (!m.ok()) {
+      ASSIGN_OR_RETURN(ConfigNode mnode, node.Get("metric"));
+      return mnode.Error(m.status().message(), "use one of the known metrics");
+    }
+    g.metric = *m;
+    ASSIGN_OR_RETURN(std::string direction, node.GetString("direction"));
+    if (direction == "decrease") g.harm = HarmDirection::kDecrease;
+    else if (direction == "increase") g.harm = HarmDirection::kIncrease;
+    else return node.Get("direction")->Error("must be 'decrease' or 'increase' (the harmful direction)", "write `direction: decrease` for CTR-like metrics");
+    ASSIGN_OR_RETURN(g.threshold, node.GetDouble("threshold", 0.0));
+    if (g.threshold < 0) return node.Get("threshold")->Error("must be >= 0", "write the tolerated harm, e.g. 0.05");
+    ASSIGN_OR_RETURN(g.relative, node.GetBool("relative", true));
+    ASSIGN_OR_RETURN(g.test, node.GetString("test", std::string("sequential")));
+    if (g.test != "sequential" && g.test != "fixed") {
+      return node.Get("test")->Error("must be 'sequential' or 'fixed'", "use sequential to check continuously without inflating false alarms");
+    }
+    ASSIGN_OR_RETURN(g.alpha, node.GetDouble("alpha", 0.05));
+    if (!(g.alpha > 0 && g.alpha < 1)) return node.Get("alpha")->Error("must be in (0, 1)", "write e.g. 0.05");
+    out.push_back(g);
+  }
+  return out;
+}
+
+}  // namespace
+
 StatusOr<ExperimentConfig> ParseExperimentConfig(const ConfigNode& root) {
   if (!root.IsMap()) return root.Error("must be a map of experiment fields", "start the file with `name: my-experiment`");
   RETURN_IF_ERROR(root.RejectUnknownKeys(
-      {"name", "seed", "hash_attribute", "hash_version", "coverage", "arms", "namespace", "shadow", "description"}));
+      {"name", "seed", "hash_attribute", "hash_version", "coverage", "arms", "namespace", "shadow", "description", "type",
+       "ramp", "guardrails", "evaluation", "decision", "sticky", "bucket_version"}));
   ExperimentConfig c;
   ASSIGN_OR_RETURN(c.name, root.GetString("name"));
   if (c.name.empty()) return root.Error("'name' is empty", "give the experiment a name");
@@ -64,6 +173,53 @@ StatusOr<ExperimentConfig> ParseExperimentConfig(const ConfigNode& root) {
     c.namespace_ = n;
   }
   ASSIGN_OR_RETURN(c.shadow_model, root.GetString("shadow", std::string()));
+  ASSIGN_OR_RETURN(std::string type, root.GetString("type", std::string("ab")));
+  if (type == "ab") c.type = ExperimentType::kAB;
+  else if (type == "interleaving") c.type = ExperimentType::kInterleaving;
+  else return root.Get("type")->Error("must be 'ab' or 'interleaving'", "write `type: ab` for a split test");
+  if (c.type == ExperimentType::kInterleaving && c.arms.size() != 2) {
+    return root.Get("arms")->Error("an interleaving experiment compares exactly two rankers", "list two arms");
+  }
+  if (auto ramp = root.Find("ramp")) {
+    ASSIGN_OR_RETURN(c.ramp, ParseRamp(*ramp));
+  }
+  if (auto guardrails = root.Find("guardrails")) {
+    ASSIGN_OR_RETURN(c.guardrails, ParseGuardrails(*guardrails));
+  }
+  if (auto eval = root.Find("evaluation")) {
+    RETURN_IF_ERROR(eval->RejectUnknownKeys({"interval", "failure_limit", "min_users_per_arm"}));
+    if (auto interval = eval->Find("interval")) {
+      ASSIGN_OR_RETURN(c.evaluation.interval_ms, ParseDurationMs(*interval));
+      if (c.evaluation.interval_ms <= 0) return interval->Error("must be positive", "write e.g. 15m");
+    }
+    ASSIGN_OR_RETURN(int64_t limit, eval->GetInt("failure_limit", 3));
+    if (limit < 0) return eval->Get("failure_limit")->Error("must be >= 0", "write how many failed checks to tolerate");
+    c.evaluation.failure_limit = static_cast<int>(limit);
+    ASSIGN_OR_RETURN(c.evaluation.min_users_per_arm, eval->GetInt("min_users_per_arm", 100));
+  }
+  c.decision.primary_metrics = {Metric::kCtr};
+  if (auto decision = root.Find("decision")) {
+    RETURN_IF_ERROR(decision->RejectUnknownKeys({"primary_metrics", "alpha", "power", "mde"}));
+    if (auto metrics = decision->Find("primary_metrics")) {
+      if (!metrics->IsSequence() || metrics->size() == 0) return metrics->Error("must be a non-empty list", "write `[ctr]`");
+      c.decision.primary_metrics.clear();
+      for (size_t i = 0; i < metrics->size(); ++i) {
+        ASSIGN_OR_RETURN(std::string name, metrics->At(i).AsString());
+        auto m = ParseMetric(name);
+        if (!m.ok()) return metrics->At(i).Error(m.status().message(), "use one of the known metrics");
+        c.decision.primary_metrics.push_back(*m);
+      }
+    }
+    ASSIGN_OR_RETURN(c.decision.alpha, decision->GetDouble("alpha", 0.05));
+    ASSIGN_OR_RETURN(c.decision.power, decision->GetDouble("power", 0.8));
+    ASSIGN_OR_RETURN(c.decision.mde, decision->GetDouble("mde", 0.05));
+    if (!(c.decision.alpha > 0 && c.decision.alpha < 1)) return decision->Get("alpha")->Error("must be in (0, 1)", "write e.g. 0.05");
+    if (!(c.decision.power > 0 && c.decision.power < 1)) return decision->Get("power")->Error("must be in (0, 1)", "write e.g. 0.8");
+  }
+  ASSIGN_OR_RETURN(c.sticky, root.GetBool("sticky", false));
+  ASSIGN_OR_RETURN(int64_t bucket_version, root.GetInt("bucket_version", 1));
+  if (bucket_version < 1) return root.Get("bucket_version")->Error("must be >= 1", "start at 1 and bump it to re-randomise");
+  c.bucket_version = static_cast<int>(bucket_version);
   c.source_json = root.ToJson();
   return c;
 }

@@ -2,6 +2,7 @@
 // file, the field and the fix. See docs/experiments.md for the format.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -23,6 +24,47 @@ struct NamespaceConfig {
   double end = 1.0;
 };
 
+// Metrics the platform computes per arm, each a ratio of per-user sums with users as the
+// randomisation unit (delta method): see experiment/metrics.h.
+enum class Metric { kCtr = 0, kConversionRate = 1, kLatencyMs = 2, kErrorRate = 3 };
+inline constexpr int kNumMetrics = 4;
+const char* MetricName(Metric m);
+// "ctr", "conversion_rate", "latency_ms", "error_rate".
+StatusOr<Metric> ParseMetric(const std::string& name);
+
+struct RampStep {
+  double coverage = 0.0;          // share of users in the experiment at this step
+  int64_t min_duration_ms = 0;    // event time the step must last before advancing. Default: 0
+  int64_t min_users_per_arm = 0;  // users each arm needs before advancing. Default: 0
+  std::string approval;           // role that must approve entering this step; "" for none
+};
+
+enum class HarmDirection { kDecrease, kIncrease };  // which change of the metric is harmful
+
+struct GuardrailConfig {
+  Metric metric = Metric::kCtr;
+  HarmDirection harm = HarmDirection::kDecrease;
+  double threshold = 0.0;   // tolerated harm before a breach (non-inferiority margin). Default: 0
+  bool relative = true;     // threshold relative to control's value (true) or absolute. Default: relative
+  std::string test = "sequential";  // "sequential" (always-valid mSPRT) or "fixed" (z-test at each look)
+  double alpha = 0.05;      // false-alarm bound over the whole experiment. Default: 0.05
+};
+
+struct EvaluationConfig {
+  int64_t interval_ms = 15 * 60 * 1000;  // event time between analyses. Default: 15m
+  int failure_limit = 3;          // consecutive failed health checks tolerated before rollback. Default: 3
+  int64_t min_users_per_arm = 100;  // guardrails are judged once each arm has this many users. Default: 100
+};
+
+struct DecisionConfig {
+  std::vector<Metric> primary_metrics;  // Default: [ctr]
+  double alpha = 0.05;                  // Default: 0.05 (Holm-corrected across primary metrics)
+  double power = 0.8;                   // Default: 0.8
+  double mde = 0.05;                    // relative minimum detectable effect. Default: 0.05
+};
+
+enum class ExperimentType { kAB, kInterleaving };
+
 struct ExperimentConfig {
   std::string name;
   std::string seed;                       // Default: name
@@ -32,10 +74,19 @@ struct ExperimentConfig {
   std::vector<ArmConfig> arms;            // at least two; weights sum to 1
   std::optional<NamespaceConfig> namespace_;
   std::string shadow_model;               // model run in shadow beside the served one; "" for none
+  ExperimentType type = ExperimentType::kAB;  // "ab" (default) or "interleaving" (team draft)
+  std::vector<RampStep> ramp;             // empty: no ramp (the experiment runs at `coverage`)
+  std::vector<GuardrailConfig> guardrails;
+  EvaluationConfig evaluation;
+  DecisionConfig decision;
+  bool sticky = false;                    // keep users in their arm when weights change. Default: false
+  int bucket_version = 1;                 // bump to re-randomise sticky users. Default: 1
   std::string source_json;                // the validated definition, stored with each version
 };
 
 StatusOr<ExperimentConfig> ParseExperimentConfig(const ConfigNode& root);
+// "90s", "15m", "2h", "1d" or a number of seconds.
+StatusOr<int64_t> ParseDurationMs(const ConfigNode& node);
 StatusOr<ExperimentConfig> LoadExperimentConfig(const std::string& path);
 
 }  // namespace steward::experiment

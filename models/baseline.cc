@@ -157,6 +157,53 @@ Recommendation CooccurrenceRecommender::Recommend(const RecommendRequest& reques
   return rec;
 }
 
+// ---- GenreAffinityRecommender ----
+
+GenreAffinityRecommender::GenreAffinityRecommender(std::shared_ptr<const Catalog> catalog, Options options)
+    : catalog_(catalog), options_(options), baseline_(catalog, options.baseline), popularity_(catalog, options.baseline.popularity) {}
+
+void GenreAffinityRecommender::Observe(const FeedbackSignal& signal) {
+  baseline_.Observe(signal);
+  if (signal.clicked) popularity_.AddClick(signal.item, signal.ts_ms);
+}
+
+Recommendation GenreAffinityRecommender::Recommend(const RecommendRequest& request) {
+  if (request.history.empty()) return baseline_.Recommend(request);
+  std::vector<double> genre_share(static_cast<size_t>(std::max(catalog_->num_categories, 1)), 0.0);
+  for (int32_t h : request.history) genre_share[static_cast<size_t>(catalog_->items[static_cast<size_t>(h)].category)] += 1.0;
+  for (double& g : genre_share) g /= static_cast<double>(request.history.size());
+
+  RecommendRequest wide = request;
+  wide.k = std::max(request.k * 3, request.k);
+  Recommendation from_baseline = baseline_.Recommend(wide);
+  std::vector<int32_t> candidates;
+  for (const ScoredItem& s : from_baseline.items) candidates.push_back(s.item);
+  int taken = 0;
+  const std::vector<int32_t> seen = SortedCopy(request.history);
+  for (int32_t item : popularity_.Ranked()) {
+    if (taken >= options_.pool) break;
+    if (catalog_->items[static_cast<size_t>(item)].available_from_ms > request.ts_ms) continue;
+    if (InSorted(seen, item) || !Allowed(request, item)) continue;
+    candidates.push_back(item);
+    ++taken;
+  }
+  std::sort(candidates.begin(), candidates.end());
+  candidates.erase(std::unique(candidates.begin(), candidates.end()), candidates.end());
+  std::vector<ScoredItem> scored;
+  scored.reserve(candidates.size());
+  for (int32_t item : candidates) {
+    const double affinity = genre_share[static_cast<size_t>(catalog_->items[static_cast<size_t>(item)].category)];
+    scored.push_back({item, popularity_.Score(item) + options_.affinity_weight * affinity, 1.0});
+  }
+  const size_t take = std::min(scored.size(), static_cast<size_t>(std::max(request.k, 0)));
+  std::partial_sort(scored.begin(), scored.begin() + static_cast<std::ptrdiff_t>(take), scored.end(),
+                    [](const ScoredItem& a, const ScoredItem& b) { return a.score > b.score || (a.score == b.score && a.item < b.item); });
+  scored.resize(take);
+  Recommendation rec;
+  rec.items = std::move(scored);
+  return rec;
+}
+
 // ---- EpsilonGreedyRecommender ----
 
 EpsilonGreedyRecommender::EpsilonGreedyRecommender(std::shared_ptr<const Catalog> catalog,
@@ -211,7 +258,8 @@ StatusOr<std::unique_ptr<Recommender>> MakeRecommender(const std::string& name, 
     return std::unique_ptr<Recommender>(
         new EpsilonGreedyRecommender(catalog, std::make_unique<CooccurrenceRecommender>(catalog), 0.1, seed));
   }
-  return InvalidArgument("unknown model '" + name + "'; known models: popularity, baseline, baseline-egreedy");
+  if (name == "baseline-genre") return std::unique_ptr<Recommender>(new GenreAffinityRecommender(catalog));
+  return InvalidArgument("unknown model '" + name + "'; known models: popularity, baseline, baseline-egreedy, baseline-genre");
 }
 
 }  // namespace steward::models

@@ -79,6 +79,32 @@ class CooccurrenceRecommender : public Recommender {
   std::vector<int32_t> scratch_touched_;
 };
 
+// The baseline plus genre affinity: candidates are the baseline's (co-occurrence, then popularity)
+// widened to the `pool` most popular items; each is scored by its popularity plus
+// `affinity_weight` x the share of the user's clicks in the item's category. Users without clicks
+// get the baseline's list. Deterministic (propensity 1).
+class GenreAffinityRecommender : public Recommender {
+ public:
+  struct Options {
+    int pool = 300;                // popular items considered. Default: 300
+    double affinity_weight = 6.0;  // Default: 6
+    CooccurrenceRecommender::Options baseline;
+  };
+  GenreAffinityRecommender(std::shared_ptr<const Catalog> catalog, Options options);
+  explicit GenreAffinityRecommender(std::shared_ptr<const Catalog> catalog)
+      : GenreAffinityRecommender(std::move(catalog), Options()) {}
+  std::string name() const override { return "baseline-genre"; }
+  std::string version() const override { return "baseline-genre@1"; }
+  Recommendation Recommend(const RecommendRequest& request) override;
+  void Observe(const FeedbackSignal& signal) override;
+
+ private:
+  std::shared_ptr<const Catalog> catalog_;
+  Options options_;
+  CooccurrenceRecommender baseline_;
+  PopularityIndex popularity_;
+};
+
 // With probability epsilon each position is replaced by a uniformly random eligible item.
 // Propensity of the served item at a position: (1 - eps) * [item is the base model's choice] +
 // eps / n_eligible, exact except that a random draw duplicating an item already in the list is
@@ -99,7 +125,8 @@ class EpsilonGreedyRecommender : public Recommender {
   Rng rng_;
 };
 
-// Builds a model by name: "popularity", "baseline", "baseline-egreedy". Errors name the known ones.
+// Builds a model by name: "popularity", "baseline", "baseline-egreedy", "baseline-genre".
+// Errors name the known ones.
 StatusOr<std::unique_ptr<Recommender>> MakeRecommender(const std::string& name, std::shared_ptr<const Catalog> catalog,
                                                        uint64_t seed);
 

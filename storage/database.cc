@@ -81,6 +81,27 @@ const std::vector<const char*>& Migrations() {
         PRIMARY KEY (name, version)
       );
       )sql",
+      // 2: rollout controller state, global flags (kill switch), sticky assignments.
+      R"sql(
+      CREATE TABLE rollouts (
+        name          TEXT PRIMARY KEY REFERENCES experiments(name),
+        status_json   TEXT NOT NULL,
+        updated_at_ms INTEGER NOT NULL
+      );
+      CREATE TABLE flags (
+        key           TEXT PRIMARY KEY,
+        value         TEXT NOT NULL,
+        actor         TEXT NOT NULL,
+        updated_at_ms INTEGER NOT NULL
+      );
+      CREATE TABLE sticky_assignments (
+        experiment     TEXT NOT NULL,
+        bucket_version INTEGER NOT NULL,
+        user_id        TEXT NOT NULL,
+        arm            INTEGER NOT NULL,
+        PRIMARY KEY (experiment, bucket_version, user_id)
+      ) WITHOUT ROWID;
+      )sql",
   };
   return migrations;
 }

@@ -6,6 +6,8 @@
 
 #include "app/demo.h"
 #include "app/ingest_bench.h"
+#include "common/clock.h"
+#include "experiment/controller.h"
 #include "storage/audit_log.h"
 #include "storage/database.h"
 #include "storage/queries.h"
@@ -22,6 +24,7 @@ std::string FreshPath(const std::string& name) {
 
 DemoOptions Options(const std::string& db, uint64_t seed) {
   DemoOptions o;
+  o.experiment_file = std::string(STEWARD_TEST_DATA_DIR) + "/app/data/ab_fixed.yaml";
   o.requests = 3000;
   o.db_path = db;
   o.seed = seed;
@@ -90,6 +93,68 @@ TEST(Demo, BadInputIsAClearError) {
   o = Options(FreshPath("bad2"), 1);
   o.data_dir = "/nonexistent";
   EXPECT_FALSE(RunDemo(o).ok());
+}
+
+DemoOptions Scenario(const std::string& db, uint64_t seed, const std::string& scenario) {
+  DemoOptions o;
+  o.requests = 20000;
+  o.db_path = db;
+  o.seed = seed;
+  o.data_dir = STEWARD_DATA_DIR;
+  o.progress = false;
+  o.scenario = scenario;
+  return o;  // the bundled data/experiments/demo.yaml: ramp 10-25-50-100% with guardrails
+}
+
+TEST(DemoScenario, RegressionIsRolledBackWithEvidenceAndStaysRolledBack) {
+  const std::string db_path = FreshPath("regression");
+  auto summary = RunDemo(Scenario(db_path, 3, "regression"));
+  ASSERT_TRUE(summary.ok()) << summary.status().ToString();
+  ASSERT_EQ(summary->experiments.size(), 1u);
+  const ExperimentOutcome& e = summary->experiments[0];
+  EXPECT_EQ(e.state, "rolled_back");
+  EXPECT_GT(e.rolled_back_at, 0);
+  // The fault starts at 40% of the run; the rollback comes after it, not before.
+  EXPECT_GT(e.rolled_back_at_request, 8000);
+  EXPECT_NE(e.reason.find("guardrail ctr breached"), std::string::npos) << e.reason;
+
+  // Reopen: the state survived, and the audit log holds the evidence.
+  auto db = storage::Database::Open(db_path).value();
+  auto status = experiment::RolloutController(*db, SystemClock::Default()).Status("homepage-recs");
+  ASSERT_TRUE(status.ok());
+  EXPECT_EQ(status->state, experiment::RolloutState::kRolledBack);
+  EXPECT_EQ(experiment::RolloutController(*db, SystemClock::Default()).ServingCoverageFor("homepage-recs").value(), 0.0);
+  auto rows = storage::AuditLog(*db).ForSubject("homepage-recs").value();
+  bool found = false;
+  for (const auto& row : rows) {
+    if (row.action != "experiment.rollback") continue;
+    found = true;
+    const auto evidence = nlohmann::json::parse(row.payload);
+    EXPECT_EQ(evidence["guardrail"]["metric"], "ctr");
+    EXPECT_LT(evidence["guardrail"]["ci_high"].get<double>(), 0.0);
+    EXPECT_LE(evidence["guardrail"]["p_value"].get<double>(), 0.05);
+    EXPECT_GT(evidence["guardrail"]["exposures"].get<int64_t>(), 0);
+  }
+  EXPECT_TRUE(found);
+  EXPECT_TRUE(storage::AuditLog(*db).Verify()->ok);
+
+  // A second run on the same database honours the rollback: nobody is in the experiment.
+  db.reset();
+  DemoOptions again = Scenario(db_path, 4, "healthy");
+  again.requests = 2000;
+  auto second = RunDemo(again);
+  ASSERT_TRUE(second.ok()) << second.status().ToString();
+  EXPECT_EQ(second->experiments[0].state, "rolled_back");
+  EXPECT_EQ(second->excluded, 2000);
+}
+
+TEST(DemoScenario, HealthyNeverRollsBack) {
+  for (uint64_t seed : {1, 2}) {
+    auto summary = RunDemo(Scenario(FreshPath("healthy-" + std::to_string(seed)), seed, "healthy"));
+    ASSERT_TRUE(summary.ok()) << summary.status().ToString();
+    EXPECT_EQ(summary->experiments[0].state, "completed") << "seed " << seed << ": " << summary->experiments[0].reason;
+    EXPECT_EQ(summary->experiments[0].rolled_back_at, 0);
+  }
 }
 
 TEST(IngestBench, AllEventsLand) {

@@ -109,13 +109,32 @@ TEST(EpsilonGreedy, PropensitiesFollowTheMixture) {
   EXPECT_EQ(eg.version(), "popularity@1+egreedy(0.1)");
 }
 
+TEST(GenreAffinity, FavoursTheUsersGenres) {
+  // Categories alternate 0, 1, 0, 1, ... and popularity falls with the index. A user who read
+  // two genre-1 books gets genre-1 books first, despite genre-0 books being more popular.
+  // Prior popularity runs 10..1, so an affinity weight of 20 outweighs it.
+  GenreAffinityRecommender::Options options;
+  options.affinity_weight = 20.0;
+  GenreAffinityRecommender model(SmallCatalog(10), options);
+  RecommendRequest req;
+  const std::vector<int32_t> history = {1, 3};
+  req.history = history;
+  req.k = 3;
+  EXPECT_EQ(Items(model.Recommend(req)), (std::vector<int32_t>{5, 7, 9}));
+  // Without history it is the baseline.
+  RecommendRequest cold;
+  cold.k = 3;
+  EXPECT_EQ(Items(model.Recommend(cold)), (std::vector<int32_t>{0, 1, 2}));
+}
+
 TEST(MakeRecommender, KnownNamesAndAClearErrorOtherwise) {
   auto c = SmallCatalog(4);
   EXPECT_TRUE(MakeRecommender("baseline", c, 1).ok());
   EXPECT_TRUE(MakeRecommender("popularity", c, 1).ok());
   EXPECT_TRUE(MakeRecommender("baseline-egreedy", c, 1).ok());
   auto bad = MakeRecommender("hybird", c, 1);
-  EXPECT_NE(bad.status().message().find("known models: popularity, baseline, baseline-egreedy"), std::string::npos);
+  EXPECT_TRUE(MakeRecommender("baseline-genre", c, 1).ok());
+  EXPECT_NE(bad.status().message().find("known models: popularity, baseline, baseline-egreedy, baseline-genre"), std::string::npos);
 }
 
 }  // namespace

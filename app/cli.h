@@ -1,0 +1,27 @@
+// Command registration: each file adds its commands to the CLI11 app. Commands run from CLI11
+// callbacks and report failure by throwing CLI::RuntimeError with the exit code (Fail()).
+// Exit codes: 0 ok, 1 error, 2 bad input, 3 audit chain broken, 130 interrupted.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <atomic>
+
+#include "common/status.h"
+
+namespace steward::app {
+
+// Set by SIGINT/SIGTERM; long commands stop cleanly when it turns true.
+std::atomic<bool>& Interrupted();
+
+// Prints "steward: <status>" to stderr and throws CLI::RuntimeError with the matching exit code.
+[[noreturn]] void Fail(const Status& status);
+// Prints a JSON object as one line on stdout.
+void PrintJsonLine(const std::string& json);
+
+void AddDemoCommands(CLI::App& app);        // demo, dashboard (cli_demo.cc)
+void AddAuditCommands(CLI::App& app);       // audit-log verify|list (cli_audit.cc)
+void AddBenchCommands(CLI::App& app);       // bench ingest|assign (cli_bench.cc)
+void AddStatsCommands(CLI::App& app);       // stats ..., assign (cli_stats.cc)
+void AddExperimentCommands(CLI::App& app);  // experiment ... (cli_experiment.cc)
+
+}  // namespace steward::app

@@ -1,0 +1,94 @@
+#include <cstdlib>
+#include <memory>
+#include <thread>
+
+#include "app/cli.h"
+#include "app/demo.h"
+#include "gui/dashboard.h"
+#include "storage/database.h"
+
+namespace steward::app {
+namespace {
+
+bool HaveDisplay() {
+  const char* display = std::getenv("DISPLAY");
+  const char* wayland = std::getenv("WAYLAND_DISPLAY");
+  return (display && *display) || (wayland && *wayland);
+}
+
+struct DemoFlags {
+  DemoOptions options;
+  bool headless = false, json = false, quiet = false;
+};
+
+void RunDemoCommand(DemoFlags& flags) {
+  DemoOptions options = flags.options;
+  options.progress = !flags.quiet;
+  options.cancel = &Interrupted();
+  StatusOr<DemoSummary> summary = Internal("demo did not run");
+  if (!flags.headless && HaveDisplay()) {
+    // Traffic on a worker thread, the dashboard on this (the UI) thread beside it. The database
+    // is created first so the dashboard has something to open.
+    {
+      auto db = storage::Database::Open(options.db_path);
+      if (!db.ok()) Fail(db.status());
+    }
+    std::thread traffic([&] { summary = RunDemo(options); });
+    gui::DashboardOptions dash;
+    dash.db_path = options.db_path;
+    dash.subtitle = "demo traffic running; close the window when done";
+    dash.closed = &Interrupted();  // closing the window stops the traffic early
+    Status ui = gui::RunDashboard(dash);
+    traffic.join();
+    if (!ui.ok()) std::fprintf(stderr, "steward: dashboard unavailable (%s); the demo ran headless\n", ui.message().c_str());
+  } else {
+    summary = RunDemo(options);
+  }
+  if (!summary.ok()) Fail(summary.status());
+  if (flags.json) {
+    PrintJsonLine(DemoSummaryJson(*summary));
+  } else {
+    std::printf("%s", DemoSummaryText(*summary).c_str());
+    std::printf("Next: steward dashboard --db %s    steward audit-log verify --db %s\n", summary->db.c_str(), summary->db.c_str());
+  }
+  if (summary->cancelled) throw CLI::RuntimeError(130);
+}
+
+}  // namespace
+
+void AddDemoCommands(CLI::App& app) {
+  auto flags = std::make_shared<DemoFlags>();
+  DemoOptions& o = flags->options;
+  auto* demo = app.add_subcommand("demo", "Drive simulated traffic through the real serving path into SQLite");
+  demo->add_flag("--headless", flags->headless, "Do not open the dashboard beside the traffic");
+  demo->add_option("--requests", o.requests, "Number of requests to simulate")->capture_default_str()->check(CLI::NonNegativeNumber);
+  demo->add_option("--db", o.db_path, "SQLite database to write (created if missing; runs append)")->capture_default_str();
+  demo->add_option("--seed", o.seed, "Seed of every random process in the run")->capture_default_str();
+  demo->add_option("--scenario", o.scenario,
+                   "healthy: ramp a good treatment under the controller; regression: the treatment degrades part-way "
+                   "and must be rolled back")
+      ->check(CLI::IsMember({"healthy", "regression"}));
+  demo->add_option("--data", o.data_dir, "Data directory (default: $STEWARD_DATA or the bundled data/)");
+  demo->add_option("--experiment", o.experiment_file, "Experiment definition (default: data/experiments/demo.yaml)");
+  demo->add_option("--blocklist", o.blocklist_file, "Safety blocklist (YAML: items, reason) applied to every model");
+  demo->add_option("--days", o.days, "Simulated days the requests are spread over")->capture_default_str()->check(CLI::PositiveNumber);
+  demo->add_option("--k", o.list_size, "Items per recommended list")->capture_default_str()->check(CLI::Range(1, 100));
+  demo->add_flag("--json", flags->json, "Print one JSON summary object as the last line");
+  demo->add_flag("--quiet", flags->quiet, "No progress lines");
+  demo->callback([flags] { RunDemoCommand(*flags); });
+
+  auto dash = std::make_shared<gui::DashboardOptions>();
+  auto* cmd = app.add_subcommand("dashboard", "Open the desktop dashboard on a database");
+  cmd->add_option("--db", dash->db_path, "SQLite database to show")->required();
+  cmd->add_option("--screenshot", dash->screenshot_path, "Render --frames frames, write a PNG of the window, exit");
+  cmd->add_option("--frames", dash->frames, "Frames to render before the screenshot")->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--width", dash->width, "Window width")->capture_default_str()->check(CLI::Range(320, 8192));
+  cmd->add_option("--height", dash->height, "Window height")->capture_default_str()->check(CLI::Range(240, 8192));
+  cmd->callback([dash] {
+    Status s = gui::RunDashboard(*dash);
+    if (!s.ok()) Fail(s);
+    if (!dash->screenshot_path.empty()) std::printf("wrote %s\n", dash->screenshot_path.c_str());
+  });
+}
+
+}  // namespace steward::app

@@ -1,0 +1,250 @@
+#include <filesystem>
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "app/cli.h"
+#include "common/clock.h"
+#include "experiment/controller.h"
+#include "experiment/guardrail_sim.h"
+#include "storage/audit_log.h"
+#include "storage/database.h"
+#include "storage/experiment_store.h"
+
+namespace steward::app {
+namespace {
+
+struct ExperimentFlags {
+  std::string db, file, name, reason, actor, role;
+  bool json = false, on = false, off = false;
+  experiment::GuardrailSimOptions sim;
+};
+
+std::unique_ptr<storage::Database> OpenExisting(const std::string& path) {
+  if (!std::filesystem::exists(path)) {
+    Fail(NotFound(path + ": no such database; create one with `steward experiment create --db " + path + " --file FILE`"));
+  }
+  auto db = storage::Database::Open(path);
+  if (!db.ok()) Fail(db.status());
+  return std::move(db).value();
+}
+
+nlohmann::json StatusJson(const std::string& name, const experiment::ExperimentConfig& config,
+                          const experiment::RolloutStatus& s, int64_t version) {
+  nlohmann::json guardrails = nlohmann::json::array();
+  for (size_t g = 0; g < s.guardrails.size() && g < config.guardrails.size(); ++g) {
+    const auto& gs = s.guardrails[g];
+    guardrails.push_back({{"metric", experiment::MetricName(config.guardrails[g].metric)}, {"p_value", gs.p_value},
+                          {"breached", gs.breached}, {"control", gs.control}, {"treatment", gs.treatment},
+                          {"diff", gs.diff}, {"ci_low", gs.ci_low}, {"ci_high", gs.ci_high}});
+  }
+  return {{"name", name},
+          {"state", experiment::RolloutStateName(s.state)},
+          {"step", s.step + 1},
+          {"steps", config.ramp.size()},
+          {"coverage", experiment::ServingCoverage(config, s)},
+          {"version", version},
+          {"failures", s.failures},
+          {"analyses", s.analyses},
+          {"approvals", s.approvals},
+          {"rolled_back_at_ms", s.rolled_back_at_ms},
+          {"reason", s.reason},
+          {"guardrails", guardrails}};
+}
+
+void Check(const Status& s) {
+  if (!s.ok()) Fail(s);
+}
+
+CLI::App* WithTarget(CLI::App* cmd, ExperimentFlags& f, bool reason_required) {
+  cmd->add_option("--db", f.db, "SQLite database")->required();
+  cmd->add_option("--name", f.name, "Experiment name")->required();
+  cmd->add_option("--actor", f.actor, "Who is acting (recorded in the audit log)")->required();
+  auto* reason = cmd->add_option("--reason", f.reason, "Why (recorded in the audit log)");
+  if (reason_required) reason->required();
+  return cmd;
+}
+
+}  // namespace
+
+void AddExperimentCommands(CLI::App& app) {
+  auto f = std::make_shared<ExperimentFlags>();
+  auto* exp = app.add_subcommand("experiment", "Define, ramp, approve, promote and roll back experiments");
+  exp->require_subcommand(1);
+
+  auto* validate = exp->add_subcommand("validate", "Check an experiment file; errors name the field and the fix");
+  validate->add_option("file", f->file, "Experiment definition (YAML or JSON)")->required();
+  validate->add_flag("--json", f->json, "Print the parsed definition as JSON");
+  validate->callback([f] {
+    auto config = experiment::LoadExperimentConfig(f->file);
+    if (!config.ok()) Fail(config.status());
+    if (f->json) {
+      PrintJsonLine(config->source_json);
+    } else {
+      std::printf("ok: '%s', %zu arms, %zu ramp steps, %zu guardrails%s\n", config->name.c_str(), config->arms.size(),
+                  config->ramp.size(), config->guardrails.size(),
+                  config->shadow_model.empty() ? "" : (", shadow model " + config->shadow_model).c_str());
+    }
+  });
+
+  auto* create = exp->add_subcommand("create", "Save an experiment definition (a new version if it changed)");
+  create->add_option("--db", f->db, "SQLite database (created if missing)")->required();
+  create->add_option("--file", f->file, "Experiment definition")->required();
+  create->add_option("--actor", f->actor, "Who is saving it")->default_val("cli");
+  create->callback([f] {
+    auto config = experiment::LoadExperimentConfig(f->file);
+    if (!config.ok()) Fail(config.status());
+    auto db = storage::Database::Open(f->db);
+    if (!db.ok()) Fail(db.status());
+    experiment::RolloutController controller(**db, SystemClock::Default());
+    auto version = controller.Create(*config, f->actor);
+    if (!version.ok()) Fail(version.status());
+    std::printf("experiment '%s' saved as version %lld\n", config->name.c_str(), static_cast<long long>(*version));
+  });
+
+  auto* status = exp->add_subcommand("status", "State, step, coverage and guardrails of every experiment");
+  status->add_option("--db", f->db, "SQLite database")->required();
+  status->add_flag("--json", f->json, "Print {\"experiments\": [...]}");
+  status->callback([f] {
+    auto db = OpenExisting(f->db);
+    experiment::RolloutController controller(*db, SystemClock::Default());
+    auto all = storage::ExperimentStore(*db).List();
+    if (!all.ok()) Fail(all.status());
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& record : *all) {
+      auto config = controller.Config(record.name);
+      if (!config.ok()) Fail(config.status());
+      auto s = controller.Status(record.name);
+      if (!s.ok()) Fail(s.status());
+      list.push_back(StatusJson(record.name, *config, *s, record.current_version));
+    }
+    auto killed = controller.KillSwitch();
+    if (!killed.ok()) Fail(killed.status());
+    if (f->json) {
+      PrintJsonLine(nlohmann::json{{"experiments", list}, {"kill_switch", *killed}}.dump());
+      return;
+    }
+    if (*killed) std::printf("KILL SWITCH ON: every experiment serves control\n");
+    for (const auto& e : list) {
+      std::printf("%-24s %-12s step %d/%d  coverage %.2f  v%lld  %s\n", e["name"].get<std::string>().c_str(),
+                  e["state"].get<std::string>().c_str(), e["step"].get<int>(), e["steps"].get<int>(),
+                  e["coverage"].get<double>(), static_cast<long long>(e["version"].get<int64_t>()),
+                  e["reason"].get<std::string>().c_str());
+    }
+  });
+
+  auto* ramp = WithTarget(exp->add_subcommand("ramp", "Start: draft -> shadow (with a shadow model) -> ramping step 1"), *f, false);
+  ramp->callback([f] {
+    auto db = OpenExisting(f->db);
+    experiment::RolloutController controller(*db, SystemClock::Default());
+    Check(controller.Start(f->name, f->actor, f->reason));
+    std::printf("experiment '%s': %s\n", f->name.c_str(), experiment::RolloutStateName(controller.Status(f->name)->state));
+  });
+
+  auto* approve = WithTarget(exp->add_subcommand("approve", "Approve the next ramp step for a role"), *f, false);
+  approve->add_option("--role", f->role, "The approving role named by the step (e.g. rai-reviewer)")->required();
+  approve->callback([f] {
+    auto db = OpenExisting(f->db);
+    experiment::RolloutController controller(*db, SystemClock::Default());
+    Check(controller.Approve(f->name, f->role, f->actor, f->reason));
+    std::printf("experiment '%s': approved by %s as %s\n", f->name.c_str(), f->actor.c_str(), f->role.c_str());
+  });
+
+  auto* promote = WithTarget(exp->add_subcommand("promote", "Advance to the next step now (approvals still required)"), *f, false);
+  promote->callback([f] {
+    auto db = OpenExisting(f->db);
+    experiment::RolloutController controller(*db, SystemClock::Default());
+    Check(controller.Promote(f->name, f->actor, f->reason));
+    auto s = controller.Status(f->name);
+    std::printf("experiment '%s': %s, step %d\n", f->name.c_str(), experiment::RolloutStateName(s->state), s->step + 1);
+  });
+
+  auto* rollback = WithTarget(exp->add_subcommand("rollback", "Roll back now: treatment coverage to 0, durable, audited"), *f, true);
+  rollback->callback([f] {
+    auto db = OpenExisting(f->db);
+    experiment::RolloutController controller(*db, SystemClock::Default());
+    Check(controller.Rollback(f->name, f->actor, f->reason));
+    std::printf("experiment '%s': rolled_back (%s)\n", f->name.c_str(), f->reason.c_str());
+  });
+
+  auto* stop = WithTarget(exp->add_subcommand("stop", "Stop the experiment (everyone gets control)"), *f, true);
+  stop->callback([f] {
+    auto db = OpenExisting(f->db);
+    experiment::RolloutController controller(*db, SystemClock::Default());
+    Check(controller.Stop(f->name, f->actor, f->reason));
+    std::printf("experiment '%s': stopped\n", f->name.c_str());
+  });
+
+  auto* kill = exp->add_subcommand("kill-switch", "Global kill switch: --on rolls back every live experiment");
+  kill->add_option("--db", f->db, "SQLite database")->required();
+  kill->add_option("--actor", f->actor, "Who is acting")->required();
+  kill->add_option("--reason", f->reason, "Why")->required();
+  auto* on = kill->add_flag("--on", f->on, "Turn the kill switch on");
+  auto* off = kill->add_flag("--off", f->off, "Turn it off");
+  on->excludes(off);
+  kill->callback([f] {
+    if (f->on == f->off) Fail(InvalidArgument("say --on or --off"));
+    auto db = OpenExisting(f->db);
+    experiment::RolloutController controller(*db, SystemClock::Default());
+    Check(controller.SetKillSwitch(f->on, f->actor, f->reason));
+    std::printf("kill switch %s\n", f->on ? "ON" : "off");
+  });
+
+  auto* history = exp->add_subcommand("history", "Every config version and audit row of an experiment");
+  history->add_option("--db", f->db, "SQLite database")->required();
+  history->add_option("--name", f->name, "Experiment name")->required();
+  history->add_flag("--json", f->json, "Print {\"versions\": [...], \"audit\": [...]}");
+  history->callback([f] {
+    auto db = OpenExisting(f->db);
+    auto versions = storage::ExperimentStore(*db).Versions(f->name);
+    if (!versions.ok()) Fail(versions.status());
+    if (versions->empty()) Fail(NotFound("no experiment named '" + f->name + "'"));
+    auto audit = storage::AuditLog(*db).ForSubject(f->name);
+    if (!audit.ok()) Fail(audit.status());
+    if (f->json) {
+      nlohmann::json v = nlohmann::json::array(), a = nlohmann::json::array();
+      for (const auto& x : *versions) {
+        v.push_back({{"version", x.version}, {"created_at_ms", x.created_at_ms}, {"actor", x.actor},
+                     {"config", nlohmann::json::parse(x.config_json)}});
+      }
+      for (const auto& e : *audit) {
+        a.push_back({{"seq", e.seq}, {"ts_ms", e.ts_ms}, {"actor", e.actor}, {"action", e.action}, {"reason", e.reason},
+                     {"payload", nlohmann::json::parse(e.payload, nullptr, false)}});
+      }
+      PrintJsonLine(nlohmann::json{{"name", f->name}, {"versions", v}, {"audit", a}}.dump());
+      return;
+    }
+    for (const auto& x : *versions) std::printf("version %lld saved by %s\n", static_cast<long long>(x.version), x.actor.c_str());
+    for (const auto& e : *audit) {
+      std::printf("%6lld %-14s %-22s %s\n", static_cast<long long>(e.seq), e.actor.c_str(), e.action.c_str(), e.reason.c_str());
+    }
+  });
+
+  auto* sim = exp->add_subcommand("simulate-guardrail",
+                                  "Monte-Carlo false-alarm rate (effect 0) or power (effect < 0) of the guardrail monitor");
+  sim->add_option("--runs", f->sim.runs, "Simulated experiments")->capture_default_str()->check(CLI::PositiveNumber);
+  sim->add_option("--effect", f->sim.effect, "Relative CTR change of the treatment (-0.1 = 10% drop)")->capture_default_str();
+  sim->add_option("--users", f->sim.users, "Users per run")->capture_default_str()->check(CLI::PositiveNumber);
+  sim->add_option("--requests", f->sim.requests, "Requests per run")->capture_default_str()->check(CLI::PositiveNumber);
+  sim->add_option("--interval", f->sim.interval, "Requests between analyses")->capture_default_str()->check(CLI::PositiveNumber);
+  sim->add_option("--base-ctr", f->sim.base_ctr, "Click probability per item shown")->capture_default_str();
+  sim->add_option("--test", f->sim.test, "sequential (mSPRT) or fixed (z-test at every look)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"sequential", "fixed"}));
+  sim->add_option("--seed", f->sim.seed, "Seed")->capture_default_str();
+  sim->add_flag("--json", f->json, "Print one JSON object");
+  sim->callback([f] {
+    auto r = experiment::SimulateGuardrail(f->sim);
+    if (!r.ok()) Fail(r.status());
+    nlohmann::json j = {{"runs", r->runs}, {"alarms", r->alarms}, {"alarm_rate", r->alarm_rate},
+                        {"median_exposures_to_detection", r->median_exposures_to_detection}, {"effect", f->sim.effect},
+                        {"test", f->sim.test}, {"requests_per_run", f->sim.requests}, {"interval", f->sim.interval}};
+    if (f->json) {
+      PrintJsonLine(j.dump());
+    } else {
+      std::printf("%d of %d runs raised the guardrail (%.1f%%); median exposures to detection %lld\n", r->alarms, r->runs,
+                  100 * r->alarm_rate, static_cast<long long>(r->median_exposures_to_detection));
+    }
+  });
+}
+
+}  // namespace steward::app

@@ -1,0 +1,261 @@
+#include "experiment/rollout.h"
+
+#include <algorithm>
+#include <cmath>
+#include <nlohmann/json.hpp>
+
+namespace steward::experiment {
+
+const char* RolloutStateName(RolloutState s) {
+  switch (s) {
+    case RolloutState::kDraft: return "draft";
+    case RolloutState::kShadow: return "shadow";
+    case RolloutState::kRamping: return "ramping";
+    case RolloutState::kHolding: return "holding";
+    case RolloutState::kCompleted: return "completed";
+    case RolloutState::kRolledBack: return "rolled_back";
+    case RolloutState::kStopped: return "stopped";
+  }
+  return "?";
+}
+
+StatusOr<RolloutState> ParseRolloutState(const std::string& name) {
+  for (RolloutState s : {RolloutState::kDraft, RolloutState::kShadow, RolloutState::kRamping, RolloutState::kHolding,
+                         RolloutState::kCompleted, RolloutState::kRolledBack, RolloutState::kStopped}) {
+    if (name == RolloutStateName(s)) return s;
+  }
+  return InvalidArgument("unknown rollout state '" + name + "'");
+}
+
+bool IsLive(RolloutState s) { return s == RolloutState::kRamping || s == RolloutState::kHolding; }
+
+const char* ActionName(Action a) {
+  switch (a) {
+    case Action::kNone: return "none";
+    case Action::kAdvance: return "advance";
+    case Action::kHold: return "hold";
+    case Action::kRollback: return "rollback";
+    case Action::kComplete: return "complete";
+  }
+  return "?";
+}
+
+std::string RolloutStatus::ToJson() const {
+  nlohmann::json g = nlohmann::json::array();
+  for (const GuardrailState& s : guardrails) {
+    g.push_back({{"p_value", s.p_value}, {"breached", s.breached}, {"control", s.control}, {"treatment", s.treatment},
+                 {"diff", s.diff}, {"ci_low", s.ci_low}, {"ci_high", s.ci_high}});
+  }
+  return nlohmann::json{{"state", RolloutStateName(state)}, {"step", step}, {"coverage", coverage},
+                        {"step_started_ms", step_started_ms}, {"failures", failures}, {"approvals", approvals},
+                        {"guardrails", g}, {"last_eval_ms", last_eval_ms}, {"last_exposures", last_exposures},
+                        {"analyses", analyses}, {"rolled_back_at_ms", rolled_back_at_ms}, {"reason", reason}}
+      .dump();
+}
+
+StatusOr<RolloutStatus> RolloutStatus::FromJson(const std::string& text) {
+  try {
+    const auto j = nlohmann::json::parse(text);
+    RolloutStatus s;
+    ASSIGN_OR_RETURN(s.state, ParseRolloutState(j.at("state").get<std::string>()));
+    s.step = j.at("step").get<int>();
+    s.coverage = j.at("coverage").get<double>();
+    s.step_started_ms = j.at("step_started_ms").get<int64_t>();
+    s.failures = j.at("failures").get<int>();
+    s.approvals = j.at("approvals").get<std::vector<std::string>>();
+    for (const auto& g : j.at("guardrails")) {
+      s.guardrails.push_back({g.at("p_value"), g.at("breached"), g.at("control"), g.at("treatment"), g.at("diff"),
+                              g.at("ci_low"), g.at("ci_high")});
+    }
+    s.last_eval_ms = j.at("last_eval_ms").get<int64_t>();
+    s.last_exposures = j.at("last_exposures").get<int64_t>();
+    s.analyses = j.at("analyses").get<int64_t>();
+    s.rolled_back_at_ms = j.at("rolled_back_at_ms").get<int64_t>();
+    s.reason = j.at("reason").get<std::string>();
+    return s;
+  } catch (const nlohmann::json::exception& e) {
+    return DataLoss(std::string("stored rollout status is not valid: ") + e.what());
+  }
+}
+
+double ServingCoverage(const ExperimentConfig& config, const RolloutStatus& status) {
+  if (status.state == RolloutState::kCompleted) return config.ramp.empty() ? config.coverage : config.ramp.back().coverage;
+  if (!IsLive(status.state)) return 0.0;
+  if (config.ramp.empty()) return config.coverage;
+  return config.ramp[static_cast<size_t>(std::clamp(status.step, 0, static_cast<int>(config.ramp.size()) - 1))].coverage;
+}
+
+Status AdvanceStep(const ExperimentConfig& config, RolloutStatus& status, int64_t now_ms, const std::string& why) {
+  const int next = status.step + 1;
+  if (next >= static_cast<int>(config.ramp.size())) {
+    status.state = RolloutState::kCompleted;
+    status.reason = why;
+    status.approvals.clear();
+    status.coverage = ServingCoverage(config, status);
+    return Status::Ok();
+  }
+  const std::string& role = config.ramp[static_cast<size_t>(next)].approval;
+  if (!role.empty() && std::find(status.approvals.begin(), status.approvals.end(), role) == status.approvals.end()) {
+    return FailedPrecondition("step " + std::to_string(next + 1) + " (coverage " +
+                              std::to_string(config.ramp[static_cast<size_t>(next)].coverage) +
+                              ") needs approval from role '" + role + "'; run `steward experiment approve --role " + role + "`");
+  }
+  status.step = next;
+  status.state = RolloutState::kRamping;
+  status.step_started_ms = now_ms;
+  status.approvals.clear();
+  status.reason = why;
+  status.coverage = ServingCoverage(config, status);
+  return Status::Ok();
+}
+
+namespace {
+
+std::string Fmt(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.4g", v);
+  return buf;
+}
+
+}  // namespace
+
+Analysis Analyze(const ExperimentConfig& config, RolloutStatus& status, const ExperimentMetrics& metrics, int64_t now_ms) {
+  Analysis out;
+  if (!IsLive(status.state)) return out;
+  ++status.analyses;
+  status.last_eval_ms = now_ms;
+  const int arms = metrics.num_arms();
+  nlohmann::json evidence = {{"at_ms", now_ms}, {"step", status.step}, {"coverage", status.coverage}};
+  nlohmann::json arm_json = nlohmann::json::array();
+  int64_t total_exposures = 0;
+  int64_t min_users = INT64_MAX;
+  std::vector<double> users, weights;
+  for (int a = 0; a < arms; ++a) {
+    arm_json.push_back({{"arm", config.arms[static_cast<size_t>(a)].name}, {"users", metrics.Users(a)}, {"exposures", metrics.Exposures(a)}});
+    total_exposures += metrics.Exposures(a);
+    min_users = std::min(min_users, metrics.Users(a));
+    users.push_back(static_cast<double>(metrics.Users(a)));
+    weights.push_back(config.arms[static_cast<size_t>(a)].weight);
+  }
+  evidence["arms"] = arm_json;
+
+  // Guardrails first: a confirmed breach rolls back regardless of anything else.
+  if (status.guardrails.size() != config.guardrails.size()) status.guardrails.assign(config.guardrails.size(), GuardrailState());
+  if (min_users >= config.evaluation.min_users_per_arm) {
+    for (size_t g = 0; g < config.guardrails.size(); ++g) {
+      const GuardrailConfig& gc = config.guardrails[g];
+      GuardrailState& gs = status.guardrails[g];
+      for (int a = 1; a < arms && !gs.breached; ++a) {
+        const RatioSums& control = metrics.Sums(0, gc.metric);
+        const RatioSums& treatment = metrics.Sums(a, gc.metric);
+        if (control.sy <= 0 || treatment.sy <= 0) continue;
+        const double rc = control.ratio(), rt = treatment.ratio();
+        const double variance = DeltaMethodVariance(control) + DeltaMethodVariance(treatment);
+        if (variance <= 0) continue;
+        const double margin = gc.relative ? gc.threshold * std::fabs(rc) : gc.threshold;
+        // Oriented so that harm is negative: harm_diff < 0 means worse than the tolerated margin.
+        const double harm_diff = (gc.harm == HarmDirection::kDecrease ? (rt - rc) : (rc - rt)) + margin;
+        const double zq = NormalQuantile(1 - gc.alpha / 2);
+        gs.control = rc;
+        gs.treatment = rt;
+        gs.diff = rt - rc;
+        gs.ci_low = gs.diff - zq * std::sqrt(variance);
+        gs.ci_high = gs.diff + zq * std::sqrt(variance);
+        if (gc.test == "sequential") {
+          // Mixing variance: the square of a 10% change of the control's value (documented default).
+          const double tau2 = std::max(1e-12, 0.01 * rc * rc);
+          const double l = MsprtOneSidedHarmRatio(harm_diff, variance, tau2);
+          if (l > 0) gs.p_value = std::min(gs.p_value, 1.0 / l);
+        } else {
+          gs.p_value = NormalCdf(harm_diff / std::sqrt(variance));  // one-sided z-test at this look
+        }
+        if (gs.p_value <= gc.alpha) {
+          gs.breached = true;
+          out.action = Action::kRollback;
+          out.reason = std::string("guardrail ") + MetricName(gc.metric) + " breached: " + config.arms[static_cast<size_t>(a)].name +
+                       " " + Fmt(rt) + " vs control " + Fmt(rc) + " (diff " + Fmt(gs.diff) + ", " +
+                       Fmt(100 * (1 - gc.alpha)) + "% CI [" + Fmt(gs.ci_low) + ", " + Fmt(gs.ci_high) + "], " +
+                       (gc.test == "sequential" ? "always-valid p " : "p ") + Fmt(gs.p_value) + ")";
+          evidence["guardrail"] = {{"metric", MetricName(gc.metric)}, {"arm", config.arms[static_cast<size_t>(a)].name},
+                                   {"control", rc}, {"treatment", rt}, {"diff", gs.diff}, {"ci_low", gs.ci_low},
+                                   {"ci_high", gs.ci_high}, {"p_value", gs.p_value}, {"alpha", gc.alpha},
+                                   {"test", gc.test}, {"threshold", gc.threshold}, {"relative", gc.relative},
+                                   {"exposures", total_exposures}};
+        }
+      }
+    }
+  }
+  if (out.action == Action::kRollback) {
+    status.state = RolloutState::kRolledBack;
+    status.rolled_back_at_ms = now_ms;
+    status.coverage = 0.0;
+    status.reason = out.reason;
+    out.evidence_json = evidence.dump();
+    return out;
+  }
+
+  // Health: sample-ratio mismatch and traffic.
+  std::string health;
+  auto srm = SampleRatioMismatch(users, weights);
+  if (srm.ok()) evidence["srm"] = {{"chi2", srm->chi2}, {"p_value", srm->p_value}, {"mismatch", srm->mismatch}};
+  if (srm.ok() && srm->mismatch) health = "sample-ratio mismatch (chi2 " + Fmt(srm->chi2) + ", p " + Fmt(srm->p_value) + ")";
+  if (health.empty() && total_exposures <= status.last_exposures) health = "no traffic since the last analysis";
+  status.last_exposures = total_exposures;
+  if (health.empty()) status.failures = 0;  // the budget counts consecutive failed checks
+  if (!health.empty()) {
+    ++status.failures;
+    if (status.failures > config.evaluation.failure_limit) {
+      out.action = Action::kRollback;
+      out.reason = "failure budget exhausted (" + std::to_string(status.failures) + " consecutive failed checks, limit " +
+                   std::to_string(config.evaluation.failure_limit) + "): " + health;
+      status.state = RolloutState::kRolledBack;
+      status.rolled_back_at_ms = now_ms;
+      status.coverage = 0.0;
+    } else {
+      out.action = Action::kHold;
+      out.reason = "inconclusive: " + health + " (failure " + std::to_string(status.failures) + " of " +
+                   std::to_string(config.evaluation.failure_limit) + " allowed)";
+      status.state = RolloutState::kHolding;
+    }
+    status.reason = out.reason;
+    out.evidence_json = evidence.dump();
+    return out;
+  }
+
+  // Advancement: duration, sample and approval of the next step.
+  if (config.ramp.empty()) {
+    out.evidence_json = evidence.dump();
+    return out;
+  }
+  const RampStep& step = config.ramp[static_cast<size_t>(std::max(status.step, 0))];
+  std::string waiting;
+  if (now_ms - status.step_started_ms < step.min_duration_ms) {
+    waiting = "step " + std::to_string(status.step + 1) + " has run " + Fmt((now_ms - status.step_started_ms) / 60000.0) +
+              " of " + Fmt(step.min_duration_ms / 60000.0) + " minutes";
+  } else if (min_users < step.min_users_per_arm) {
+    waiting = "step " + std::to_string(status.step + 1) + " has " + std::to_string(min_users) + " of " +
+              std::to_string(step.min_users_per_arm) + " users per arm";
+  }
+  if (!waiting.empty()) {
+    status.state = RolloutState::kRamping;
+    status.reason = "waiting: " + waiting;
+    out.evidence_json = evidence.dump();
+    return out;
+  }
+  const bool last = status.step + 1 >= static_cast<int>(config.ramp.size());
+  Status advanced = AdvanceStep(config, status, now_ms, last ? "all steps passed" : "step conditions met");
+  if (!advanced.ok()) {
+    out.action = Action::kHold;
+    out.reason = "waiting for approval: " + advanced.message();
+    status.state = RolloutState::kHolding;
+    status.reason = out.reason;
+  } else {
+    out.action = last ? Action::kComplete : Action::kAdvance;
+    out.reason = last ? "completed: every ramp step passed its checks"
+                      : "advanced to step " + std::to_string(status.step + 1) + " (coverage " + Fmt(status.coverage) + ")";
+  }
+  out.evidence_json = evidence.dump();
+  return out;
+}
+
+}  // namespace steward::experiment

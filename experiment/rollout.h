@@ -1,0 +1,75 @@
+// The rollout state machine and its analysis, as pure functions over plain data (the controller in
+// controller.h persists and audits what they decide).
+//
+//   draft -> shadow -> ramping (step k) <-> holding -> completed
+//                         \______ rolled_back (guardrail breach, failure budget, manual, kill switch)
+//   any live state -> stopped (manual)
+//
+// At every evaluation interval Analyze() checks health (sample-ratio mismatch, traffic) and every
+// guardrail; a breach confirmed by the guardrail's test rolls back at once; a failed health check
+// spends the failure budget (Argo Rollouts' failureLimit) and holds; a passing step advances when
+// its duration, sample and approval conditions are met.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "experiment/experiment_config.h"
+#include "experiment/metrics.h"
+
+namespace steward::experiment {
+
+enum class RolloutState { kDraft, kShadow, kRamping, kHolding, kCompleted, kRolledBack, kStopped };
+const char* RolloutStateName(RolloutState s);
+StatusOr<RolloutState> ParseRolloutState(const std::string& name);
+// Ramping and holding serve treatment; the others serve control to everyone.
+bool IsLive(RolloutState s);
+
+struct GuardrailState {
+  double p_value = 1.0;  // always-valid (sequential) or latest (fixed) p-value
+  bool breached = false;
+  double control = 0, treatment = 0;    // metric values at the last look
+  double diff = 0, ci_low = 0, ci_high = 0;  // treatment - control, interval at 1 - alpha
+};
+
+struct RolloutStatus {
+  RolloutState state = RolloutState::kDraft;
+  int step = -1;  // index into ramp; -1 before the ramp starts
+  double coverage = 0.0;
+  int64_t step_started_ms = 0;
+  int failures = 0;
+  std::vector<std::string> approvals;  // roles that approved entering step + 1
+  std::vector<GuardrailState> guardrails;
+  int64_t last_eval_ms = 0;
+  int64_t last_exposures = 0;
+  int64_t analyses = 0;
+  int64_t rolled_back_at_ms = 0;
+  std::string reason;  // why the state last changed, or what it waits for
+
+  std::string ToJson() const;
+  static StatusOr<RolloutStatus> FromJson(const std::string& json);
+};
+
+enum class Action { kNone, kAdvance, kHold, kRollback, kComplete };
+const char* ActionName(Action a);
+
+struct Analysis {
+  Action action = Action::kNone;
+  std::string reason;
+  std::string evidence_json;  // metric, estimates, interval, p-value, exposures, users
+};
+
+// Evaluates one interval. Updates `status` (guardrail monitors, failures, state and step on
+// advance, hold, rollback or completion) and returns what happened. Pure: no I/O, no clock.
+Analysis Analyze(const ExperimentConfig& config, RolloutStatus& status, const ExperimentMetrics& metrics, int64_t now_ms);
+
+// The coverage users see in `status` (0 unless live or completed).
+double ServingCoverage(const ExperimentConfig& config, const RolloutStatus& status);
+
+// Moves to the next ramp step (or completes after the last). Errors: kFailedPrecondition when the
+// next step needs an approval that has not been given (the message names the role).
+Status AdvanceStep(const ExperimentConfig& config, RolloutStatus& status, int64_t now_ms, const std::string& why);
+
+}  // namespace steward::experiment
