@@ -16,10 +16,14 @@ check() {  # check <description> <command...>
 
 # --help lists every subcommand, and each has --help.
 help=$("$STEWARD" --help)
-for cmd in demo dashboard audit-log bench; do
+for cmd in demo dashboard audit-log bench experiment stats assign; do
   check "--help lists $cmd" grep -q "$cmd" <<<"$help"
 done
-for cmd in "demo" "dashboard" "audit-log" "audit-log verify" "audit-log list" "bench" "bench ingest"; do
+for cmd in "demo" "dashboard" "audit-log" "audit-log verify" "audit-log list" "bench" "bench ingest" "bench assign" \
+           "experiment" "experiment validate" "experiment create" "experiment status" "experiment ramp" \
+           "experiment approve" "experiment promote" "experiment rollback" "experiment history" "experiment stop" \
+           "experiment kill-switch" "experiment simulate-guardrail" "stats" "stats proportions" "stats means" \
+           "stats srm" "stats sample-size" "assign"; do
   check "steward $cmd --help" "$STEWARD" $cmd --help >/dev/null
 done
 
@@ -57,6 +61,79 @@ check "negative requests rejected" test $? -ne 0
 "$STEWARD" audit-log verify --db "$WORK/none.db" 2>"$WORK/e3.txt"
 check "verify on a missing db fails" test $? -ne 0
 check "bench ingest JSON" bash -c "'$STEWARD' bench ingest --events 20000 --json | python3 -c 'import json,sys; j=json.loads(sys.stdin.readlines()[-1]); assert j[\"events\"]==20000 and j[\"events_per_sec\"]>0 and \"seconds\" in j'"
+
+# stats: the contract's JSON keys.
+json_has() {  # json_has <json> <keys...>
+  python3 -c "
+import json, sys
+j = json.loads(sys.argv[1])
+missing = [k for k in sys.argv[2:] if k not in j]
+assert not missing, missing
+" "$@"
+}
+check "stats proportions" json_has "$("$STEWARD" stats proportions --a 120/1000 --b 150/1000 --json)" z p_value diff ci_low ci_high rel_lift
+check "stats means" json_has "$("$STEWARD" stats means --a 10,3,100 --b 11,3.5,120 --json)" t df p_value diff ci_low ci_high
+check "stats srm" json_has "$("$STEWARD" stats srm --counts 5100,4900 --weights 0.5,0.5 --json)" chi2 p_value mismatch
+check "stats sample-size" json_has "$("$STEWARD" stats sample-size --baseline 0.05 --mde 0.1 --alpha 0.05 --power 0.8 --json)" n_per_arm
+"$STEWARD" stats proportions --a 12/x --b 1/2 --json >/dev/null 2>"$WORK/e4.txt"
+check "stats bad input exits 2" test $? -eq 2
+check "stats error names the flag" grep -q -- "--a" "$WORK/e4.txt"
+
+# assign: one JSON line per user, in input order.
+printf 'alice\nbob\ncarol\n' >"$WORK/users.txt"
+"$STEWARD" assign --experiment "$(dirname "$0")/data/ab_fixed.yaml" --users "$WORK/users.txt" --json >"$WORK/assign.txt"
+check "assign JSON per user in order" python3 -c "
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+assert [r['user'] for r in rows] == ['alice', 'bob', 'carol'], rows
+for r in rows:
+    assert set(r) >= {'user', 'hash', 'arm', 'arm_index', 'in_experiment'}, r
+    assert 0 <= r['hash'] < 1 and (r['arm_index'] >= 0) == r['in_experiment']
+" "$WORK/assign.txt"
+
+# experiment lifecycle through the CLI.
+EDB="$WORK/exp.db"
+EXP="$(dirname "$0")/../../data/experiments/demo.yaml"
+check "experiment validate" "$STEWARD" experiment validate "$EXP"
+printf 'name: x\ncoverag: 1\narms:\n  - {name: a, model: baseline}\n  - {name: b, model: baseline}\n' >"$WORK/typo.yaml"
+"$STEWARD" experiment validate "$WORK/typo.yaml" 2>"$WORK/e5.txt"
+check "validate rejects a typo with exit 2" test $? -eq 2
+check "validate suggests the field" grep -q "did you mean 'coverage'" "$WORK/e5.txt"
+check "experiment create" "$STEWARD" experiment create --db "$EDB" --file "$EXP" --actor alice
+check "experiment ramp (to shadow)" "$STEWARD" experiment ramp --db "$EDB" --name homepage-recs --actor alice
+check "experiment ramp (to step 1)" "$STEWARD" experiment ramp --db "$EDB" --name homepage-recs --actor alice
+check "status --json says ramping" python3 -c "
+import json, sys
+j = json.loads(sys.argv[1])
+e = j['experiments'][0]
+assert e['name'] == 'homepage-recs' and e['state'] == 'ramping' and e['step'] == 1 and e['coverage'] == 0.1, e
+" "$("$STEWARD" experiment status --db "$EDB" --json)"
+check "promote to step 2" "$STEWARD" experiment promote --db "$EDB" --name homepage-recs --actor alice
+"$STEWARD" experiment promote --db "$EDB" --name homepage-recs --actor alice 2>"$WORK/e6.txt"
+check "promote to step 3 needs approval" grep -q "rai-reviewer" "$WORK/e6.txt"
+check "approve" "$STEWARD" experiment approve --db "$EDB" --name homepage-recs --actor rita --role rai-reviewer
+check "promote after approval" "$STEWARD" experiment promote --db "$EDB" --name homepage-recs --actor alice
+"$STEWARD" experiment rollback --db "$EDB" --name homepage-recs --actor bob >/dev/null 2>&1
+check "rollback without a reason is refused" test $? -ne 0
+check "rollback" "$STEWARD" experiment rollback --db "$EDB" --name homepage-recs --actor bob --reason "pager: CTR alarm"
+check "status after rollback" python3 -c "
+import json, sys
+e = json.loads(sys.argv[1])['experiments'][0]
+assert e['state'] == 'rolled_back' and e['coverage'] == 0 and e['reason'] == 'pager: CTR alarm', e
+" "$("$STEWARD" experiment status --db "$EDB" --json)"
+check "history lists the rollback" bash -c "'$STEWARD' experiment history --db '$EDB' --name homepage-recs | grep -q 'experiment.rollback'"
+check "audit chain intact after the lifecycle" "$STEWARD" audit-log verify --db "$EDB"
+
+# demo --scenario regression: rolled back, and it stays so.
+SDB="$WORK/scenario.db"
+"$STEWARD" demo --headless --scenario regression --requests 20000 --db "$SDB" --seed 5 --json --quiet >"$WORK/scenario.txt"
+check "regression scenario rolls back" python3 -c "
+import json, sys
+j = json.loads(open(sys.argv[1]).read().splitlines()[-1])
+e = j['experiments'][0]
+assert e['state'] == 'rolled_back' and e['rolled_back_at'] and 'guardrail' in e['reason'], e
+" "$WORK/scenario.txt"
+check "rolled back after reopening" bash -c "'$STEWARD' experiment status --db '$SDB' | grep -q rolled_back"
 
 # Dashboard screenshot under a virtual display.
 if command -v xvfb-run >/dev/null 2>&1; then
