@@ -25,37 +25,73 @@ double Ctr(const storage::ArmCounts& a) {
   return a.exposures > 0 ? static_cast<double>(a.clicks) / static_cast<double>(a.exposures) : 0.0;
 }
 
+ImVec4 StateColor(experiment::RolloutState s) {
+  switch (s) {
+    case experiment::RolloutState::kRolledBack:
+    case experiment::RolloutState::kStopped: return ImVec4(1.0f, 0.45f, 0.4f, 1);
+    case experiment::RolloutState::kHolding: return ImVec4(1.0f, 0.8f, 0.3f, 1);
+    case experiment::RolloutState::kCompleted: return ImVec4(0.4f, 0.9f, 0.5f, 1);
+    default: return ImVec4(0.6f, 0.8f, 1.0f, 1);
+  }
+}
+
 class ExperimentsPanel final : public Panel {
  public:
   const char* title() const override { return "Experiments"; }
   Tile tile() const override { return {0.0f, 0.0f, 0.55f, 0.55f}; }
   void Draw(const DashboardSnapshot& snap) override {
+    if (snap.kill_switch) ImGui::TextColored(ImVec4(1, 0.3f, 0.3f, 1), "KILL SWITCH ON: every experiment serves control");
     if (snap.experiments.empty()) {
       ImGui::TextDisabled("No experiments in %s yet.", snap.db_path.c_str());
       return;
     }
-    for (const storage::ExperimentRecord& e : snap.experiments) {
+    const float em = ImGui::GetFontSize();
+    for (size_t i = 0; i < snap.experiments.size(); ++i) {
+      const storage::ExperimentRecord& e = snap.experiments[i];
       ImGui::PushID(e.name.c_str());
       ImGui::Text("%s", e.name.c_str());
       ImGui::SameLine();
-      ImGui::TextDisabled("state: %s   version: %lld", e.state.c_str(), static_cast<long long>(e.current_version));
+      ImGui::TextDisabled("version %lld", static_cast<long long>(e.current_version));
+      if (i < snap.rollouts.size() && snap.rollouts[i].valid) {
+        const RolloutView& r = snap.rollouts[i];
+        ImGui::TextColored(StateColor(r.status.state), "%s", experiment::RolloutStateName(r.status.state));
+        ImGui::SameLine();
+        ImGui::Text("step %d/%zu, coverage %.0f%%", r.status.step + 1, r.config.ramp.size(),
+                    100.0 * experiment::ServingCoverage(r.config, r.status));
+        if (!r.status.reason.empty()) ImGui::TextWrapped("%s", r.status.reason.c_str());
+        for (size_t g = 0; g < r.config.guardrails.size() && g < r.status.guardrails.size(); ++g) {
+          const auto& gc = r.config.guardrails[g];
+          const auto& gs = r.status.guardrails[g];
+          ImGui::TextColored(gs.breached ? ImVec4(1, 0.45f, 0.4f, 1) : ImVec4(0.7f, 0.7f, 0.7f, 1),
+                             "  guardrail %-15s diff %+.4g  CI [%+.4g, %+.4g]  p %.3g%s", experiment::MetricName(gc.metric),
+                             gs.diff, gs.ci_low, gs.ci_high, gs.p_value, gs.breached ? "  BREACHED" : "");
+        }
+      } else {
+        ImGui::TextDisabled("state: %s", e.state.c_str());
+      }
       const ImGuiTableFlags flags = ImGuiTableFlags_Borders | ImGuiTableFlags_RowBg | ImGuiTableFlags_SizingStretchProp;
       if (ImGui::BeginTable("arms", 7, flags)) {
-        ImGui::TableSetupColumn("arm");
+        ImGui::TableSetupColumn("arm", ImGuiTableColumnFlags_WidthFixed, 7 * em);
         ImGui::TableSetupColumn("exposures");
         ImGui::TableSetupColumn("users");
         ImGui::TableSetupColumn("clicks");
         ImGui::TableSetupColumn("CTR");
-        ImGui::TableSetupColumn("lift vs first");
+        ImGui::TableSetupColumn("lift vs control");
         ImGui::TableSetupColumn("latency (us)");
         ImGui::TableHeadersRow();
-        const storage::ArmCounts* first = nullptr;
+        const storage::ArmCounts* control = nullptr;
+        for (const storage::ArmCounts& a : snap.arms) {
+          if (a.experiment == e.name && !control && a.arm != "excluded") control = &a;
+        }
         for (const storage::ArmCounts& a : snap.arms) {
           if (a.experiment != e.name) continue;
-          if (!first) first = &a;
           ImGui::TableNextRow();
           ImGui::TableNextColumn();
-          ImGui::TextUnformatted(a.arm.c_str());
+          if (a.arm == "excluded") {
+            ImGui::TextDisabled("not in exp.");
+          } else {
+            ImGui::TextUnformatted(a.arm.c_str());
+          }
           ImGui::TableNextColumn();
           ImGui::Text("%lld", static_cast<long long>(a.exposures));
           ImGui::TableNextColumn();
@@ -65,10 +101,10 @@ class ExperimentsPanel final : public Panel {
           ImGui::TableNextColumn();
           ImGui::Text("%.4f", Ctr(a));
           ImGui::TableNextColumn();
-          if (&a == first || Ctr(*first) <= 0.0) {
+          if (&a == control || !control || Ctr(*control) <= 0.0 || a.arm == "excluded") {
             ImGui::TextDisabled("-");
           } else {
-            const double lift = Ctr(a) / Ctr(*first) - 1.0;
+            const double lift = Ctr(a) / Ctr(*control) - 1.0;
             ImGui::TextColored(lift >= 0 ? ImVec4(0.4f, 0.9f, 0.5f, 1) : ImVec4(1.0f, 0.5f, 0.4f, 1), "%+.1f%%", 100.0 * lift);
           }
           ImGui::TableNextColumn();
@@ -143,15 +179,15 @@ class AuditPanel final : public Panel {
   const char* title() const override { return "Audit log"; }
   Tile tile() const override { return {0.32f, 0.55f, 0.68f, 0.45f}; }
   void Draw(const DashboardSnapshot& snap) override {
-    const ImGuiTableFlags flags = ImGuiTableFlags_Borders | ImGuiTableFlags_RowBg | ImGuiTableFlags_ScrollY |
-                                  ImGuiTableFlags_SizingStretchProp;
+    const ImGuiTableFlags flags = ImGuiTableFlags_Borders | ImGuiTableFlags_RowBg | ImGuiTableFlags_ScrollY;
     if (ImGui::BeginTable("audit", 5, flags)) {
       ImGui::TableSetupScrollFreeze(0, 1);
-      ImGui::TableSetupColumn("seq");
-      ImGui::TableSetupColumn("time (UTC)");
-      ImGui::TableSetupColumn("actor");
-      ImGui::TableSetupColumn("action");
-      ImGui::TableSetupColumn("subject / reason");
+      const float em = ImGui::GetFontSize();
+      ImGui::TableSetupColumn("seq", ImGuiTableColumnFlags_WidthFixed, 2.5f * em);
+      ImGui::TableSetupColumn("time (UTC)", ImGuiTableColumnFlags_WidthFixed, 9.5f * em);
+      ImGui::TableSetupColumn("actor", ImGuiTableColumnFlags_WidthFixed, 6.5f * em);
+      ImGui::TableSetupColumn("action", ImGuiTableColumnFlags_WidthFixed, 10.5f * em);
+      ImGui::TableSetupColumn("subject / reason", ImGuiTableColumnFlags_WidthStretch);
       ImGui::TableHeadersRow();
       for (const storage::AuditEntry& e : snap.recent_audit) {
         ImGui::TableNextRow();
@@ -164,7 +200,7 @@ class AuditPanel final : public Panel {
         ImGui::TableNextColumn();
         ImGui::TextUnformatted(e.action.c_str());
         ImGui::TableNextColumn();
-        ImGui::Text("%s: %s", e.subject.c_str(), e.reason.c_str());
+        ImGui::TextWrapped("%s: %s", e.subject.c_str(), e.reason.c_str());
       }
       ImGui::EndTable();
     }

@@ -1,6 +1,7 @@
 #include "gui/snapshot.h"
 
 #include "common/clock.h"
+#include "experiment/controller.h"
 #include "storage/database.h"
 
 namespace steward::gui {
@@ -14,6 +15,20 @@ StatusOr<DashboardSnapshot> LoadSnapshot(const std::string& db_path) {
   snap.taken_at_ms = SystemClock::Default().NowMillis();
   storage::ExperimentStore experiments(*db);
   ASSIGN_OR_RETURN(snap.experiments, experiments.List());
+  experiment::RolloutController controller(*db, SystemClock::Default());
+  for (const storage::ExperimentRecord& e : snap.experiments) {
+    RolloutView view;
+    view.name = e.name;
+    auto config = controller.Config(e.name);
+    auto status = controller.Status(e.name);
+    if (config.ok() && status.ok()) {
+      view.config = std::move(config).value();
+      view.status = std::move(status).value();
+      view.valid = true;
+    }
+    snap.rollouts.push_back(std::move(view));
+  }
+  ASSIGN_OR_RETURN(snap.kill_switch, controller.KillSwitch());
   ASSIGN_OR_RETURN(snap.arms, storage::QueryArmCounts(*db));
   ASSIGN_OR_RETURN(snap.timeline, storage::QueryTimeline(*db, 3'600'000));
   storage::AuditLog audit(*db);

@@ -12,16 +12,28 @@
 #include <vector>
 
 #include "common/status.h"
+#include "experiment/experiment_config.h"
+#include "experiment/rollout.h"
 #include "storage/audit_log.h"
 #include "storage/experiment_store.h"
 #include "storage/queries.h"
 
 namespace steward::gui {
 
+// The rollout controller's view of one experiment.
+struct RolloutView {
+  std::string name;
+  experiment::RolloutStatus status;
+  experiment::ExperimentConfig config;
+  bool valid = false;  // false when the stored status or config could not be read
+};
+
 struct DashboardSnapshot {
   std::string db_path;
   int64_t taken_at_ms = 0;
   std::vector<storage::ExperimentRecord> experiments;
+  std::vector<RolloutView> rollouts;  // same order as experiments
+  bool kill_switch = false;
   std::vector<storage::ArmCounts> arms;
   std::vector<storage::TimelinePoint> timeline;  // hourly buckets of event time
   std::vector<storage::AuditEntry> recent_audit;  // newest first
