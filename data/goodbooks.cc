@@ -25,10 +25,7 @@ StatusOr<std::vector<Book>> LoadGoodbooks(const std::string& path) {
   while (true) {
     ASSIGN_OR_RETURN(bool has, reader->Next(f));
     if (!has) break;
-    if (f.size() != header.size()) {
-      return InvalidArgument(reader->Where() + "expected " + std::to_string(header.size()) + " columns, found " +
-                             std::to_string(f.size()) + "; check quoting of commas in this row");
-    }
+    RETURN_IF_ERROR(header.CheckRow(*reader, f));
     Book b;
     ASSIGN_OR_RETURN(b.book_id, ParseInt(*reader, "book_id", f[c_id]));
     if (b.book_id <= 0) return FieldError(*reader, "book_id", "expected a positive id", f[c_id]);

@@ -23,6 +23,12 @@ StatusOr<size_t> Header::Require(const std::string& name) const {
   return it->second;
 }
 
+Status Header::CheckRow(const CsvReader& reader, const std::vector<std::string>& fields) const {
+  if (fields.size() == names_.size()) return Status::Ok();
+  return InvalidArgument(reader.Where() + "expected " + std::to_string(names_.size()) + " columns, found " +
+                         std::to_string(fields.size()) + "; check the quoting of commas in this row");
+}
+
 Status FieldError(const CsvReader& reader, const std::string& column, const std::string& what,
                   const std::string& text) {
   return InvalidArgument(reader.Where() + "column '" + column + "': " + what + ", got '" + text +

@@ -18,6 +18,8 @@ class Header {
   // Index of `name`, or an error naming the file and the missing column.
   StatusOr<size_t> Require(const std::string& name) const;
   size_t size() const { return names_.size(); }
+  // An error naming the row's line when `fields` has a different number of columns than the header.
+  Status CheckRow(const CsvReader& reader, const std::vector<std::string>& fields) const;
   const std::vector<std::string>& names() const { return names_; }
 
  private:

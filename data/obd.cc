@@ -71,10 +71,7 @@ StatusOr<ObdLog> LoadObdLog(const std::string& path) {
   while (true) {
     ASSIGN_OR_RETURN(bool has, reader->Next(f));
     if (!has) break;
-    if (f.size() != header.size()) {
-      return InvalidArgument(reader->Where() + "expected " + std::to_string(header.size()) + " columns, found " +
-                             std::to_string(f.size()));
-    }
+    RETURN_IF_ERROR(header.CheckRow(*reader, f));
     ObdRow row;
     auto ts = ParseObdTimestamp(f[c_ts]);
     if (!ts.ok()) return InvalidArgument(reader->Where() + "column 'timestamp': " + ts.status().message());
@@ -120,10 +117,7 @@ StatusOr<std::vector<ObdItem>> LoadObdItems(const std::string& path) {
   while (true) {
     ASSIGN_OR_RETURN(bool has, reader->Next(f));
     if (!has) break;
-    if (f.size() != header.size()) {
-      return InvalidArgument(reader->Where() + "expected " + std::to_string(header.size()) + " columns, found " +
-                             std::to_string(f.size()));
-    }
+    RETURN_IF_ERROR(header.CheckRow(*reader, f));
     ObdItem item;
     ASSIGN_OR_RETURN(int64_t id, ParseInt(*reader, "item_id", f[c_item]));
     if (id != static_cast<int64_t>(items.size())) {

@@ -60,8 +60,7 @@ StatusOr<AuditEntry> AuditLog::Append(AuditEntry entry) {
   if (entry.action.empty()) return InvalidArgument("audit entry field 'action' is empty; name the action");
   if (entry.subject.empty()) return InvalidArgument("audit entry field 'subject' is empty; name what was acted on");
   if (entry.payload.empty()) entry.payload = "{}";
-  RETURN_IF_ERROR(db_.Begin());
-  auto append = [&]() -> Status {
+  Status s = db_.InTransaction([&]() -> Status {
     ASSIGN_OR_RETURN(auto last, db_.Prepare("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1"));
     ASSIGN_OR_RETURN(bool has_row, last->Step());
     entry.seq = has_row ? last->ColumnInt(0) + 1 : 1;
@@ -79,13 +78,8 @@ StatusOr<AuditEntry> AuditLog::Append(AuditEntry entry) {
     insert->BindText(8, entry.prev_hash);
     insert->BindText(9, entry.hash);
     return insert->Run();
-  };
-  Status s = append();
-  if (!s.ok()) {
-    (void)db_.Rollback();
-    return s.WithContext("appending to the audit log");
-  }
-  RETURN_IF_ERROR(db_.Commit());
+  });
+  if (!s.ok()) return s.WithContext("appending to the audit log");
   return entry;
 }
 
@@ -124,25 +118,13 @@ StatusOr<std::vector<AuditEntry>> AuditLog::Recent(int limit) {
   std::string sql = std::string("SELECT ") + kColumns + " FROM audit_log ORDER BY seq DESC";
   if (limit > 0) sql += " LIMIT " + std::to_string(limit);
   ASSIGN_OR_RETURN(auto st, db_.Prepare(sql));
-  std::vector<AuditEntry> out;
-  while (true) {
-    ASSIGN_OR_RETURN(bool row, st->Step());
-    if (!row) break;
-    out.push_back(ReadEntry(*st));
-  }
-  return out;
+  return CollectRows(*st, ReadEntry);
 }
 
 StatusOr<std::vector<AuditEntry>> AuditLog::ForSubject(const std::string& subject) {
   ASSIGN_OR_RETURN(auto st, db_.Prepare(std::string("SELECT ") + kColumns + " FROM audit_log WHERE subject = ? ORDER BY seq"));
   st->BindText(1, subject);
-  std::vector<AuditEntry> out;
-  while (true) {
-    ASSIGN_OR_RETURN(bool row, st->Step());
-    if (!row) break;
-    out.push_back(ReadEntry(*st));
-  }
-  return out;
+  return CollectRows(*st, ReadEntry);
 }
 
 }  // namespace steward::storage

@@ -164,6 +164,16 @@ Status Database::Begin() { return Exec("BEGIN IMMEDIATE"); }
 Status Database::Commit() { return Exec("COMMIT"); }
 Status Database::Rollback() { return Exec("ROLLBACK"); }
 
+Status Database::InTransaction(const std::function<Status()>& body) {
+  RETURN_IF_ERROR(Begin());
+  Status s = body();
+  if (!s.ok()) {
+    (void)Rollback();
+    return s;
+  }
+  return Commit();
+}
+
 StatusOr<int> Database::SchemaVersion() {
   ASSIGN_OR_RETURN(auto stmt, Prepare("PRAGMA user_version"));
   ASSIGN_OR_RETURN(bool row, stmt->Step());
@@ -196,14 +206,11 @@ Status Database::Migrate() {
                               "); upgrade Steward");
   }
   for (int v = version; v < latest; ++v) {
-    RETURN_IF_ERROR(Begin());
-    Status s = Exec(Migrations()[static_cast<size_t>(v)]);
-    if (s.ok()) s = Exec("PRAGMA user_version=" + std::to_string(v + 1));
-    if (!s.ok()) {
-      (void)Rollback();
-      return s.WithContext("migration to schema version " + std::to_string(v + 1));
-    }
-    RETURN_IF_ERROR(Commit());
+    Status s = InTransaction([&]() -> Status {
+      RETURN_IF_ERROR(Exec(Migrations()[static_cast<size_t>(v)]));
+      return Exec("PRAGMA user_version=" + std::to_string(v + 1));
+    });
+    if (!s.ok()) return s.WithContext("migration to schema version " + std::to_string(v + 1));
   }
   return Status::Ok();
 }

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -51,6 +52,8 @@ class Database {
   Status Begin();  // BEGIN IMMEDIATE: takes the write lock up front
   Status Commit();
   Status Rollback();
+  // Runs `body` between BEGIN IMMEDIATE and COMMIT; when it fails, rolls back and returns its error.
+  Status InTransaction(const std::function<Status()>& body);
 
   // The schema version after migrations (PRAGMA user_version).
   StatusOr<int> SchemaVersion();

@@ -171,11 +171,14 @@ Status EventWriter::WriteBatch(const std::vector<Event>& batch) {
       "INSERT INTO feedback (request_id, ts_ms, user_id, item_id, position, kind, value) VALUES (?,?,?,?,?,?,?)";
   ASSIGN_OR_RETURN(auto exposure_stmt, db_->Prepare(kInsertExposure));
   ASSIGN_OR_RETURN(auto feedback_stmt, db_->Prepare(kInsertFeedback));
-  RETURN_IF_ERROR(db_->Begin());
+  return db_->InTransaction([&]() -> Status { return InsertAll(batch, *exposure_stmt, *feedback_stmt); });
+}
+
+Status EventWriter::InsertAll(const std::vector<Event>& batch, Statement& exposure_stmt, Statement& feedback_stmt) {
   for (const Event& event : batch) {
     Status s;
     if (const auto* f = std::get_if<Feedback>(&event)) {
-      Statement& st = *feedback_stmt;
+      Statement& st = feedback_stmt;
       st.BindInt(1, f->request_id);
       st.BindInt(2, f->ts_ms);
       st.BindInt(3, f->user_id);
@@ -186,7 +189,7 @@ Status EventWriter::WriteBatch(const std::vector<Event>& batch) {
       s = st.Run();
     } else {
       const auto& e = std::get<Exposure>(event);
-      Statement& st = *exposure_stmt;
+      Statement& st = exposure_stmt;
       st.BindInt(1, e.request_id);
       st.BindInt(2, e.ts_ms);
       st.BindInt(3, e.user_id);
@@ -207,12 +210,9 @@ Status EventWriter::WriteBatch(const std::vector<Event>& batch) {
       s = st.Run();
       if (!s.ok()) s = s.WithContext("exposure request_id " + std::to_string(e.request_id));
     }
-    if (!s.ok()) {
-      (void)db_->Rollback();
-      return s;
-    }
+    RETURN_IF_ERROR(s);
   }
-  return db_->Commit();
+  return Status::Ok();
 }
 
 }  // namespace steward::storage

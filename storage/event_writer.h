@@ -28,6 +28,8 @@
 
 namespace steward::storage {
 
+class Statement;
+
 struct EventWriterOptions {
   // Most events waiting in the queue before producers block. Default: 65536.
   size_t queue_capacity = 65536;
@@ -77,6 +79,7 @@ class EventWriter {
   EventWriter(std::unique_ptr<Database> db, EventWriterOptions options);
   void Run();
   Status WriteBatch(const std::vector<Event>& batch);
+  static Status InsertAll(const std::vector<Event>& batch, Statement& exposure_stmt, Statement& feedback_stmt);
   StatusOr<uint64_t> Enqueue(std::vector<Event>& events, bool block);
 
   std::unique_ptr<Database> db_;

@@ -17,14 +17,17 @@ StatusOr<int64_t> ExperimentStore::SaveVersion(const std::string& name, const st
                                                const std::string& actor, int64_t ts_ms,
                                                const std::string& initial_state) {
   if (name.empty()) return InvalidArgument("experiment field 'name' is empty; give the experiment a name");
-  RETURN_IF_ERROR(db_.Begin());
-  auto save = [&]() -> StatusOr<int64_t> {
+  int64_t saved = 0;
+  Status s = db_.InTransaction([&]() -> Status {
     ASSIGN_OR_RETURN(auto current, db_.Prepare(
         "SELECT v.version, v.config_json FROM experiments e JOIN experiment_versions v "
         "ON v.name = e.name AND v.version = e.current_version WHERE e.name = ?"));
     current->BindText(1, name);
     ASSIGN_OR_RETURN(bool exists, current->Step());
-    if (exists && current->ColumnText(1) == config_json) return current->ColumnInt(0);
+    if (exists && current->ColumnText(1) == config_json) {
+      saved = current->ColumnInt(0);
+      return Status::Ok();
+    }
     const int64_t version = exists ? current->ColumnInt(0) + 1 : 1;
     if (!exists) {
       ASSIGN_OR_RETURN(auto insert, db_.Prepare("INSERT INTO experiments (" + std::string(kColumns) + ") VALUES (?,?,?,?,?)"));
@@ -49,15 +52,11 @@ StatusOr<int64_t> ExperimentStore::SaveVersion(const std::string& name, const st
     add->BindText(4, actor);
     add->BindText(5, config_json);
     RETURN_IF_ERROR(add->Run());
-    return version;
-  };
-  StatusOr<int64_t> result = save();
-  if (!result.ok()) {
-    (void)db_.Rollback();
-    return result.status().WithContext("saving experiment '" + name + "'");
-  }
-  RETURN_IF_ERROR(db_.Commit());
-  return result;
+    saved = version;
+    return Status::Ok();
+  });
+  if (!s.ok()) return s.WithContext("saving experiment '" + name + "'");
+  return saved;
 }
 
 Status ExperimentStore::SetState(const std::string& name, const std::string& state, int64_t ts_ms) {
@@ -80,26 +79,16 @@ StatusOr<ExperimentRecord> ExperimentStore::Get(const std::string& name) {
 
 StatusOr<std::vector<ExperimentRecord>> ExperimentStore::List() {
   ASSIGN_OR_RETURN(auto st, db_.Prepare("SELECT " + std::string(kColumns) + " FROM experiments ORDER BY name"));
-  std::vector<ExperimentRecord> out;
-  while (true) {
-    ASSIGN_OR_RETURN(bool row, st->Step());
-    if (!row) break;
-    out.push_back(ReadRecord(*st));
-  }
-  return out;
+  return CollectRows(*st, ReadRecord);
 }
 
 StatusOr<std::vector<ExperimentVersion>> ExperimentStore::Versions(const std::string& name) {
   ASSIGN_OR_RETURN(auto st, db_.Prepare(
       "SELECT name, version, created_at_ms, actor, config_json FROM experiment_versions WHERE name = ? ORDER BY version"));
   st->BindText(1, name);
-  std::vector<ExperimentVersion> out;
-  while (true) {
-    ASSIGN_OR_RETURN(bool row, st->Step());
-    if (!row) break;
-    out.push_back(ExperimentVersion{st->ColumnText(0), st->ColumnInt(1), st->ColumnInt(2), st->ColumnText(3), st->ColumnText(4)});
-  }
-  return out;
+  return CollectRows(*st, [](const Statement& row) {
+    return ExperimentVersion{row.ColumnText(0), row.ColumnInt(1), row.ColumnInt(2), row.ColumnText(3), row.ColumnText(4)};
+  });
 }
 
 }  // namespace steward::storage

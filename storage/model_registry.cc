@@ -7,12 +7,12 @@ namespace steward::storage {
 StatusOr<int64_t> ModelRegistry::Register(ModelRecord record) {
   if (record.name.empty()) return InvalidArgument("model field 'name' is empty; name the model");
   if (record.kind.empty()) return InvalidArgument("model field 'kind' is empty; say which kind of model it is");
-  RETURN_IF_ERROR(db_.Begin());
-  auto insert = [&]() -> StatusOr<int64_t> {
+  int64_t version = 0;
+  Status s = db_.InTransaction([&]() -> Status {
     ASSIGN_OR_RETURN(auto latest, db_.Prepare("SELECT COALESCE(MAX(version), 0) FROM models WHERE name = ?"));
     latest->BindText(1, record.name);
     ASSIGN_OR_RETURN(bool row, latest->Step());
-    const int64_t version = (row ? latest->ColumnInt(0) : 0) + 1;
+    version = (row ? latest->ColumnInt(0) : 0) + 1;
     ASSIGN_OR_RETURN(auto st, db_.Prepare(
         "INSERT INTO models (name, version, kind, created_at_ms, params_json, metrics_json, artifact) VALUES (?,?,?,?,?,?,?)"));
     st->BindText(1, record.name);
@@ -22,15 +22,9 @@ StatusOr<int64_t> ModelRegistry::Register(ModelRecord record) {
     st->BindText(5, record.params_json);
     st->BindText(6, record.metrics_json);
     st->BindBlob(7, record.artifact.data(), record.artifact.size());
-    RETURN_IF_ERROR(st->Run());
-    return version;
-  };
-  StatusOr<int64_t> version = insert();
-  if (!version.ok()) {
-    (void)db_.Rollback();
-    return version.status().WithContext("registering model '" + record.name + "'");
-  }
-  RETURN_IF_ERROR(db_.Commit());
+    return st->Run();
+  });
+  if (!s.ok()) return s.WithContext("registering model '" + record.name + "'");
   return version;
 }
 
@@ -48,14 +42,10 @@ StatusOr<ModelRecord> ModelRegistry::Latest(const std::string& name) {
 StatusOr<std::vector<ModelRecord>> ModelRegistry::List() {
   ASSIGN_OR_RETURN(auto st, db_.Prepare(
       "SELECT name, version, kind, created_at_ms, params_json, metrics_json FROM models ORDER BY created_at_ms DESC, name, version DESC"));
-  std::vector<ModelRecord> out;
-  while (true) {
-    ASSIGN_OR_RETURN(bool row, st->Step());
-    if (!row) break;
-    out.push_back(ModelRecord{st->ColumnText(0), st->ColumnInt(1), st->ColumnText(2), st->ColumnInt(3),
-                              st->ColumnText(4), st->ColumnText(5), ""});
-  }
-  return out;
+  return CollectRows(*st, [](const Statement& row) {
+    return ModelRecord{row.ColumnText(0), row.ColumnInt(1), row.ColumnText(2), row.ColumnInt(3),
+                       row.ColumnText(4), row.ColumnText(5), ""};
+  });
 }
 
 }  // namespace steward::storage

@@ -5,8 +5,7 @@
 namespace steward::storage {
 
 Status RolloutStore::Save(const std::string& name, const std::string& state, const std::string& status_json, int64_t ts_ms) {
-  RETURN_IF_ERROR(db_.Begin());
-  auto save = [&]() -> Status {
+  return db_.InTransaction([&]() -> Status {
     ASSIGN_OR_RETURN(auto upsert, db_.Prepare(
         "INSERT INTO rollouts (name, status_json, updated_at_ms) VALUES (?, ?, ?) "
         "ON CONFLICT(name) DO UPDATE SET status_json = excluded.status_json, updated_at_ms = excluded.updated_at_ms"));
@@ -21,13 +20,7 @@ Status RolloutStore::Save(const std::string& name, const std::string& state, con
     RETURN_IF_ERROR(st->Run());
     if (db_.Changes() == 0) return NotFound("no experiment named '" + name + "'; create it with `steward experiment create`");
     return Status::Ok();
-  };
-  Status s = save();
-  if (!s.ok()) {
-    (void)db_.Rollback();
-    return s;
-  }
-  return db_.Commit();
+  });
 }
 
 StatusOr<std::optional<std::string>> RolloutStore::Load(const std::string& name) {
@@ -62,20 +55,15 @@ StatusOr<std::vector<std::pair<std::string, int>>> RolloutStore::LoadSticky(cons
       "SELECT user_id, arm FROM sticky_assignments WHERE experiment = ? AND bucket_version = ?"));
   st->BindText(1, experiment);
   st->BindInt(2, bucket_version);
-  std::vector<std::pair<std::string, int>> out;
-  while (true) {
-    ASSIGN_OR_RETURN(bool row, st->Step());
-    if (!row) break;
-    out.emplace_back(st->ColumnText(0), static_cast<int>(st->ColumnInt(1)));
-  }
-  return out;
+  return CollectRows(*st, [](const Statement& row) {
+    return std::make_pair(row.ColumnText(0), static_cast<int>(row.ColumnInt(1)));
+  });
 }
 
 Status RolloutStore::SaveSticky(const std::string& experiment, int bucket_version,
                                 const std::vector<std::pair<std::string, int>>& rows) {
   if (rows.empty()) return Status::Ok();
-  RETURN_IF_ERROR(db_.Begin());
-  auto save = [&]() -> Status {
+  return db_.InTransaction([&]() -> Status {
     ASSIGN_OR_RETURN(auto st, db_.Prepare(
         "INSERT OR IGNORE INTO sticky_assignments (experiment, bucket_version, user_id, arm) VALUES (?, ?, ?, ?)"));
     for (const auto& [user, arm] : rows) {
@@ -86,13 +74,7 @@ Status RolloutStore::SaveSticky(const std::string& experiment, int bucket_versio
       RETURN_IF_ERROR(st->Run());
     }
     return Status::Ok();
-  };
-  Status s = save();
-  if (!s.ok()) {
-    (void)db_.Rollback();
-    return s;
-  }
-  return db_.Commit();
+  });
 }
 
 }  // namespace steward::storage

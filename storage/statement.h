@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/status.h"
 
@@ -42,5 +43,17 @@ class Statement {
   sqlite3* db_;
   sqlite3_stmt* stmt_;
 };
+
+// Steps `st` to the end, converting each row with `read(const Statement&)`.
+template <typename Read>
+auto CollectRows(Statement& st, Read read) -> StatusOr<std::vector<decltype(read(st))>> {
+  std::vector<decltype(read(st))> out;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) break;
+    out.push_back(read(st));
+  }
+  return out;
+}
 
 }  // namespace steward::storage
