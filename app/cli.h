@@ -5,8 +5,11 @@
 
 #include <CLI/CLI.hpp>
 #include <atomic>
+#include <memory>
+#include <string>
 
 #include "common/status.h"
+#include "storage/database.h"
 
 namespace steward::app {
 
@@ -15,6 +18,8 @@ std::atomic<bool>& Interrupted();
 
 // Prints "steward: <status>" to stderr and throws CLI::RuntimeError with the matching exit code.
 [[noreturn]] void Fail(const Status& status);
+// Opens an existing database (Fail()s with a hint when the file is missing).
+std::unique_ptr<storage::Database> OpenExistingDatabase(const std::string& path, bool read_only);
 // Prints a JSON object as one line on stdout.
 void PrintJsonLine(const std::string& json);
 

@@ -15,15 +15,6 @@ struct AuditFlags {
   int limit = 20;
 };
 
-std::unique_ptr<storage::Database> OpenReadOnly(const std::string& path) {
-  if (!std::filesystem::exists(path)) Fail(NotFound(path + ": no such database; check --db"));
-  storage::DatabaseOptions options;
-  options.read_only = true;
-  auto db = storage::Database::Open(path, options);
-  if (!db.ok()) Fail(db.status());
-  return std::move(db).value();
-}
-
 }  // namespace
 
 void AddAuditCommands(CLI::App& app) {
@@ -34,7 +25,7 @@ void AddAuditCommands(CLI::App& app) {
   verify->add_option("--db", flags->db, "SQLite database")->required();
   verify->add_flag("--json", flags->json, "Print {\"ok\", \"rows\", \"first_bad_seq\", \"problem\"}");
   verify->callback([flags] {
-    auto db = OpenReadOnly(flags->db);
+    auto db = OpenExistingDatabase(flags->db, /*read_only=*/true);
     auto result = storage::AuditLog(*db).Verify();
     if (!result.ok()) Fail(result.status());
     if (flags->json) {
@@ -53,7 +44,7 @@ void AddAuditCommands(CLI::App& app) {
   list->add_option("--limit", flags->limit, "Rows to print (0 = all)")->capture_default_str();
   list->add_flag("--json", flags->json, "One JSON object per row");
   list->callback([flags] {
-    auto db = OpenReadOnly(flags->db);
+    auto db = OpenExistingDatabase(flags->db, /*read_only=*/true);
     auto rows = storage::AuditLog(*db).Recent(flags->limit);
     if (!rows.ok()) Fail(rows.status());
     for (const auto& e : *rows) {

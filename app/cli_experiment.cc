@@ -19,15 +19,6 @@ struct ExperimentFlags {
   experiment::GuardrailSimOptions sim;
 };
 
-std::unique_ptr<storage::Database> OpenExisting(const std::string& path) {
-  if (!std::filesystem::exists(path)) {
-    Fail(NotFound(path + ": no such database; create one with `steward experiment create --db " + path + " --file FILE`"));
-  }
-  auto db = storage::Database::Open(path);
-  if (!db.ok()) Fail(db.status());
-  return std::move(db).value();
-}
-
 nlohmann::json StatusJson(const std::string& name, const experiment::ExperimentConfig& config,
                           const experiment::RolloutStatus& s, int64_t version) {
   nlohmann::json guardrails = nlohmann::json::array();
@@ -105,7 +96,7 @@ void AddExperimentCommands(CLI::App& app) {
   status->add_option("--db", f->db, "SQLite database")->required();
   status->add_flag("--json", f->json, "Print {\"experiments\": [...]}");
   status->callback([f] {
-    auto db = OpenExisting(f->db);
+    auto db = OpenExistingDatabase(f->db, /*read_only=*/false);
     experiment::RolloutController controller(*db, SystemClock::Default());
     auto all = storage::ExperimentStore(*db).List();
     if (!all.ok()) Fail(all.status());
@@ -134,7 +125,7 @@ void AddExperimentCommands(CLI::App& app) {
 
   auto* ramp = WithTarget(exp->add_subcommand("ramp", "Start: draft -> shadow (with a shadow model) -> ramping step 1"), *f, false);
   ramp->callback([f] {
-    auto db = OpenExisting(f->db);
+    auto db = OpenExistingDatabase(f->db, /*read_only=*/false);
     experiment::RolloutController controller(*db, SystemClock::Default());
     Check(controller.Start(f->name, f->actor, f->reason));
     std::printf("experiment '%s': %s\n", f->name.c_str(), experiment::RolloutStateName(controller.Status(f->name)->state));
@@ -143,7 +134,7 @@ void AddExperimentCommands(CLI::App& app) {
   auto* approve = WithTarget(exp->add_subcommand("approve", "Approve the next ramp step for a role"), *f, false);
   approve->add_option("--role", f->role, "The approving role named by the step (e.g. rai-reviewer)")->required();
   approve->callback([f] {
-    auto db = OpenExisting(f->db);
+    auto db = OpenExistingDatabase(f->db, /*read_only=*/false);
     experiment::RolloutController controller(*db, SystemClock::Default());
     Check(controller.Approve(f->name, f->role, f->actor, f->reason));
     std::printf("experiment '%s': approved by %s as %s\n", f->name.c_str(), f->actor.c_str(), f->role.c_str());
@@ -151,7 +142,7 @@ void AddExperimentCommands(CLI::App& app) {
 
   auto* promote = WithTarget(exp->add_subcommand("promote", "Advance to the next step now (approvals still required)"), *f, false);
   promote->callback([f] {
-    auto db = OpenExisting(f->db);
+    auto db = OpenExistingDatabase(f->db, /*read_only=*/false);
     experiment::RolloutController controller(*db, SystemClock::Default());
     Check(controller.Promote(f->name, f->actor, f->reason));
     auto s = controller.Status(f->name);
@@ -160,7 +151,7 @@ void AddExperimentCommands(CLI::App& app) {
 
   auto* rollback = WithTarget(exp->add_subcommand("rollback", "Roll back now: treatment coverage to 0, durable, audited"), *f, true);
   rollback->callback([f] {
-    auto db = OpenExisting(f->db);
+    auto db = OpenExistingDatabase(f->db, /*read_only=*/false);
     experiment::RolloutController controller(*db, SystemClock::Default());
     Check(controller.Rollback(f->name, f->actor, f->reason));
     std::printf("experiment '%s': rolled_back (%s)\n", f->name.c_str(), f->reason.c_str());
@@ -168,7 +159,7 @@ void AddExperimentCommands(CLI::App& app) {
 
   auto* stop = WithTarget(exp->add_subcommand("stop", "Stop the experiment (everyone gets control)"), *f, true);
   stop->callback([f] {
-    auto db = OpenExisting(f->db);
+    auto db = OpenExistingDatabase(f->db, /*read_only=*/false);
     experiment::RolloutController controller(*db, SystemClock::Default());
     Check(controller.Stop(f->name, f->actor, f->reason));
     std::printf("experiment '%s': stopped\n", f->name.c_str());
@@ -183,7 +174,7 @@ void AddExperimentCommands(CLI::App& app) {
   on->excludes(off);
   kill->callback([f] {
     if (f->on == f->off) Fail(InvalidArgument("say --on or --off"));
-    auto db = OpenExisting(f->db);
+    auto db = OpenExistingDatabase(f->db, /*read_only=*/false);
     experiment::RolloutController controller(*db, SystemClock::Default());
     Check(controller.SetKillSwitch(f->on, f->actor, f->reason));
     std::printf("kill switch %s\n", f->on ? "ON" : "off");
@@ -194,7 +185,7 @@ void AddExperimentCommands(CLI::App& app) {
   history->add_option("--name", f->name, "Experiment name")->required();
   history->add_flag("--json", f->json, "Print {\"versions\": [...], \"audit\": [...]}");
   history->callback([f] {
-    auto db = OpenExisting(f->db);
+    auto db = OpenExistingDatabase(f->db, /*read_only=*/false);
     auto versions = storage::ExperimentStore(*db).Versions(f->name);
     if (!versions.ok()) Fail(versions.status());
     if (versions->empty()) Fail(NotFound("no experiment named '" + f->name + "'"));
