@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <memory>
@@ -10,6 +11,7 @@
 #include "common/rng.h"
 #include "experiment/assigner.h"
 #include "models/bandit.h"
+#include "models/vector_index.h"
 
 namespace steward::app {
 namespace {
@@ -19,6 +21,11 @@ struct BenchFlags {
   std::string sync = "full";
   int64_t users = 1'000'000;
   int dim = 78;
+  int64_t items = 200000;
+  int queries = 1000;
+  int embed_dim = 128;
+  std::string factory = "HNSW32";
+  int ef_search = 256;
   int64_t arms = 1000;
   int64_t updates = 200000;
   bool json = false;
@@ -100,6 +107,92 @@ void AddBenchCommands(CLI::App& app) {
     } else {
       std::printf("d=%d, %lld arms: %.0f updates/s, %.0f candidate scores/s\n", flags->dim, static_cast<long long>(flags->arms),
                   updates_per_sec, scores_per_sec);
+    }
+  });
+
+  auto* retrieval = bench->add_subcommand("retrieval", "Recall@100 and latency of an approximate index against exact search");
+  retrieval->add_option("--items", flags->items, "Indexed items")->capture_default_str()->check(CLI::PositiveNumber);
+  retrieval->add_option("--index", flags->factory, "FAISS factory string (HNSW32, IVF1024,Flat, Flat)")->capture_default_str();
+  retrieval->add_option("--queries", flags->queries, "Queries timed")->capture_default_str()->check(CLI::PositiveNumber);
+  retrieval->add_option("--dim", flags->embed_dim, "Embedding dimension")->capture_default_str()->check(CLI::PositiveNumber);
+  retrieval->add_option("--ef-search", flags->ef_search, "HNSW search depth")->capture_default_str()->check(CLI::PositiveNumber);
+  retrieval->add_flag("--json", flags->json, "Print {\"recall_at_100\", \"p99_us\", \"exact_p99_us\"}");
+  retrieval->callback([flags] {
+    const int d = flags->embed_dim;
+    const int64_t n = flags->items;
+    // Clustered unit vectors, like trained embeddings: 256 centres, items scattered around them.
+    Rng rng(11);
+    const int centres = 256;
+    std::vector<float> centre(static_cast<size_t>(centres * d));
+    for (float& v : centre) v = static_cast<float>(rng.Normal());
+    auto sample = [&](float* out) {
+      const size_t c = static_cast<size_t>(rng.UniformInt(centres));
+      double norm = 0;
+      for (int j = 0; j < d; ++j) {
+        out[j] = centre[c * static_cast<size_t>(d) + static_cast<size_t>(j)] + static_cast<float>(rng.Normal() * 0.7);
+        norm += static_cast<double>(out[j]) * out[j];
+      }
+      for (int j = 0; j < d; ++j) out[j] /= static_cast<float>(std::sqrt(norm));
+    };
+    std::vector<float> data(static_cast<size_t>(n) * static_cast<size_t>(d));
+    for (int64_t i = 0; i < n; ++i) sample(&data[static_cast<size_t>(i) * static_cast<size_t>(d)]);
+    std::vector<float> queries(static_cast<size_t>(flags->queries) * static_cast<size_t>(d));
+    for (int q = 0; q < flags->queries; ++q) sample(&queries[static_cast<size_t>(q) * static_cast<size_t>(d)]);
+    std::vector<int64_t> ids(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i) ids[static_cast<size_t>(i)] = i;
+
+    auto build = [&](const std::string& factory) {
+      models::VectorIndexOptions o;
+      o.factory = factory;
+      o.ef_search = flags->ef_search;
+      auto index = models::VectorIndex::Create(d, o);
+      if (!index.ok()) Fail(index.status());
+      Status s = (*index)->Train(data);
+      if (s.ok()) s = (*index)->Add(ids, data);
+      if (!s.ok()) Fail(s);
+      return std::move(index).value();
+    };
+    auto time_queries = [&](const models::VectorIndex& index, std::vector<std::vector<int64_t>>& results) {
+      std::vector<double> us;
+      results.assign(static_cast<size_t>(flags->queries), {});
+      for (int q = 0; q < flags->queries; ++q) {
+        std::span<const float> query(&queries[static_cast<size_t>(q) * static_cast<size_t>(d)], static_cast<size_t>(d));
+        const auto t0 = std::chrono::steady_clock::now();
+        auto r = index.Search(query, 100);
+        us.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
+        if (!r.ok()) Fail(r.status());
+        for (const auto& nb : *r) results[static_cast<size_t>(q)].push_back(nb.id);
+      }
+      std::sort(us.begin(), us.end());
+      return std::make_pair(us[us.size() / 2], us[std::min(us.size() - 1, static_cast<size_t>(std::ceil(0.99 * us.size())) - 1)]);
+    };
+    models::SetVectorSearchThreads(2);  // build with both cores
+    const auto t_build = std::chrono::steady_clock::now();
+    auto approx = build(flags->factory);
+    const double build_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_build).count();
+    auto exact = build("Flat");
+    models::SetVectorSearchThreads(1);  // search latency on one thread
+    std::vector<std::vector<int64_t>> approx_ids, exact_ids;
+    const auto [p50, p99] = time_queries(*approx, approx_ids);
+    const auto [exact_p50, exact_p99] = time_queries(*exact, exact_ids);
+    double recall = 0;
+    for (int q = 0; q < flags->queries; ++q) {
+      auto a = approx_ids[static_cast<size_t>(q)], e = exact_ids[static_cast<size_t>(q)];
+      std::sort(a.begin(), a.end());
+      std::sort(e.begin(), e.end());
+      std::vector<int64_t> common;
+      std::set_intersection(a.begin(), a.end(), e.begin(), e.end(), std::back_inserter(common));
+      recall += static_cast<double>(common.size()) / static_cast<double>(std::max<size_t>(e.size(), 1));
+    }
+    recall /= flags->queries;
+    const nlohmann::json j = {{"recall_at_100", recall}, {"p50_us", p50}, {"p99_us", p99}, {"exact_p50_us", exact_p50},
+                              {"exact_p99_us", exact_p99}, {"speedup_p99", exact_p99 / p99}, {"items", n},
+                              {"index", flags->factory}, {"dim", d}, {"ef_search", flags->ef_search}, {"build_seconds", build_s}};
+    if (flags->json) {
+      PrintJsonLine(j.dump());
+    } else {
+      std::printf("%s over %lld items: recall@100 %.4f, p99 %.0f us vs exact %.0f us (%.1fx)\n", flags->factory.c_str(),
+                  static_cast<long long>(n), recall, p99, exact_p99, exact_p99 / p99);
     }
   });
 

@@ -9,7 +9,7 @@ PACKAGES=(
   libboost1.74-dev
   libsqlite3-dev sqlite3
   libeigen3-dev
-  libfaiss-dev libopenblas-dev
+  libfaiss-dev libopenblas-dev libblas-dev liblapack-dev libomp-dev
   libimgui-dev libstb-dev libglfw3-dev libgl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   nlohmann-json3-dev libcli11-dev libyaml-cpp-dev
