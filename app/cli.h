@@ -28,5 +28,6 @@ void AddAuditCommands(CLI::App& app);       // audit-log verify|list (cli_audit.
 void AddBenchCommands(CLI::App& app);       // bench ingest|assign (cli_bench.cc)
 void AddStatsCommands(CLI::App& app);       // stats ..., assign (cli_stats.cc)
 void AddExperimentCommands(CLI::App& app);  // experiment ... (cli_experiment.cc)
+void AddModelCommands(CLI::App& app);       // replay (cli_models.cc)
 
 }  // namespace steward::app

@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
   steward::app::AddDemoCommands(app);
   steward::app::AddExperimentCommands(app);
   steward::app::AddStatsCommands(app);
+  steward::app::AddModelCommands(app);
   steward::app::AddAuditCommands(app);
   steward::app::AddBenchCommands(app);
   try {

@@ -245,6 +245,18 @@ bool SequentialMonitor::Update(double diff, double variance) {
   return rejected_;
 }
 
+StatusOr<Interval> WilsonInterval(int64_t k, int64_t n, double alpha) {
+  RETURN_IF_ERROR(CheckAlpha(alpha));
+  if (n <= 0 || k < 0 || k > n) return InvalidArgument("Wilson interval needs 0 <= k <= n and n > 0");
+  const double z = NormalQuantile(1 - alpha / 2), nn = static_cast<double>(n), p = static_cast<double>(k) / nn;
+  const double centre = p + z * z / (2 * nn);
+  const double half = z * std::sqrt(p * (1 - p) / nn + z * z / (4 * nn * nn));
+  const double denom = 1 + z * z / nn;
+  if (k == 0) return Interval{0.0, std::min(1.0, (centre + half) / denom)};
+  if (k == n) return Interval{std::max(0.0, (centre - half) / denom), 1.0};
+  return Interval{std::max(0.0, (centre - half) / denom), std::min(1.0, (centre + half) / denom)};
+}
+
 StatusOr<double> BinomialTestTwoSided(int64_t k, int64_t n, double p) {
   if (n <= 0 || k < 0 || k > n) return InvalidArgument("binomial test needs 0 <= k <= n and n > 0");
   if (!(p > 0 && p < 1)) return InvalidArgument("binomial test needs p in (0, 1)");

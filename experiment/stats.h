@@ -115,6 +115,13 @@ class SequentialMonitor {
   int64_t looks_ = 0;
 };
 
+// Wilson score interval for a proportion of k successes in n trials (Wilson 1927), two-sided at
+// alpha: (p + z^2/2n +- z sqrt(p(1-p)/n + z^2/4n^2)) / (1 + z^2/n). Good for small counts.
+struct Interval {
+  double low = 0, high = 0;
+};
+StatusOr<Interval> WilsonInterval(int64_t k, int64_t n, double alpha = 0.05);
+
 // Two-sided exact binomial test of k successes in n trials against p (as scipy.stats.binomtest):
 // the p-value sums the probabilities of all outcomes no more likely than k.
 StatusOr<double> BinomialTestTwoSided(int64_t k, int64_t n, double p = 0.5);

@@ -156,6 +156,21 @@ TEST(Stats, MsprtFormulasMatchHandValues) {
               2 * MsprtLikelihoodRatio(1.3, 0.7, 2), 1e-12);
 }
 
+TEST(Stats, WilsonIntervalMatchesPublishedValues) {
+  // Newcombe (1998), "Two-sided confidence intervals for the single proportion", Table I:
+  // 81/263 -> 0.2553 to 0.3662; 15/148 -> 0.0624 to 0.1605; 0/20 -> 0 to 0.1611.
+  auto a = WilsonInterval(81, 263).value();
+  EXPECT_NEAR(a.low, 0.2553, 5e-5);
+  EXPECT_NEAR(a.high, 0.3662, 5e-5);
+  auto b = WilsonInterval(15, 148).value();
+  EXPECT_NEAR(b.low, 0.0624, 5e-5);
+  EXPECT_NEAR(b.high, 0.1605, 5e-5);
+  auto c = WilsonInterval(0, 20).value();
+  EXPECT_NEAR(c.low, 0.0, 1e-12);
+  EXPECT_NEAR(c.high, 0.1611, 5e-5);
+  EXPECT_FALSE(WilsonInterval(3, 2).ok());
+}
+
 TEST(Stats, InputErrorsAreClear) {
   EXPECT_EQ(TwoProportionTest(5, 0, 1, 10).status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(TwoProportionTest(11, 10, 1, 10).status().code(), StatusCode::kInvalidArgument);
