@@ -11,6 +11,7 @@
 #include "common/rng.h"
 #include "experiment/assigner.h"
 #include "models/bandit.h"
+#include "models/hybrid.h"
 #include "models/vector_index.h"
 
 namespace steward::app {
@@ -24,6 +25,10 @@ struct BenchFlags {
   int64_t items = 200000;
   int queries = 1000;
   int embed_dim = 128;
+  int candidates = 1000;
+  int64_t rec_items = 10000;
+  int k = 10;
+  int requests = 2000;
   std::string factory = "HNSW32";
   int ef_search = 256;
   int64_t arms = 1000;
@@ -193,6 +198,82 @@ void AddBenchCommands(CLI::App& app) {
     } else {
       std::printf("%s over %lld items: recall@100 %.4f, p99 %.0f us vs exact %.0f us (%.1fx)\n", flags->factory.c_str(),
                   static_cast<long long>(n), recall, p99, exact_p99, exact_p99 / p99);
+    }
+  });
+
+  auto* recommend = bench->add_subcommand("recommend", "Full hybrid pipeline on one thread: retrieval, bandit scoring of every candidate, re-ranking");
+  recommend->add_option("--items", flags->rec_items, "Catalog items")->capture_default_str()->check(CLI::PositiveNumber);
+  recommend->add_option("--candidates", flags->candidates, "Candidates retrieved and scored")->capture_default_str()->check(CLI::PositiveNumber);
+  recommend->add_option("--k", flags->k, "Items per list")->capture_default_str()->check(CLI::Range(1, 100));
+  recommend->add_option("--requests", flags->requests, "Requests timed")->capture_default_str()->check(CLI::PositiveNumber);
+  recommend->add_flag("--json", flags->json, "Print {\"p50_us\", \"p99_us\", \"qps\"}");
+  recommend->callback([flags] {
+    const int64_t n = flags->rec_items;
+    Rng rng(21);
+    // A synthetic catalog: 12 categories, random popularity, 6 hashed content fields per item.
+    auto catalog = std::make_shared<models::Catalog>();
+    catalog->num_categories = 12;
+    std::vector<models::SparseFeatures> features;
+    models::ItemFeaturizer featurizer(1024);
+    for (int64_t i = 0; i < n; ++i) {
+      const int category = static_cast<int>(rng.UniformInt(12));
+      catalog->items.push_back({i, category, static_cast<int>(rng.UniformInt(3)), rng.Normal(), 0});
+      features.push_back(featurizer.Featurize({{"author", {std::to_string(rng.UniformInt(static_cast<uint64_t>(n / 3 + 1)))}},
+                                               {"genre", {std::to_string(category)}},
+                                               {"decade", {std::to_string(1950 + 10 * rng.UniformInt(7))}},
+                                               {"title", {std::to_string(rng.UniformInt(5000)), std::to_string(rng.UniformInt(5000))}}}));
+    }
+    models::HybridOptions o;
+    o.candidates = flags->candidates;
+    o.popular_candidates = 0;
+    models::HybridRecommender hybrid(catalog, std::move(features), o);
+    models::SetVectorSearchThreads(1);
+    // Warm the bandit: 20,000 served lists with feedback, so many arms have their own models.
+    std::vector<std::vector<int32_t>> histories(500);
+    for (auto& h : histories) {
+      for (int j = 0; j < 5; ++j) h.push_back(static_cast<int32_t>(rng.UniformInt(static_cast<uint64_t>(n))));
+    }
+    int64_t request_id = 0;
+    auto serve = [&](size_t user) {
+      models::RecommendRequest rq;
+      rq.request_id = ++request_id;
+      rq.user_id = static_cast<int64_t>(user);
+      rq.ts_ms = 1767225600000 + request_id * 1000;
+      rq.history = histories[user];
+      rq.k = flags->k;
+      return hybrid.Recommend(rq);
+    };
+    for (int w = 0; w < 20000; ++w) {
+      const size_t user = static_cast<size_t>(rng.UniformInt(histories.size()));
+      const auto rec = serve(user);
+      std::vector<int32_t> items;
+      std::vector<char> clicked;
+      for (const auto& s : rec.items) {
+        items.push_back(s.item);
+        clicked.push_back(rng.Bernoulli(0.03) ? 1 : 0);
+      }
+      hybrid.ObserveList({request_id, static_cast<int64_t>(user), 0, items, clicked});
+    }
+    std::vector<double> us;
+    const auto start = std::chrono::steady_clock::now();
+    for (int r = 0; r < flags->requests; ++r) {
+      const size_t user = static_cast<size_t>(rng.UniformInt(histories.size()));
+      const auto t0 = std::chrono::steady_clock::now();
+      const auto rec = serve(user);
+      us.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
+      if (rec.items.empty()) Fail(Internal("the pipeline returned an empty list"));
+    }
+    const double total = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    std::sort(us.begin(), us.end());
+    const double p50 = us[us.size() / 2];
+    const double p99 = us[std::min(us.size() - 1, static_cast<size_t>(std::ceil(0.99 * static_cast<double>(us.size()))) - 1)];
+    const double qps = flags->requests / total;
+    if (flags->json) {
+      PrintJsonLine(nlohmann::json{{"p50_us", p50}, {"p99_us", p99}, {"qps", qps}, {"items", n},
+                                   {"candidates", flags->candidates}, {"k", flags->k}}.dump());
+    } else {
+      std::printf("%lld items, %d candidates, k=%d: p50 %.0f us, p99 %.0f us, %.0f requests/s on one thread\n",
+                  static_cast<long long>(n), flags->candidates, flags->k, p50, p99, qps);
     }
   });
 

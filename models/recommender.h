@@ -33,6 +33,10 @@ struct RecommendRequest {
   int64_t ts_ms = 0;
   std::span<const int32_t> history;  // the user's clicked item indices, oldest first
   int k = 10;
+  // What the serving system knows about the user (context features; optional).
+  int user_group = -1;  // e.g. age band 0..2, -1 unknown
+  bool new_user = false;
+  double activity = 0.0;
 };
 
 struct ScoredItem {
@@ -43,6 +47,15 @@ struct ScoredItem {
 
 struct Recommendation {
   std::vector<ScoredItem> items;  // in position order
+};
+
+// Everything the user did with one served list: per position, whether it was clicked.
+struct ListFeedback {
+  int64_t request_id = 0;
+  int64_t user_id = 0;
+  int64_t ts_ms = 0;
+  std::span<const int32_t> items;  // in position order
+  std::span<const char> clicked;   // same length
 };
 
 struct FeedbackSignal {
@@ -73,6 +86,9 @@ class Recommender {
   virtual Recommendation Recommend(const RecommendRequest& request) = 0;
   // Learns from one feedback event (online models); default: nothing.
   virtual void Observe(const FeedbackSignal& signal) { (void)signal; }
+  // Learns from a whole served list, clicks and non-clicks (bandits); default: nothing. Called
+  // after the per-click Observe() calls of the same request.
+  virtual void ObserveList(const ListFeedback& feedback) { (void)feedback; }
   void AddFilter(std::shared_ptr<const CandidateFilter> filter) { filters_.push_back(std::move(filter)); }
 
  protected:

@@ -1,0 +1,274 @@
+#include "app/simulate.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "app/paths.h"
+#include "common/progress.h"
+#include "data/goodbooks.h"
+#include "fairness/metrics.h"
+#include "models/baseline.h"
+#include "models/hybrid.h"
+#include "common/rng.h"
+#include "sim/world.h"
+
+namespace steward::app {
+namespace {
+
+constexpr int64_t kDayMs = 86'400'000;
+constexpr int kSignalClicks = 3;      // clicks that make a "significant signal" for a new item
+constexpr double kQualityShare = 0.95;  // share of established users' CTR that counts as reached
+constexpr int kQualityWindow = 5;       // requests averaged when reading the new-user curve
+
+std::vector<models::SparseFeatures> BookFeatures(const std::vector<data::Book>& books, const sim::World& world, int buckets) {
+  models::ItemFeaturizer featurizer(buckets);
+  std::vector<models::SparseFeatures> out;
+  for (size_t i = 0; i < books.size(); ++i) {
+    const data::Book& b = books[i];
+    std::vector<std::string> tokens;
+    std::string token;
+    for (char c : b.title + " ") {
+      if (std::isalnum(static_cast<unsigned char>(c))) {
+        token.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+      } else if (!token.empty()) {
+        if (token.size() > 2) tokens.push_back(token);
+        token.clear();
+      }
+    }
+    const double pop = world.items()[i].popularity;
+    const std::string bucket = std::to_string(static_cast<int>(std::floor(std::clamp(pop, -3.0, 3.0))));
+    std::vector<models::ItemFeaturizer::Field> fields = {
+        {"author", {b.primary_author}},
+        {"language", {b.language.empty() ? "unknown" : b.language}},
+        {"decade", {b.has_year ? std::to_string(b.year / 10 * 10) : "unknown"}},
+        {"title", tokens},
+        {"popularity", {bucket}},
+        {"genre", {std::to_string(world.items()[i].category)}},
+    };
+    out.push_back(featurizer.Featurize(fields));
+  }
+  return out;
+}
+
+double CosMean(const std::vector<float>& a, const std::vector<float>& b) {
+  double dot = 0, na = 0, nb = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    dot += static_cast<double>(a[i]) * b[i];
+    na += static_cast<double>(a[i]) * a[i];
+    nb += static_cast<double>(b[i]) * b[i];
+  }
+  return na > 0 && nb > 0 ? dot / std::sqrt(na * nb) : 0.0;
+}
+
+}  // namespace
+
+StatusOr<SimulateResult> RunSimulation(const SimulateOptions& o) {
+  if (o.users < 1) return InvalidArgument("--users must be at least 1");
+  if (o.days < 1) return InvalidArgument("--days must be at least 1");
+  if (!(o.requests_per_user_day > 0)) return InvalidArgument("--rate must be positive");
+  const auto started = std::chrono::steady_clock::now();
+  const std::string data_dir = ResolveDataDir(o.data_dir);
+  ASSIGN_OR_RETURN(auto books, data::LoadGoodbooks(data_dir + "/goodbooks/books.csv"));
+  sim::WorldConfig wc;
+  wc.seed = o.seed;
+  wc.initial_users = o.users;
+  wc.new_users_per_day = std::max(1, o.users / 50);
+  wc.horizon_days = o.days;
+  ASSIGN_OR_RETURN(sim::World world, sim::World::Create(books, wc));
+  auto catalog = std::make_shared<models::Catalog>();
+  catalog->num_categories = wc.num_categories;
+  for (const sim::Item& item : world.items()) {
+    catalog->items.push_back({item.id, item.category, static_cast<int>(item.provider), item.popularity, item.released_ms});
+  }
+
+  std::unique_ptr<models::Recommender> model;
+  models::HybridRecommender* hybrid = nullptr;
+  if (o.policy == "hybrid") {
+    models::HybridOptions ho;
+    ho.seed = Mix64(o.seed + 101);
+    ho.embedding.seed = Mix64(o.seed + 202);
+    ho.embedding.batch = 256;
+    ho.bandit.seed = Mix64(o.seed + 303);
+    auto h = std::make_unique<models::HybridRecommender>(catalog, BookFeatures(books, world, ho.embedding.layers.front()), ho);
+    hybrid = h.get();
+    model = std::move(h);
+  } else {
+    ASSIGN_OR_RETURN(model, models::MakeRecommender(o.policy, catalog, Mix64(o.seed + 17)));
+  }
+
+  fairness::ExposureAccumulator exposure(static_cast<int>(catalog->items.size()), catalog->num_categories, 3);
+  std::vector<std::vector<int32_t>> history;
+  std::vector<std::vector<float>> last_list_vector;
+  std::vector<int64_t> requests_of_user;
+  double seq_sum = 0;
+  int64_t seq_count = 0;
+  // Cold start: new users' CTR by request index; new items' click counts and release times.
+  std::map<int64_t, std::pair<double, int64_t>> new_user_curve;  // index -> (clicks, requests)
+  double established_clicks = 0;
+  int64_t established_requests = 0;
+  std::vector<int> item_clicks(catalog->items.size(), 0);
+  std::vector<int64_t> signal_at(catalog->items.size(), -1);
+
+  const int64_t total_requests = static_cast<int64_t>(o.users * o.requests_per_user_day * o.days);
+  const double per_day = o.users * o.requests_per_user_day;
+  const int64_t end_ms = wc.start_ms + static_cast<int64_t>(o.days) * kDayMs;
+  Progress progress("simulate " + o.policy, static_cast<uint64_t>(total_requests), "requests");
+  progress.set_enabled(o.progress);
+  SimulateResult r;
+  r.policy = o.policy;
+  const int dim = wc.latent_dim;
+  std::vector<int32_t> items;
+  std::vector<int> categories, groups;
+  std::vector<char> clicked;
+  for (int64_t n = 0; n < total_requests; ++n) {
+    if (o.cancel && o.cancel->load()) return Unavailable("simulation interrupted");
+    const sim::Request req = world.NextRequest(per_day);
+    if (req.ts_ms >= end_ms) break;
+    if (hybrid) hybrid->AdvanceTo(req.ts_ms);
+    const size_t u = req.user_index;
+    if (history.size() < world.users().size()) {
+      history.resize(world.users().size());
+      last_list_vector.resize(world.users().size());
+      requests_of_user.resize(world.users().size(), 0);
+    }
+    const sim::User& user = world.users()[u];
+    models::RecommendRequest rq;
+    rq.request_id = n + 1;
+    rq.user_id = user.id;
+    rq.ts_ms = req.ts_ms;
+    rq.history = history[u];
+    rq.k = o.k;
+    rq.user_group = static_cast<int>(user.age);
+    rq.new_user = user.is_new;
+    rq.activity = user.activity;
+    const models::Recommendation rec = model->Recommend(rq);
+
+    items.clear();
+    categories.clear();
+    groups.clear();
+    clicked.assign(rec.items.size(), 0);
+    std::vector<float> list_vector(static_cast<size_t>(dim), 0.0f);
+    int clicks = 0;
+    for (size_t p = 0; p < rec.items.size(); ++p) {
+      const int32_t item = rec.items[p].item;
+      items.push_back(item);
+      categories.push_back(catalog->items[static_cast<size_t>(item)].category);
+      groups.push_back(catalog->items[static_cast<size_t>(item)].provider_group);
+      const auto& latent = world.item(static_cast<size_t>(item)).latent;
+      for (int i = 0; i < dim; ++i) list_vector[static_cast<size_t>(i)] += latent[static_cast<size_t>(i)];
+      if (world.SimulateClick(u, static_cast<size_t>(item), static_cast<int>(p) + 1)) {
+        clicked[p] = 1;
+        ++clicks;
+        model->Observe({user.id, req.ts_ms, item, static_cast<int>(p) + 1, true, history[u]});
+        history[u].push_back(item);
+        if (++item_clicks[static_cast<size_t>(item)] == kSignalClicks) signal_at[static_cast<size_t>(item)] = req.ts_ms;
+      }
+    }
+    model->ObserveList({rq.request_id, user.id, req.ts_ms, items, clicked});
+    exposure.AddList(items, categories, groups);
+    if (!last_list_vector[u].empty()) {
+      seq_sum += CosMean(last_list_vector[u], list_vector);
+      ++seq_count;
+    }
+    last_list_vector[u] = std::move(list_vector);
+    ++r.requests;
+    r.clicks += clicks;
+    ++requests_of_user[u];
+    if (user.is_new) {
+      auto& point = new_user_curve[requests_of_user[u]];
+      point.first += clicks;
+      ++point.second;
+    } else if (req.ts_ms >= wc.start_ms + (end_ms - wc.start_ms) / 2) {
+      established_clicks += clicks;  // established users in the second half, once models have learned
+      ++established_requests;
+    }
+    progress.Update(static_cast<uint64_t>(n + 1));
+  }
+  if (hybrid) {
+    hybrid->Finish();
+    r.embedding_versions = hybrid->embedding_version();
+    // How well the learned embeddings separate the world's genres: mean cosine of same-genre vs
+    // different-genre item pairs (a sample of 20,000 pairs).
+    const auto& e = hybrid->item_embeddings();
+    const int ed = hybrid->embedding_dim();
+    Rng pair_rng(o.seed + 77);
+    double same = 0, diff = 0;
+    int64_t ns = 0, nd = 0;
+    for (int t = 0; t < 20000; ++t) {
+      const size_t a = pair_rng.UniformInt(catalog->items.size()), b = pair_rng.UniformInt(catalog->items.size());
+      if (a == b) continue;
+      double c = 0;
+      for (int k = 0; k < ed; ++k) c += e[a * static_cast<size_t>(ed) + static_cast<size_t>(k)] * e[b * static_cast<size_t>(ed) + static_cast<size_t>(k)];
+      if (catalog->items[a].category == catalog->items[b].category) {
+        same += c;
+        ++ns;
+      } else {
+        diff += c;
+        ++nd;
+      }
+    }
+    r.embedding_genre_separation = (ns ? same / static_cast<double>(ns) : 0) - (nd ? diff / static_cast<double>(nd) : 0);
+  }
+  progress.Finish();
+
+  r.ctr = r.requests ? static_cast<double>(r.clicks) / static_cast<double>(r.requests) : 0.0;
+  r.diversity_index = exposure.DiversityIndex();
+  r.coverage = exposure.Coverage();
+  r.gini = exposure.ItemGini();
+  r.sequential_similarity = seq_count ? seq_sum / static_cast<double>(seq_count) : 0.0;
+  r.established_ctr = established_requests ? established_clicks / static_cast<double>(established_requests) : 0.0;
+  // New users: the first request index from which the CTR over the next kQualityWindow indices
+  // reaches kQualityShare of established users' CTR.
+  int64_t max_index = new_user_curve.empty() ? 0 : new_user_curve.rbegin()->first;
+  r.new_user_interactions_to_quality = static_cast<double>(max_index + 1);  // censored: never reached
+  for (int64_t i = 1; i <= max_index; ++i) {
+    double c = 0;
+    int64_t q = 0;
+    for (int64_t j = i; j < i + kQualityWindow; ++j) {
+      auto it = new_user_curve.find(j);
+      if (it == new_user_curve.end()) continue;
+      c += it->second.first;
+      q += it->second.second;
+    }
+    if (q >= 30 && c / static_cast<double>(q) >= kQualityShare * r.established_ctr) {
+      r.new_user_interactions_to_quality = static_cast<double>(i - 1);  // interactions before reaching quality
+      break;
+    }
+  }
+  // New items: mean days from release to kSignalClicks clicks (censored at the end of the run).
+  double days_sum = 0;
+  int64_t new_items = 0;
+  for (size_t i = 0; i < catalog->items.size(); ++i) {
+    const int64_t released = catalog->items[i].available_from_ms;
+    if (released <= wc.start_ms || released >= end_ms) continue;
+    const int64_t at = signal_at[i] >= 0 ? signal_at[i] : end_ms;
+    days_sum += static_cast<double>(at - released) / static_cast<double>(kDayMs);
+    ++new_items;
+  }
+  r.new_item_days_to_signal = new_items ? days_sum / static_cast<double>(new_items) : 0.0;
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  return r;
+}
+
+std::string SimulateResultJson(const SimulateResult& r) {
+  return nlohmann::json{{"policy", r.policy},
+                        {"requests", r.requests},
+                        {"clicks", r.clicks},
+                        {"ctr", r.ctr},
+                        {"diversity_index", r.diversity_index},
+                        {"sequential_similarity", r.sequential_similarity},
+                        {"coverage", r.coverage},
+                        {"gini", r.gini},
+                        {"new_user_interactions_to_quality", r.new_user_interactions_to_quality},
+                        {"new_item_days_to_signal", r.new_item_days_to_signal},
+                        {"established_ctr", r.established_ctr},
+                        {"embedding_versions", r.embedding_versions},
+                        {"embedding_genre_separation", r.embedding_genre_separation},
+                        {"seconds", r.seconds}}
+      .dump();
+}
+
+}  // namespace steward::app

@@ -1,0 +1,46 @@
+// `steward simulate`: one policy serves every user of the simulated world for D days; reports the
+// paper's quality metrics (docs/metrics.md, docs/hybrid.md).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+
+#include "common/status.h"
+
+namespace steward::app {
+
+struct SimulateOptions {
+  std::string policy = "hybrid";  // baseline | hybrid | popularity | baseline-genre
+  int users = 2000;
+  int days = 14;
+  uint64_t seed = 42;
+  double requests_per_user_day = 1.0;
+  int k = 10;
+  std::string data_dir;
+  bool progress = true;
+  const std::atomic<bool>* cancel = nullptr;
+};
+
+struct SimulateResult {
+  std::string policy;
+  int64_t requests = 0;
+  int64_t clicks = 0;
+  double ctr = 0.0;                    // clicks per served list
+  double diversity_index = 0.0;        // normalised category entropy of everything served
+  double sequential_similarity = 0.0;  // mean cosine of consecutive lists to a user (true item vectors)
+  double coverage = 0.0;
+  double gini = 0.0;
+  double new_user_interactions_to_quality = 0.0;
+  double new_item_days_to_signal = 0.0;
+  double established_ctr = 0.0;
+  int64_t embedding_versions = 0;  // hybrid: embedding models swapped in
+  // hybrid: mean cosine of same-genre minus different-genre item pairs in the learned embeddings
+  double embedding_genre_separation = 0.0;
+  double seconds = 0.0;
+};
+
+StatusOr<SimulateResult> RunSimulation(const SimulateOptions& options);
+std::string SimulateResultJson(const SimulateResult& r);
+
+}  // namespace steward::app

@@ -1,0 +1,259 @@
+#include "models/hybrid.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace steward::models {
+namespace {
+
+constexpr size_t kMaxRememberedRequests = 4096;
+constexpr int kHistoryForQuery = 10;
+constexpr int kPairWindow = 5;
+constexpr int kNegativePositions = 5;
+
+float Cos(const float* a, const float* b, int d) {
+  float s = 0.0f;
+  for (int i = 0; i < d; ++i) s += a[i] * b[i];
+  return s;
+}
+
+}  // namespace
+
+HybridRecommender::HybridRecommender(std::shared_ptr<const Catalog> catalog, std::vector<SparseFeatures> item_features,
+                                     HybridOptions options)
+    : catalog_(std::move(catalog)),
+      features_(std::move(item_features)),
+      options_(std::move(options)),
+      embedding_(std::make_unique<EmbeddingModel>(options_.embedding)),
+      bandit_(options_.bandit),
+      context_(options_.embedding.layers.back(), options_.seed ^ 0xc0ffeeULL),
+      normalizer_(ContextBuilder::ContinuousMask()),
+      popularity_(catalog_, PopularityIndex::Options()),
+      rng_(options_.seed) {
+  Reembed();
+}
+
+HybridRecommender::~HybridRecommender() {
+  if (training_.valid()) training_.wait();
+}
+
+std::string HybridRecommender::version() const { return "hybrid@emb" + std::to_string(embedding_version_); }
+
+void HybridRecommender::Reembed() {
+  embeddings_ = embedding_->EmbedAll(features_);
+  VectorIndexOptions o;
+  o.factory = options_.index_factory;
+  index_ = std::move(VectorIndex::Create(embedding_->output_dim(), o).value());
+  std::vector<int64_t> ids(catalog_->items.size());
+  for (size_t i = 0; i < ids.size(); ++i) ids[i] = static_cast<int64_t>(i);
+  if (!index_->trained()) (void)index_->Train(embeddings_);
+  (void)index_->Add(ids, embeddings_);
+}
+
+std::vector<float> HybridRecommender::UserVector(std::span<const int32_t> history) const {
+  const int d = embedding_->output_dim();
+  std::vector<float> q;
+  if (history.empty()) return q;
+  q.assign(static_cast<size_t>(d), 0.0f);
+  const size_t from = history.size() > kHistoryForQuery ? history.size() - kHistoryForQuery : 0;
+  for (size_t h = from; h < history.size(); ++h) {
+    const float* e = &embeddings_[static_cast<size_t>(history[h]) * static_cast<size_t>(d)];
+    for (int i = 0; i < d; ++i) q[static_cast<size_t>(i)] += e[i];
+  }
+  double norm = 0.0;
+  for (float v : q) norm += static_cast<double>(v) * v;
+  norm = std::sqrt(norm);
+  if (norm > 0) {
+    for (float& v : q) v = static_cast<float>(v / norm);
+  }
+  return q;
+}
+
+void HybridRecommender::AdvanceTo(int64_t ts_ms) {
+  if (next_tick_ms_ < 0) next_tick_ms_ = ts_ms + options_.retrain_interval_ms;
+  while (ts_ms >= next_tick_ms_) {
+    // Swap in the model trained since the last tick (deterministic in event time).
+    if (training_.valid()) {
+      embedding_ = training_.get();
+      ++embedding_version_;
+      Reembed();
+    }
+    // Start the next fine-tune when enough new pairs arrived.
+    if (pairs_.size() >= pairs_at_last_train_ + static_cast<size_t>(options_.retrain_min_pairs)) {
+      pairs_at_last_train_ = pairs_.size();
+      auto copy = std::make_unique<EmbeddingModel>(*embedding_);
+      training_ = std::async(std::launch::async, [model = std::move(copy), items = &features_, pairs = pairs_,
+                                                   steps = options_.retrain_steps]() mutable {
+        (void)model->Train(*items, pairs, steps);
+        return std::move(model);
+      });
+    }
+    next_tick_ms_ += options_.retrain_interval_ms;
+  }
+}
+
+void HybridRecommender::Finish() {
+  if (training_.valid()) {
+    embedding_ = training_.get();
+    ++embedding_version_;
+    Reembed();
+  }
+}
+
+Recommendation HybridRecommender::Recommend(const RecommendRequest& request) {
+  const int d = embedding_->output_dim();
+  std::vector<int32_t> seen(request.history.begin(), request.history.end());
+  std::sort(seen.begin(), seen.end());
+  auto eligible = [&](int32_t item) {
+    return catalog_->items[static_cast<size_t>(item)].available_from_ms <= request.ts_ms &&
+           !std::binary_search(seen.begin(), seen.end(), item) && Allowed(request, item);
+  };
+
+  // 1-2. User vector and candidates.
+  const std::vector<float> q = UserVector(request.history);
+  std::vector<int32_t> candidates;
+  if (!q.empty()) {
+    auto near = index_->Search(q, options_.candidates + static_cast<int>(request.history.size()));
+    if (near.ok()) {
+      for (const Neighbor& nb : *near) {
+        if (nb.id >= 0 && eligible(static_cast<int32_t>(nb.id))) candidates.push_back(static_cast<int32_t>(nb.id));
+      }
+    }
+  }
+  int popular = 0;
+  for (int32_t item : popularity_.Ranked()) {
+    if (popular >= options_.popular_candidates) break;
+    if (!eligible(item)) continue;
+    candidates.push_back(item);
+    ++popular;
+  }
+  std::sort(candidates.begin(), candidates.end());
+  candidates.erase(std::unique(candidates.begin(), candidates.end()), candidates.end());
+  Recommendation rec;
+  if (candidates.empty()) return rec;
+
+  // 3. Context.
+  std::vector<float> x(static_cast<size_t>(kContextDim));
+  ContextInput in;
+  in.ts_ms = request.ts_ms;
+  in.user_group = request.user_group;
+  in.new_user = request.new_user;
+  in.activity = request.activity;
+  in.history_length = static_cast<int64_t>(request.history.size());
+  in.recent_embedding_mean = q;
+  context_.Build(in, x);
+  normalizer_.Observe(x);
+  normalizer_.Apply(x);
+  // Unit length, so the confidence width sqrt(x^T A^-1 x) is at most 1/sqrt(lambda) and the
+  // bandit's weight sets the exploration bonus directly.
+  double xnorm = 0.0;
+  for (float v : x) xnorm += static_cast<double>(v) * v;
+  if (xnorm > 0) {
+    for (float& v : x) v = static_cast<float>(v / std::sqrt(xnorm));
+  }
+
+  // 4. Scores.
+  std::vector<int64_t> arms(candidates.begin(), candidates.end());
+  std::vector<double> bandit_scores;
+  bandit_.Score(arms, x, bandit_scores);
+  std::vector<double> score(candidates.size());
+  for (size_t c = 0; c < candidates.size(); ++c) {
+    const int32_t item = candidates[c];
+    const double sim = q.empty() ? 0.0 : Cos(q.data(), &embeddings_[static_cast<size_t>(item) * static_cast<size_t>(d)], d);
+    score[c] = options_.similarity_weight * sim + options_.popularity_weight * popularity_.Score(item) +
+               options_.bandit_weight * bandit_scores[c];
+  }
+
+  // 5. MMR re-ranking with per-category caps. Each candidate's redundancy (its highest cosine to
+  // an item already in the list) is updated incrementally after every pick: O(k * C * d).
+  const int k = request.k;
+  std::vector<char> taken(candidates.size(), 0);
+  std::vector<float> redundancy(candidates.size(), 0.0f);
+  std::vector<int> per_category(static_cast<size_t>(std::max(catalog_->num_categories, 1)), 0);
+  std::vector<size_t> chosen;
+  while (static_cast<int>(chosen.size()) < k) {
+    double best = -1e300;
+    size_t best_c = candidates.size();
+    for (size_t c = 0; c < candidates.size(); ++c) {
+      if (taken[c]) continue;
+      const int category = catalog_->items[static_cast<size_t>(candidates[c])].category;
+      if (per_category[static_cast<size_t>(category)] >= options_.max_per_category) continue;
+      const double mmr = options_.mmr_lambda * score[c] - (1.0 - options_.mmr_lambda) * redundancy[c];
+      if (mmr > best) {
+        best = mmr;
+        best_c = c;
+      }
+    }
+    if (best_c == candidates.size()) break;
+    taken[best_c] = 1;
+    ++per_category[static_cast<size_t>(catalog_->items[static_cast<size_t>(candidates[best_c])].category)];
+    chosen.push_back(best_c);
+    const float* picked = &embeddings_[static_cast<size_t>(candidates[best_c]) * static_cast<size_t>(d)];
+    for (size_t c = 0; c < candidates.size(); ++c) {
+      if (taken[c]) continue;
+      redundancy[c] = std::max(redundancy[c], Cos(&embeddings_[static_cast<size_t>(candidates[c]) * static_cast<size_t>(d)], picked, d));
+    }
+  }
+
+  // 6. Exploration slots, within the session cap.
+  Session& session = sessions_[request.user_id];
+  if (request.ts_ms - session.last_ms > options_.session_gap_ms) session = Session();
+  session.last_ms = request.ts_ms;
+  // Exploratory items come from the retrieved candidates the ranking left out.
+  std::vector<int32_t> pool;
+  for (size_t c = 0; c < candidates.size(); ++c) {
+    if (!taken[c]) pool.push_back(candidates[c]);
+  }
+  const double p = pool.empty() ? 0.0 : options_.exploration_share;
+  std::vector<int32_t> used;
+  for (size_t s = 0; s < chosen.size(); ++s) {
+    const int32_t ranked = candidates[chosen[s]];
+    const bool may_explore = s > 0 && static_cast<double>(session.explored + 1) <=
+                                          options_.session_exploration_cap * static_cast<double>(session.shown + static_cast<int>(chosen.size()));
+    int32_t served = ranked;
+    bool explored = false;
+    if (may_explore && rng_.Bernoulli(p)) {
+      // Without replacement across the list's exploratory slots.
+      const size_t pick = static_cast<size_t>(rng_.UniformInt(pool.size()));
+      served = pool[pick];
+      pool.erase(pool.begin() + static_cast<std::ptrdiff_t>(pick));
+      explored = true;
+    }
+    used.push_back(served);
+    double propensity = 1.0;
+    if (may_explore) propensity = explored ? p / static_cast<double>(pool.size() + 1) : 1.0 - p;
+    rec.items.push_back({served, explored ? 0.0 : score[chosen[s]], propensity});
+    session.explored += explored ? 1 : 0;
+  }
+  session.shown += static_cast<int>(rec.items.size());
+
+  request_context_[request.request_id] = std::move(x);
+  request_order_.push_back(request.request_id);
+  while (request_order_.size() > kMaxRememberedRequests) {
+    request_context_.erase(request_order_.front());
+    request_order_.pop_front();
+  }
+  return rec;
+}
+
+void HybridRecommender::Observe(const FeedbackSignal& signal) {
+  if (!signal.clicked) return;
+  popularity_.AddClick(signal.item, signal.ts_ms);
+  const size_t n = signal.history.size();
+  const size_t from = n > kPairWindow ? n - kPairWindow : 0;
+  for (size_t h = from; h < n; ++h) {
+    if (signal.history[h] != signal.item) pairs_.emplace_back(signal.history[h], signal.item);
+  }
+}
+
+void HybridRecommender::ObserveList(const ListFeedback& feedback) {
+  auto it = request_context_.find(feedback.request_id);
+  if (it == request_context_.end()) return;
+  for (size_t p = 0; p < feedback.items.size(); ++p) {
+    const bool clicked = feedback.clicked[p] != 0;
+    if (!clicked && p >= static_cast<size_t>(kNegativePositions)) continue;
+    bandit_.Update(feedback.items[p], it->second, clicked ? 1.0 : 0.0);
+  }
+}
+
+}  // namespace steward::models

@@ -1,0 +1,122 @@
+// The hybrid recommender (the paper's sections 2-4): metric-learning embeddings retrieve candidates
+// from a FAISS index, disjoint LinUCB re-scores them in context, and a diversity-aware re-ranker
+// builds the list with an exploration share.
+//
+// Serving a request:
+//  1. user vector q = normalised mean embedding of the user's last 10 clicks (none for a new user);
+//  2. candidates = the `candidates` nearest items to q (FAISS) + the `popular_candidates` most
+//     popular items (cold users get popularity and context only), minus read, unreleased and
+//     filtered items;
+//  3. context x (d = 78, models/context.h) from time, user features and q, z-scored and clipped;
+//  4. score_i = similarity_weight * cos(q, e_i) + popularity_weight * popularity_i + LinUCB_i(x);
+//  5. re-rank by MMR: argmax lambda * score_i - (1 - lambda) * max_{j in list} cos(e_i, e_j), with at
+//     most `max_per_category` items per category;
+//  6. exploration: each slot after the first is, with probability `exploration_share`, given to an
+//     item drawn uniformly from the retrieved candidates the ranking left out (without replacement),
+//     unless the user's session (30 minutes of event time) already holds `session_exploration_cap`
+//     exploratory items per item shown. Propensities for this mixture: (1 - p) for a ranked item,
+//     p / (pool size) for an explored one.
+// Learning:
+//  - per interaction: LinUCB updates for the shown items (clicked: 1; not clicked: 0, for the first
+//    5 positions only, since deeper ones are rarely examined);
+//  - every `retrain_interval_ms` of event time, when at least `retrain_min_pairs` new co-click pairs
+//    arrived, a copy of the embedding model is fine-tuned in a background thread on all pairs so
+//    far; it is swapped in (items re-embedded, index rebuilt, a new version) at the next tick, so
+//    serving never waits for training (in simulation the swap time is fixed in event time, which
+//    keeps runs deterministic).
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <future>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "common/rng.h"
+#include "models/bandit.h"
+#include "models/baseline.h"
+#include "models/context.h"
+#include "models/embedding.h"
+#include "models/recommender.h"
+#include "models/vector_index.h"
+
+namespace steward::models {
+
+struct HybridOptions {
+  int candidates = 200;
+  int popular_candidates = 50;
+  std::string index_factory = "Flat";
+  double similarity_weight = 2.0;
+  double popularity_weight = 0.3;
+  double bandit_weight = 0.1;   // scales LinUCB's mean + alpha * width (x has unit length)
+  double mmr_lambda = 0.9;
+  int max_per_category = 4;
+  double exploration_share = 0.10;          // the paper's 10-15% band
+  double session_exploration_cap = 0.12;    // at most 12% experimental items per session
+  int64_t session_gap_ms = 30 * 60 * 1000;
+  int64_t retrain_interval_ms = 15 * 60 * 1000;
+  int retrain_min_pairs = 100;
+  int retrain_steps = 10;
+  EmbeddingOptions embedding;  // layers [1024, 512, 256, 128]; batch set to 256 for fine-tuning
+  BanditOptions bandit;        // LinUCB, alpha 1.5, d = 78
+  uint64_t seed = 1;
+};
+
+class HybridRecommender : public Recommender {
+ public:
+  HybridRecommender(std::shared_ptr<const Catalog> catalog, std::vector<SparseFeatures> item_features, HybridOptions options);
+  ~HybridRecommender() override;
+  std::string name() const override { return "hybrid"; }
+  std::string version() const override;
+  Recommendation Recommend(const RecommendRequest& request) override;
+  void Observe(const FeedbackSignal& signal) override;
+  void ObserveList(const ListFeedback& feedback) override;
+
+  // Event-time clock tick: starts or swaps in embedding retrains (called before each request).
+  void AdvanceTo(int64_t ts_ms);
+  // Waits for a retrain in flight and swaps it in (end of a simulation).
+  void Finish();
+
+  int64_t embedding_version() const { return embedding_version_; }
+  const std::vector<float>& item_embeddings() const { return embeddings_; }
+  int embedding_dim() const { return embedding_->output_dim(); }
+  size_t training_pairs() const { return pairs_.size(); }
+
+ private:
+  void Reembed();
+  std::vector<float> UserVector(std::span<const int32_t> history) const;
+
+  std::shared_ptr<const Catalog> catalog_;
+  std::vector<SparseFeatures> features_;
+  HybridOptions options_;
+  std::unique_ptr<EmbeddingModel> embedding_;
+  std::vector<float> embeddings_;  // items x dim
+  std::unique_ptr<VectorIndex> index_;
+  int64_t embedding_version_ = 1;
+  Bandit bandit_;
+  ContextBuilder context_;
+  FeatureNormalizer normalizer_;
+  PopularityIndex popularity_;
+  Rng rng_;
+
+  // Contexts of recent requests, for the bandit updates when feedback arrives.
+  std::unordered_map<int64_t, std::vector<float>> request_context_;
+  std::deque<int64_t> request_order_;
+  // Sessions: per user, (last request time, items shown, exploratory items shown).
+  struct Session {
+    int64_t last_ms = 0;
+    int shown = 0;
+    int explored = 0;
+  };
+  std::unordered_map<int64_t, Session> sessions_;
+
+  // Dual-velocity training.
+  std::vector<std::pair<int32_t, int32_t>> pairs_;
+  size_t pairs_at_last_train_ = 0;
+  int64_t next_tick_ms_ = -1;
+  std::future<std::unique_ptr<EmbeddingModel>> training_;
+};
+
+}  // namespace steward::models
