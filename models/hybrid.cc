@@ -208,7 +208,7 @@ Recommendation HybridRecommender::Recommend(const RecommendRequest& request) {
   std::vector<int32_t> used;
   for (size_t s = 0; s < chosen.size(); ++s) {
     const int32_t ranked = candidates[chosen[s]];
-    const bool may_explore = s > 0 && static_cast<double>(session.explored + 1) <=
+    const bool may_explore = s > 0 && !pool.empty() && static_cast<double>(session.explored + 1) <=
                                           options_.session_exploration_cap * static_cast<double>(session.shown + static_cast<int>(chosen.size()));
     int32_t served = ranked;
     bool explored = false;

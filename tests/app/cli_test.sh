@@ -16,14 +16,15 @@ check() {  # check <description> <command...>
 
 # --help lists every subcommand, and each has --help.
 help=$("$STEWARD" --help)
-for cmd in demo dashboard audit-log bench experiment stats assign; do
+for cmd in demo dashboard audit-log bench experiment stats assign replay simulate; do
   check "--help lists $cmd" grep -q "$cmd" <<<"$help"
 done
 for cmd in "demo" "dashboard" "audit-log" "audit-log verify" "audit-log list" "bench" "bench ingest" "bench assign" \
            "experiment" "experiment validate" "experiment create" "experiment status" "experiment ramp" \
            "experiment approve" "experiment promote" "experiment rollback" "experiment history" "experiment stop" \
            "experiment kill-switch" "experiment simulate-guardrail" "stats" "stats proportions" "stats means" \
-           "stats srm" "stats sample-size" "assign"; do
+           "stats srm" "stats sample-size" "assign" "replay" "simulate" "bench bandit" "bench retrieval" \
+           "bench recommend"; do
   check "steward $cmd --help" "$STEWARD" $cmd --help >/dev/null
 done
 
@@ -134,6 +135,16 @@ e = j['experiments'][0]
 assert e['state'] == 'rolled_back' and e['rolled_back_at'] and 'guardrail' in e['reason'], e
 " "$WORK/scenario.txt"
 check "rolled back after reopening" bash -c "'$STEWARD' experiment status --db '$SDB' | grep -q rolled_back"
+
+# issue #4 contracts (small sizes: the benchmarks themselves are for make bench).
+check "replay JSON" json_has "$("$STEWARD" replay --log "$(dirname "$0")/../../data/obd/random/men/men.csv" --policy linucb --seed 1 --json)" matched clicks ctr ci_low ci_high
+"$STEWARD" replay --log "$(dirname "$0")/../../data/obd/bts/men/men.csv" --policy linucb --json >/dev/null 2>"$WORK/e7.txt"
+check "replay refuses a non-uniform log" grep -q "uniformly random" "$WORK/e7.txt"
+check "simulate JSON" json_has "$("$STEWARD" simulate --policy hybrid --users 100 --days 1 --seed 2 --json 2>/dev/null | tail -n 1)" \
+  ctr diversity_index sequential_similarity coverage gini new_user_interactions_to_quality new_item_days_to_signal
+check "bench bandit JSON" json_has "$("$STEWARD" bench bandit --dim 78 --arms 200 --updates 20000 --json)" updates_per_sec scores_per_sec
+check "bench retrieval JSON" json_has "$("$STEWARD" bench retrieval --items 3000 --index HNSW32 --queries 100 --json)" recall_at_100 p99_us exact_p99_us
+check "bench recommend JSON" json_has "$("$STEWARD" bench recommend --items 2000 --candidates 200 --requests 100 --json)" p50_us p99_us qps
 
 # Dashboard screenshot under a virtual display.
 if command -v xvfb-run >/dev/null 2>&1; then

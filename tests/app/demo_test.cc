@@ -6,6 +6,7 @@
 
 #include "app/demo.h"
 #include "app/ingest_bench.h"
+#include "app/simulate.h"
 #include "common/clock.h"
 #include "experiment/controller.h"
 #include "storage/audit_log.h"
@@ -154,6 +155,38 @@ TEST(DemoScenario, HealthyNeverRollsBack) {
     ASSERT_TRUE(summary.ok()) << summary.status().ToString();
     EXPECT_EQ(summary->experiments[0].state, "completed") << "seed " << seed << ": " << summary->experiments[0].reason;
     EXPECT_EQ(summary->experiments[0].rolled_back_at, 0);
+  }
+}
+
+TEST(Simulate, HybridAndBaselineAreDeterministicAndSane) {
+  for (const char* policy : {"baseline", "hybrid"}) {
+    SimulateOptions o;
+    o.policy = policy;
+    o.users = 150;
+    o.days = 2;
+    o.seed = 4;
+    o.data_dir = STEWARD_DATA_DIR;
+    o.progress = false;
+    auto a = RunSimulation(o);
+    auto b = RunSimulation(o);
+    ASSERT_TRUE(a.ok()) << a.status().ToString();
+    ASSERT_TRUE(b.ok());
+    EXPECT_EQ(a->clicks, b->clicks) << policy;
+    EXPECT_DOUBLE_EQ(a->sequential_similarity, b->sequential_similarity) << policy;
+    EXPECT_GT(a->requests, 240);  // about users x rate x days = 300 Poisson arrivals within the horizon
+    EXPECT_LE(a->requests, 300);
+    EXPECT_GT(a->ctr, 0.0);
+    EXPECT_GT(a->diversity_index, 0.0);
+    EXPECT_LE(a->diversity_index, 1.0);
+    EXPECT_GE(a->coverage, 0.0);
+    EXPECT_LE(a->gini, 1.0);
+    EXPECT_GT(a->sequential_similarity, -1.0);
+    EXPECT_LE(a->sequential_similarity, 1.0);
+    const auto j = nlohmann::json::parse(SimulateResultJson(*a));
+    for (const char* key : {"ctr", "diversity_index", "sequential_similarity", "coverage", "gini",
+                            "new_user_interactions_to_quality", "new_item_days_to_signal"}) {
+      EXPECT_TRUE(j.contains(key)) << key;
+    }
   }
 }
 
