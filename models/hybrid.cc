@@ -41,6 +41,26 @@ std::string HybridRecommender::version() const { return "hybrid@emb" + std::to_s
 
 void HybridRecommender::Reembed() {
   embeddings_ = embedding_->EmbedAll(features_);
+  // Centre and re-normalise: a ReLU network maps all inputs into a narrow cone (cosines near 1),
+  // which would make every similarity alike; removing the catalog mean keeps what differs.
+  const size_t d = static_cast<size_t>(embedding_->output_dim());
+  const size_t n = catalog_->items.size();
+  std::vector<double> mean(d, 0.0);
+  for (size_t i = 0; i < n; ++i) {
+    for (size_t j = 0; j < d; ++j) mean[j] += embeddings_[i * d + j];
+  }
+  for (double& m : mean) m /= static_cast<double>(std::max<size_t>(n, 1));
+  for (size_t i = 0; i < n; ++i) {
+    double norm = 0.0;
+    for (size_t j = 0; j < d; ++j) {
+      embeddings_[i * d + j] = static_cast<float>(embeddings_[i * d + j] - mean[j]);
+      norm += static_cast<double>(embeddings_[i * d + j]) * embeddings_[i * d + j];
+    }
+    norm = std::sqrt(norm);
+    if (norm > 0) {
+      for (size_t j = 0; j < d; ++j) embeddings_[i * d + j] = static_cast<float>(embeddings_[i * d + j] / norm);
+    }
+  }
   VectorIndexOptions o;
   o.factory = options_.index_factory;
   index_ = std::move(VectorIndex::Create(embedding_->output_dim(), o).value());

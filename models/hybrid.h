@@ -48,7 +48,7 @@ struct HybridOptions {
   int candidates = 200;
   int popular_candidates = 50;
   std::string index_factory = "Flat";
-  double similarity_weight = 2.0;
+  double similarity_weight = 6.0;
   double popularity_weight = 0.3;
   double bandit_weight = 0.1;   // scales LinUCB's mean + alpha * width (x has unit length)
   double mmr_lambda = 0.9;
