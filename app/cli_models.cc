@@ -6,6 +6,14 @@
 #include "models/bandit.h"
 #include "shadow/replay.h"
 #include "app/simulate.h"
+#include "app/paths.h"
+#include "common/progress.h"
+#include "data/goodbooks.h"
+#include "shadow/ope.h"
+#include "shadow/ope_data.h"
+#include "sim/world.h"
+#include <chrono>
+#include <sstream>
 
 namespace steward::app {
 namespace {
@@ -14,7 +22,37 @@ struct ModelFlags {
   std::string log, policy = "linucb";
   uint64_t seed = 1;
   bool json = false;
+  bool synthetic = false;
+  int64_t n = 100000;
+  int repeats = 0;
+  int bootstrap = 0;
+  std::string estimators = "ips,snips,dm,dr,switch-dr,dros";
+  std::string data_dir;
+  int64_t rows = 1000000;
 };
+
+std::vector<std::string> SplitList(const std::string& text) {
+  std::vector<std::string> out;
+  std::stringstream ss(text);
+  std::string part;
+  while (std::getline(ss, part, ',')) {
+    if (!part.empty()) out.push_back(part);
+  }
+  return out;
+}
+
+nlohmann::json EstimatesJson(const std::map<std::string, shadow::Estimate>& estimates) {
+  nlohmann::json j = nlohmann::json::object();
+  for (const auto& [name, e] : estimates) j[name] = {{"value", e.value}, {"ci_low", e.ci_low}, {"ci_high", e.ci_high}};
+  return j;
+}
+
+StatusOr<sim::World> DefaultWorld(const std::string& data_dir, uint64_t seed) {
+  ASSIGN_OR_RETURN(auto books, data::LoadGoodbooks(ResolveDataDir(data_dir) + "/goodbooks/books.csv"));
+  sim::WorldConfig wc;
+  wc.seed = seed;
+  return sim::World::Create(books, wc);
+}
 
 }  // namespace
 
@@ -43,6 +81,78 @@ void AddModelCommands(CLI::App& app) {
                   "interactions to quality, new items %.2f days to signal (%.1f s)\n",
                   r->policy.c_str(), r->ctr, r->diversity_index, r->sequential_similarity, r->coverage, r->gini,
                   r->new_user_interactions_to_quality, r->new_item_days_to_signal, r->seconds);
+    }
+  });
+
+  auto* ope = app.add_subcommand("ope", "Off-policy evaluation: IPS, SNIPS, DM, DR, Switch-DR, DRos with intervals and weight diagnostics");
+  ope->add_flag("--synthetic", f->synthetic, "Evaluate on a log generated from the simulated world, where the truth is known");
+  ope->add_option("--n", f->n, "Rows per synthetic log")->capture_default_str()->check(CLI::PositiveNumber);
+  ope->add_option("--repeats", f->repeats, "Independent synthetic logs for the mean squared error of each estimator")->check(CLI::NonNegativeNumber);
+  ope->add_option("--log", f->log, "OBD log with logged propensities (e.g. data/obd/bts/men/men.csv)");
+  ope->add_option("--policy", f->policy, "Evaluated policy on --log: uniform, linucb, lints or egreedy")
+      ->check(CLI::IsMember({"uniform", "linucb", "lints", "egreedy"}));
+  ope->add_option("--estimators", f->estimators, "Comma-separated estimators")->capture_default_str();
+  ope->add_option("--bootstrap", f->bootstrap, "Bootstrap resamples for percentile intervals (0: CLT intervals)")->check(CLI::NonNegativeNumber);
+  ope->add_option("--seed", f->seed, "Seed")->capture_default_str();
+  ope->add_option("--data", f->data_dir, "Data directory");
+  ope->add_flag("--json", f->json, "Print one JSON object");
+  ope->callback([f] {
+    shadow::OpeOptions options;
+    options.bootstrap = f->bootstrap;
+    options.seed = f->seed;
+    const auto estimators = SplitList(f->estimators);
+    nlohmann::json out;
+    if (f->synthetic == !f->log.empty()) Fail(InvalidArgument("give either --synthetic or --log FILE"));
+    if (f->synthetic) {
+      auto world = DefaultWorld(f->data_dir, 42);
+      if (!world.ok()) Fail(world.status());
+      const shadow::SyntheticOpe synthetic(*world, 20);
+      const shadow::OpeData d = synthetic.Generate(f->n, 0.15, f->seed);
+      auto estimates = shadow::Evaluate(d, estimators, options);
+      if (!estimates.ok()) Fail(estimates.status());
+      const shadow::OpeDiagnostics g = shadow::Diagnose(d);
+      out = {{"true_value", synthetic.true_value()}, {"logging_value", synthetic.logging_value()}, {"n", f->n},
+             {"estimates", EstimatesJson(*estimates)}, {"ess", g.ess}, {"max_weight", g.max_weight}};
+      if (f->repeats > 0) {
+        std::map<std::string, double> se;
+        Progress progress("ope repeats", static_cast<uint64_t>(f->repeats), "logs");
+        progress.set_enabled(!f->json);
+        for (int r = 0; r < f->repeats; ++r) {
+          const shadow::OpeData rep = synthetic.Generate(f->n, 0.15, Mix64(f->seed * 1000003ULL + static_cast<uint64_t>(r) + 1));
+          shadow::OpeOptions clt = options;
+          clt.bootstrap = 0;
+          auto e = shadow::Evaluate(rep, estimators, clt);
+          if (!e.ok()) Fail(e.status());
+          for (const auto& [name, est] : *e) se[name] += (est.value - synthetic.true_value()) * (est.value - synthetic.true_value());
+          progress.Update(static_cast<uint64_t>(r + 1));
+        }
+        progress.Finish();
+        nlohmann::json mse = nlohmann::json::object();
+        for (auto& [name, total] : se) mse[name] = total / f->repeats;
+        out["mse"] = mse;
+        out["repeats"] = f->repeats;
+      }
+    } else {
+      if (f->policy.empty()) Fail(InvalidArgument("--log needs --policy uniform|linucb|lints|egreedy"));
+      auto log = data::LoadObdLog(f->log);
+      if (!log.ok()) Fail(log.status());
+      auto built = shadow::BuildObdOpe(*log, f->policy, f->seed);
+      if (!built.ok()) Fail(built.status());
+      auto estimates = shadow::Evaluate(built->data, estimators, options);
+      if (!estimates.ok()) Fail(estimates.status());
+      const shadow::OpeDiagnostics g = shadow::Diagnose(built->data);
+      out = {{"log", f->log}, {"policy", f->policy}, {"rows", built->rows_evaluated}, {"note", built->note},
+             {"estimates", EstimatesJson(*estimates)}, {"ess", g.ess}, {"max_weight", g.max_weight},
+             {"mean_weight", g.mean_weight}, {"unreliable", g.unreliable}};
+      if (g.unreliable) {
+        out["warning"] = g.warning;
+        std::fprintf(stderr, "steward: warning: %s\n", g.warning.c_str());
+      }
+    }
+    if (f->json) {
+      PrintJsonLine(out.dump());
+    } else {
+      std::printf("%s\n", out.dump(2).c_str());
     }
   });
 

@@ -16,7 +16,7 @@ check() {  # check <description> <command...>
 
 # --help lists every subcommand, and each has --help.
 help=$("$STEWARD" --help)
-for cmd in demo dashboard audit-log bench experiment stats assign replay simulate; do
+for cmd in demo dashboard audit-log bench experiment stats assign replay simulate ope; do
   check "--help lists $cmd" grep -q "$cmd" <<<"$help"
 done
 for cmd in "demo" "dashboard" "audit-log" "audit-log verify" "audit-log list" "bench" "bench ingest" "bench assign" \
@@ -24,7 +24,7 @@ for cmd in "demo" "dashboard" "audit-log" "audit-log verify" "audit-log list" "b
            "experiment approve" "experiment promote" "experiment rollback" "experiment history" "experiment stop" \
            "experiment kill-switch" "experiment simulate-guardrail" "stats" "stats proportions" "stats means" \
            "stats srm" "stats sample-size" "assign" "replay" "simulate" "bench bandit" "bench retrieval" \
-           "bench recommend"; do
+           "bench recommend" "bench ope" "ope"; do
   check "steward $cmd --help" "$STEWARD" $cmd --help >/dev/null
 done
 
@@ -145,6 +145,18 @@ check "simulate JSON" json_has "$("$STEWARD" simulate --policy hybrid --users 10
 check "bench bandit JSON" json_has "$("$STEWARD" bench bandit --dim 78 --arms 200 --updates 20000 --json)" updates_per_sec scores_per_sec
 check "bench retrieval JSON" json_has "$("$STEWARD" bench retrieval --items 3000 --index HNSW32 --queries 100 --json)" recall_at_100 p99_us exact_p99_us
 check "bench recommend JSON" json_has "$("$STEWARD" bench recommend --items 2000 --candidates 200 --requests 100 --json)" p50_us p99_us qps
+
+# issue #5 contracts available so far: ope.
+check "ope --synthetic" python3 -c "
+import json, sys
+j = json.loads(sys.argv[1])
+assert 'true_value' in j and set(j['estimates']) == {'ips', 'snips', 'dm', 'dr', 'switch-dr', 'dros'}, j
+for e in j['estimates'].values():
+    assert e['ci_low'] <= e['value'] <= e['ci_high'], e
+assert set(j['mse']) == set(j['estimates']), j
+" "$("$STEWARD" ope --synthetic --n 5000 --seed 1 --repeats 3 --json)"
+check "ope --log" json_has "$("$STEWARD" ope --log "$(dirname "$0")/../../data/obd/bts/men/men.csv" --policy uniform --estimators snips,dr --json)" estimates ess max_weight
+check "bench ope" json_has "$("$STEWARD" bench ope --rows 100000 --json)" rows_per_sec
 
 # Dashboard screenshot under a virtual display.
 if command -v xvfb-run >/dev/null 2>&1; then

@@ -1,0 +1,235 @@
+#include "shadow/ope_data.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include "common/rng.h"
+#include "shadow/replay.h"
+
+namespace steward::shadow {
+namespace {
+
+constexpr int kFeatures = 6;  // bias, age band one-hot (3), log(1 + activity), genre affinity to the action
+
+// Solves the kFeatures x kFeatures system a x = b (a symmetric positive definite) by Cholesky.
+std::vector<double> SolveSpd(std::vector<double> a, std::vector<double> b) {
+  const int n = kFeatures;
+  for (int j = 0; j < n; ++j) {
+    double s = a[static_cast<size_t>(j * n + j)];
+    for (int k = 0; k < j; ++k) s -= a[static_cast<size_t>(j * n + k)] * a[static_cast<size_t>(j * n + k)];
+    const double d = std::sqrt(std::max(s, 1e-12));
+    a[static_cast<size_t>(j * n + j)] = d;
+    for (int i = j + 1; i < n; ++i) {
+      double t = a[static_cast<size_t>(i * n + j)];
+      for (int k = 0; k < j; ++k) t -= a[static_cast<size_t>(i * n + k)] * a[static_cast<size_t>(j * n + k)];
+      a[static_cast<size_t>(i * n + j)] = t / d;
+    }
+  }
+  for (int i = 0; i < n; ++i) {  // L y = b
+    for (int k = 0; k < i; ++k) b[static_cast<size_t>(i)] -= a[static_cast<size_t>(i * n + k)] * b[static_cast<size_t>(k)];
+    b[static_cast<size_t>(i)] /= a[static_cast<size_t>(i * n + i)];
+  }
+  for (int i = n - 1; i >= 0; --i) {  // L^T x = y
+    for (int k = i + 1; k < n; ++k) b[static_cast<size_t>(i)] -= a[static_cast<size_t>(k * n + i)] * b[static_cast<size_t>(k)];
+    b[static_cast<size_t>(i)] /= a[static_cast<size_t>(i * n + i)];
+  }
+  return b;
+}
+
+}  // namespace
+
+SyntheticOpe::SyntheticOpe(const sim::World& world, int actions) : users_(static_cast<int>(world.users().size())), k_(actions) {
+  // Actions: items spread over the 200 most popular (ranks 0, 10, 20, ...).
+  std::vector<size_t> order(world.items().size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return world.item(a).popularity > world.item(b).popularity; });
+  std::vector<size_t> items;
+  for (int a = 0; a < k_; ++a) items.push_back(order[static_cast<size_t>(a) * 10 % order.size()]);
+  p_.resize(static_cast<size_t>(users_ * k_));
+  pi_e_.resize(p_.size());
+  features_.assign(static_cast<size_t>(users_ * k_ * kFeatures), 0.0);
+  Rng noise(7);
+  for (int u = 0; u < users_; ++u) {
+    const sim::User& user = world.users()[static_cast<size_t>(u)];
+    // Observable features per (user, action): what a production system knows from profiles and
+    // history — the age band, activity, and how much of the user's reading is in the item's genre.
+    for (int a = 0; a < k_; ++a) {
+      double* f = &features_[static_cast<size_t>((u * k_ + a) * kFeatures)];
+      f[0] = 1.0;
+      f[1 + static_cast<int>(user.age)] = 1.0;
+      f[4] = std::log1p(user.activity);
+      const int category = world.item(items[static_cast<size_t>(a)]).category;
+      double share = 0;
+      for (size_t c = 0; c < user.favourite_categories.size(); ++c) {
+        if (user.favourite_categories[c] == category) share += 1.0 / (1.0 + static_cast<double>(c));
+      }
+      f[5] = share;
+    }
+    double z = 0;
+    std::vector<double> s(static_cast<size_t>(k_));
+    for (int a = 0; a < k_; ++a) {
+      const double p = world.ClickProbability(static_cast<size_t>(u), items[static_cast<size_t>(a)], 1);
+      p_[static_cast<size_t>(u * k_ + a)] = p;
+      // The evaluated policy: a softmax over a noisy view of the true click odds.
+      s[static_cast<size_t>(a)] = std::log(p / (1 - p)) + 0.5 * noise.Normal();
+    }
+    const double mx = *std::max_element(s.begin(), s.end());
+    for (int a = 0; a < k_; ++a) z += std::exp(s[static_cast<size_t>(a)] - mx);
+    for (int a = 0; a < k_; ++a) pi_e_[static_cast<size_t>(u * k_ + a)] = std::exp(s[static_cast<size_t>(a)] - mx) / z;
+  }
+  // The logging policy: a softmax over popularity rank (the production system), same for all users.
+  pi_0_.resize(static_cast<size_t>(k_));
+  double z = 0;
+  for (int a = 0; a < k_; ++a) z += std::exp(-0.15 * a);
+  for (int a = 0; a < k_; ++a) pi_0_[static_cast<size_t>(a)] = std::exp(-0.15 * a) / z;
+  for (int u = 0; u < users_; ++u) {
+    for (int a = 0; a < k_; ++a) {
+      true_value_ += pi_e_[static_cast<size_t>(u * k_ + a)] * p_[static_cast<size_t>(u * k_ + a)];
+      logging_value_ += pi_0_[static_cast<size_t>(a)] * p_[static_cast<size_t>(u * k_ + a)];
+    }
+  }
+  true_value_ /= users_;
+  logging_value_ /= users_;
+}
+
+OpeData SyntheticOpe::Generate(int64_t n, double eps, uint64_t seed) const {
+  Rng rng(seed);
+  std::vector<double> logging(static_cast<size_t>(k_)), cdf(static_cast<size_t>(k_));
+  double c = 0;
+  for (int a = 0; a < k_; ++a) {
+    logging[static_cast<size_t>(a)] = (1 - eps) * pi_0_[static_cast<size_t>(a)] + eps / k_;
+    c += logging[static_cast<size_t>(a)];
+    cdf[static_cast<size_t>(a)] = c;
+  }
+  std::vector<int> user(static_cast<size_t>(n)), action(static_cast<size_t>(n));
+  OpeData d;
+  d.reward.resize(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) {
+    const int u = static_cast<int>(rng.UniformInt(static_cast<uint64_t>(users_)));
+    const double x = rng.Uniform() * c;
+    const int a = std::min(k_ - 1, static_cast<int>(std::upper_bound(cdf.begin(), cdf.end(), x) - cdf.begin()));
+    user[static_cast<size_t>(i)] = u;
+    action[static_cast<size_t>(i)] = a;
+    d.reward[static_cast<size_t>(i)] = rng.Bernoulli(p_[static_cast<size_t>(u * k_ + a)]) ? 1.0 : 0.0;
+  }
+  // Reward model: per-action ridge regression of the click on the observable user features.
+  std::vector<std::vector<double>> xtx(static_cast<size_t>(k_), std::vector<double>(kFeatures * kFeatures, 0.0));
+  std::vector<std::vector<double>> xty(static_cast<size_t>(k_), std::vector<double>(kFeatures, 0.0));
+  for (int64_t i = 0; i < n; ++i) {
+    const int a = action[static_cast<size_t>(i)];
+    const double* f = &features_[static_cast<size_t>((user[static_cast<size_t>(i)] * k_ + a) * kFeatures)];
+    for (int r = 0; r < kFeatures; ++r) {
+      for (int s = 0; s < kFeatures; ++s) xtx[static_cast<size_t>(a)][static_cast<size_t>(r * kFeatures + s)] += f[r] * f[s];
+      xty[static_cast<size_t>(a)][static_cast<size_t>(r)] += f[r] * d.reward[static_cast<size_t>(i)];
+    }
+  }
+  std::vector<std::vector<double>> beta(static_cast<size_t>(k_));
+  for (int a = 0; a < k_; ++a) {
+    for (int r = 0; r < kFeatures; ++r) xtx[static_cast<size_t>(a)][static_cast<size_t>(r * kFeatures + r)] += 1.0;  // ridge
+    beta[static_cast<size_t>(a)] = SolveSpd(xtx[static_cast<size_t>(a)], xty[static_cast<size_t>(a)]);
+  }
+  // q(u, a) and v_dm(u) per user, then per row.
+  std::vector<double> q(static_cast<size_t>(users_ * k_)), v(static_cast<size_t>(users_), 0.0);
+  for (int u = 0; u < users_; ++u) {
+    for (int a = 0; a < k_; ++a) {
+      const double* f = &features_[static_cast<size_t>((u * k_ + a) * kFeatures)];
+      double s = 0;
+      for (int r = 0; r < kFeatures; ++r) s += beta[static_cast<size_t>(a)][static_cast<size_t>(r)] * f[r];
+      q[static_cast<size_t>(u * k_ + a)] = std::clamp(s, 0.0, 1.0);
+      v[static_cast<size_t>(u)] += pi_e_[static_cast<size_t>(u * k_ + a)] * q[static_cast<size_t>(u * k_ + a)];
+    }
+  }
+  d.weight.resize(static_cast<size_t>(n));
+  d.q_logged.resize(static_cast<size_t>(n));
+  d.v_dm.resize(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) {
+    const int u = user[static_cast<size_t>(i)], a = action[static_cast<size_t>(i)];
+    d.weight[static_cast<size_t>(i)] = pi_e_[static_cast<size_t>(u * k_ + a)] / logging[static_cast<size_t>(a)];
+    d.q_logged[static_cast<size_t>(i)] = q[static_cast<size_t>(u * k_ + a)];
+    d.v_dm[static_cast<size_t>(i)] = v[static_cast<size_t>(u)];
+  }
+  return d;
+}
+
+StatusOr<ObdOpe> BuildObdOpe(const data::ObdLog& log, const std::string& policy, uint64_t seed) {
+  const int k = log.n_items;
+  const size_t n = log.rows.size();
+  const bool learned = policy != "uniform";
+  const size_t eval_from = learned ? n / 2 : 0;
+  // Reward model: smoothed click rate per (item, position) on the rows it may see (the training
+  // half for learned policies, all rows for the fixed uniform policy).
+  const size_t fit_to = learned ? eval_from : n;
+  std::vector<double> clicks(static_cast<size_t>(k * 3), 0.0), shows(static_cast<size_t>(k * 3), 0.0);
+  double total_clicks = 0;
+  for (size_t i = 0; i < fit_to; ++i) {
+    const auto& r = log.rows[i];
+    clicks[static_cast<size_t>(r.item_id * 3 + r.position - 1)] += r.click;
+    shows[static_cast<size_t>(r.item_id * 3 + r.position - 1)] += 1;
+    total_clicks += r.click;
+  }
+  const double prior = fit_to ? total_clicks / static_cast<double>(fit_to) : 0.0;
+  auto q = [&](int item, int position) {
+    const size_t at = static_cast<size_t>(item * 3 + position - 1);
+    return (clicks[at] + 10.0 * prior) / (shows[at] + 10.0);
+  };
+  std::unique_ptr<models::Bandit> bandit;
+  if (learned) {
+    ASSIGN_OR_RETURN(models::PolicyKind kind, models::ParsePolicy(policy));
+    if (kind == models::PolicyKind::kBernoulliTs || kind == models::PolicyKind::kRandom) {
+      return InvalidArgument("--policy must be uniform, linucb, lints or egreedy");
+    }
+    models::BanditOptions o;
+    o.kind = kind;
+    o.dim = ObdContextDim(k);
+    o.seed = seed;
+    bandit = std::make_unique<models::Bandit>(o);
+  } else if (policy != "uniform") {
+    return InvalidArgument("--policy must be uniform, linucb, lints or egreedy");
+  }
+  std::vector<float> x;
+  std::vector<int64_t> arms(static_cast<size_t>(k));
+  std::iota(arms.begin(), arms.end(), 0);
+  if (bandit) {
+    for (size_t i = 0; i < eval_from; ++i) {  // off-line fit on the logged decisions
+      ObdContext(log.rows[i], k, x);
+      bandit->Update(log.rows[i].item_id, x, log.rows[i].click);
+    }
+  }
+  ObdOpe out;
+  std::vector<double> probs(static_cast<size_t>(k));
+  std::vector<double> scores;
+  for (size_t i = eval_from; i < n; ++i) {
+    const auto& r = log.rows[i];
+    if (!bandit) {
+      std::fill(probs.begin(), probs.end(), 1.0 / k);
+    } else if (bandit->options().kind == models::PolicyKind::kLinTs) {
+      // Monte-Carlo action probabilities from 64 posterior draws.
+      ObdContext(r, k, x);
+      std::fill(probs.begin(), probs.end(), 0.0);
+      for (int s = 0; s < 64; ++s) {
+        bandit->Score(arms, x, scores);
+        probs[static_cast<size_t>(std::max_element(scores.begin(), scores.end()) - scores.begin())] += 1.0 / 64;
+      }
+    } else {
+      ObdContext(r, k, x);
+      models::BanditOptions greedy_options = bandit->options();
+      bandit->Score(arms, x, scores);  // LinUCB scores, or means for epsilon-greedy
+      const size_t best = static_cast<size_t>(std::max_element(scores.begin(), scores.end()) - scores.begin());
+      const double eps = greedy_options.kind == models::PolicyKind::kEpsilonGreedy ? greedy_options.epsilon : 0.0;
+      std::fill(probs.begin(), probs.end(), eps / k);
+      probs[best] += 1.0 - eps;
+    }
+    double v = 0;
+    for (int a = 0; a < k; ++a) v += probs[static_cast<size_t>(a)] * q(a, r.position);
+    out.data.reward.push_back(r.click);
+    out.data.weight.push_back(probs[static_cast<size_t>(r.item_id)] / r.propensity);
+    out.data.q_logged.push_back(q(r.item_id, r.position));
+    out.data.v_dm.push_back(v);
+  }
+  out.rows_evaluated = static_cast<int64_t>(out.data.size());
+  out.note = learned ? "policy fitted on the first half of the log, evaluated on the second" : "uniform policy over all rows";
+  return out;
+}
+
+}  // namespace steward::shadow
