@@ -5,6 +5,9 @@
 #include "data/obd.h"
 #include "models/bandit.h"
 #include "shadow/replay.h"
+#include "shadow/report.h"
+#include <filesystem>
+#include <fstream>
 #include "app/simulate.h"
 #include "app/paths.h"
 #include "common/progress.h"
@@ -12,6 +15,7 @@
 #include "shadow/ope.h"
 #include "shadow/ope_data.h"
 #include "sim/world.h"
+#include <array>
 #include <chrono>
 #include <sstream>
 
@@ -153,6 +157,37 @@ void AddModelCommands(CLI::App& app) {
       PrintJsonLine(out.dump());
     } else {
       std::printf("%s\n", out.dump(2).c_str());
+    }
+  });
+
+  auto report_flags = std::make_shared<std::array<std::string, 3>>();  // db, experiment, out
+  auto* shadow_cmd = app.add_subcommand("shadow", "Shadow-mode comparisons of served and shadow lists");
+  shadow_cmd->require_subcommand(1);
+  auto* report = shadow_cmd->add_subcommand("report", "Per experiment: overlap, RBO, Kendall tau, diversity, novelty, coverage, latency, errors, drops");
+  report->add_option("--db", (*report_flags)[0], "SQLite database")->required();
+  report->add_option("--experiment", (*report_flags)[1], "Only this experiment");
+  report->add_option("--out", (*report_flags)[2], "Also write report.json and report.md into this directory");
+  report->add_flag("--json", f->json, "Print {\"experiments\": [...]}");
+  report->callback([f, report_flags] {
+    auto db = OpenExistingDatabase((*report_flags)[0], /*read_only=*/true);
+    auto r = shadow::BuildShadowReport(*db, (*report_flags)[1]);
+    if (!r.ok()) Fail(r.status());
+    if (!(*report_flags)[1].empty() && r->experiments.empty()) {
+      Fail(NotFound("no shadow results for experiment '" + (*report_flags)[1] + "'; run it with a shadow model"));
+    }
+    const std::string json = shadow::ShadowReportJson(*r);
+    if (const std::string& out = (*report_flags)[2]; !out.empty()) {
+      std::error_code ec;
+      std::filesystem::create_directories(out, ec);
+      std::ofstream(out + "/report.json") << json << "\n";
+      std::ofstream md(out + "/report.md");
+      md << shadow::ShadowReportMarkdown(*r);
+      if (!md) Fail(IoError(out + "/report.md: cannot write; check the directory"));
+    }
+    if (f->json) {
+      PrintJsonLine(json);
+    } else {
+      std::printf("%s", shadow::ShadowReportMarkdown(*r).c_str());
     }
   });
 

@@ -18,6 +18,8 @@
 #include "models/baseline.h"
 #include "safety/blocklist_filter.h"
 #include "shadow/compare.h"
+#include "shadow/report.h"
+#include "shadow/runner.h"
 #include "sim/world.h"
 #include "storage/audit_log.h"
 #include "storage/database.h"
@@ -142,10 +144,10 @@ StatusOr<DemoSummary> RunDemo(const DemoOptions& options) {
     arms[a].exposure = std::make_unique<fairness::ExposureAccumulator>(static_cast<int>(catalog->items.size()),
                                                                         catalog->num_categories, kProviderGroups);
   }
-  std::unique_ptr<models::Recommender> shadow;
+  std::unique_ptr<models::Recommender> shadow_model;
   if (!config.shadow_model.empty()) {
-    ASSIGN_OR_RETURN(shadow, models::MakeRecommender(config.shadow_model, catalog, Mix64(options.seed + 991)));
-    if (blocklist) shadow->AddFilter(blocklist);
+    ASSIGN_OR_RETURN(shadow_model, models::MakeRecommender(config.shadow_model, catalog, Mix64(options.seed + 991)));
+    if (blocklist) shadow_model->AddFilter(blocklist);
   }
 
   // Control plane. The controller runs on simulated event time, so ramp durations are event time.
@@ -171,6 +173,11 @@ StatusOr<DemoSummary> RunDemo(const DemoOptions& options) {
                                                {"scenario", options.scenario}}.dump()})
                       .status());
   ASSIGN_OR_RETURN(int64_t request_base, storage::QueryMaxRequestId(*db));
+  {
+    std::vector<storage::CatalogRow> rows;
+    for (const auto& item : catalog->items) rows.push_back({item.id, item.category, item.provider_group, item.prior_popularity});
+    RETURN_IF_ERROR(storage::SaveCatalog(*db, rows));
+  }
 
   // The rollout: start it (draft -> shadow), or honour the state a previous run left.
   double coverage = config.coverage;
@@ -186,11 +193,27 @@ StatusOr<DemoSummary> RunDemo(const DemoOptions& options) {
   experiment::ExperimentMetrics metrics(static_cast<int>(config.arms.size()));
   int64_t next_eval_ms = world_config.start_ms + config.evaluation.interval_ms;
 
-  // Data plane: the production ingest path.
+  // Data plane: the production ingest path, and the shadow model on its own worker, off the
+  // serving path; its lists go to the same writer.
   ASSIGN_OR_RETURN(auto writer, storage::EventWriter::Start(options.db_path));
+  std::unique_ptr<shadow::ShadowRunner> shadow_runner;
+  if (shadow_model) {
+    storage::EventWriter* sink = writer.get();
+    shadow_runner = std::make_unique<shadow::ShadowRunner>(
+        std::move(shadow_model), shadow::ShadowRunnerOptions(), [sink, catalog, name = config.name](shadow::ShadowResult r) {
+          storage::ShadowOutcome out;
+          out.request_id = r.request_id;
+          out.experiment = name;
+          out.model_version = r.model_version;
+          for (int32_t item : r.items) out.items.push_back(catalog->items[static_cast<size_t>(item)].id);
+          out.latency_us = static_cast<int32_t>(r.latency_us);
+          out.error = r.error;
+          out.timed_out = r.timed_out;
+          (void)sink->Submit(std::move(out));
+        });
+  }
 
   std::vector<std::vector<int32_t>> history;  // per user index: clicked item indices, oldest first
-  shadow::OverlapTracker overlap(options.list_size);
   Progress progress("demo", static_cast<uint64_t>(options.requests), "requests", clock);
   progress.set_enabled(options.progress);
   const double requests_per_day = std::max(1.0, static_cast<double>(options.requests) / options.days);
@@ -206,7 +229,6 @@ StatusOr<DemoSummary> RunDemo(const DemoOptions& options) {
   std::vector<storage::Event> events;
   std::vector<int32_t> items;
   std::vector<int> categories, groups;
-  std::vector<int64_t> served_ids, shadow_ids;
   for (int64_t r = 0; r < options.requests; ++r) {
     if (options.cancel && options.cancel->load()) {
       summary.cancelled = true;
@@ -254,12 +276,7 @@ StatusOr<DemoSummary> RunDemo(const DemoOptions& options) {
     const int64_t t0 = clock.MonotonicNanos();
     models::Recommendation rec = arm.model->Recommend(request);
     const int64_t t1 = clock.MonotonicNanos();
-    models::Recommendation shadow_rec;
-    int64_t t2 = t1;
-    if (shadow) {
-      shadow_rec = shadow->Recommend(request);
-      t2 = clock.MonotonicNanos();
-    }
+    if (shadow_runner) shadow_runner->SubmitRequest(request);  // a copy of the same inputs; never blocks
 
     storage::Exposure exposure;
     exposure.request_id = request.request_id;
@@ -272,22 +289,12 @@ StatusOr<DemoSummary> RunDemo(const DemoOptions& options) {
     items.clear();
     categories.clear();
     groups.clear();
-    served_ids.clear();
     for (const models::ScoredItem& s : rec.items) {
       const auto& item = catalog->items[static_cast<size_t>(s.item)];
       exposure.served.push_back({item.id, s.propensity});
       items.push_back(s.item);
       categories.push_back(item.category);
       groups.push_back(item.provider_group);
-      served_ids.push_back(item.id);
-    }
-    if (shadow) {
-      exposure.shadow_model_version = shadow->version();
-      exposure.shadow_latency_us = static_cast<int32_t>((t2 - t1) / 1000);
-      shadow_ids.clear();
-      for (const models::ScoredItem& s : shadow_rec.items) shadow_ids.push_back(catalog->items[static_cast<size_t>(s.item)].id);
-      exposure.shadow_items = shadow_ids;
-      overlap.Add(served_ids, shadow_ids);
     }
     events.clear();
     events.emplace_back(std::move(exposure));
@@ -314,7 +321,7 @@ StatusOr<DemoSummary> RunDemo(const DemoOptions& options) {
       }
       models::FeedbackSignal signal{user.id, click_ts, item, position, true, history[req.user_index]};
       arm.model->Observe(signal);
-      if (shadow) shadow->Observe(signal);
+      if (shadow_runner) shadow_runner->SubmitFeedback(signal);
       history[req.user_index].push_back(item);
     }
     if (assignment.in_experiment) metrics.Record(static_cast<int>(arm_index), user.id, outcome);
@@ -332,6 +339,12 @@ StatusOr<DemoSummary> RunDemo(const DemoOptions& options) {
     arm.latencies_us.push_back(static_cast<double>(t1 - t0) / 1000.0);
     progress.Update(static_cast<uint64_t>(r + 1));
   }
+  if (shadow_runner) {
+    shadow_runner->Drain();
+    const shadow::ShadowStats stats = shadow_runner->stats();
+    summary.shadow_dropped = static_cast<int64_t>(stats.dropped);
+    shadow_runner.reset();  // its callback writes through the writer: stop it first
+  }
   RETURN_IF_ERROR(writer->Close());
   progress.Finish();
 
@@ -348,7 +361,10 @@ StatusOr<DemoSummary> RunDemo(const DemoOptions& options) {
     summary.conversions += s.conversions;
     summary.arms.push_back(s);
   }
-  summary.shadow_overlap_at_k = overlap.mean();
+  if (!config.shadow_model.empty()) {
+    ASSIGN_OR_RETURN(shadow::ShadowReport report, shadow::BuildShadowReport(*db, config.name));
+    if (!report.experiments.empty()) summary.shadow_overlap_at_k = report.experiments[0].overlap_at_10;
+  }
 
   // Primary metrics, treatment vs control at user level, Holm-corrected across the metrics.
   if (config.arms.size() >= 2) {
@@ -416,7 +432,9 @@ std::string DemoSummaryJson(const DemoSummary& s) {
                       {"seconds", s.seconds},     {"cancelled", s.cancelled}, {"experiments", experiments},
                       {"scenario", s.scenario.empty() ? nlohmann::json(nullptr) : nlohmann::json(s.scenario)},
                       {"primary_p_values_holm", s.primary_p_values}};
-  if (!s.shadow_model.empty()) j["shadow"] = {{"model", s.shadow_model}, {"overlap_at_10", s.shadow_overlap_at_k}};
+  if (!s.shadow_model.empty()) {
+    j["shadow"] = {{"model", s.shadow_model}, {"overlap_at_10", s.shadow_overlap_at_k}, {"dropped", s.shadow_dropped}};
+  }
   return j.dump();
 }
 

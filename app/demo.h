@@ -70,6 +70,7 @@ struct DemoSummary {
   std::vector<ArmSummary> arms;
   std::string shadow_model;
   double shadow_overlap_at_k = 0.0;
+  int64_t shadow_dropped = 0;  // shadow requests dropped because its queue was full
   double seconds = 0.0;
   int64_t audit_rows = 0;
   bool cancelled = false;

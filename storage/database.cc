@@ -102,6 +102,24 @@ const std::vector<const char*>& Migrations() {
         PRIMARY KEY (experiment, bucket_version, user_id)
       ) WITHOUT ROWID;
       )sql",
+      // 3: shadow results (computed off the serving path) and the catalog snapshot reports use.
+      R"sql(
+      CREATE TABLE shadow_results (
+        request_id    INTEGER PRIMARY KEY,
+        experiment    TEXT NOT NULL,
+        model_version TEXT NOT NULL,
+        items         TEXT NOT NULL,
+        latency_us    INTEGER NOT NULL,
+        error         INTEGER NOT NULL,
+        timed_out     INTEGER NOT NULL
+      );
+      CREATE TABLE catalog_items (
+        item_id        INTEGER PRIMARY KEY,
+        category       INTEGER NOT NULL,
+        provider_group INTEGER NOT NULL,
+        popularity     REAL NOT NULL
+      );
+      )sql",
   };
   return migrations;
 }

@@ -171,13 +171,27 @@ Status EventWriter::WriteBatch(const std::vector<Event>& batch) {
       "INSERT INTO feedback (request_id, ts_ms, user_id, item_id, position, kind, value) VALUES (?,?,?,?,?,?,?)";
   ASSIGN_OR_RETURN(auto exposure_stmt, db_->Prepare(kInsertExposure));
   ASSIGN_OR_RETURN(auto feedback_stmt, db_->Prepare(kInsertFeedback));
-  return db_->InTransaction([&]() -> Status { return InsertAll(batch, *exposure_stmt, *feedback_stmt); });
+  ASSIGN_OR_RETURN(auto shadow_stmt, db_->Prepare(
+      "INSERT INTO shadow_results (request_id, experiment, model_version, items, latency_us, error, timed_out) "
+      "VALUES (?,?,?,?,?,?,?)"));
+  return db_->InTransaction([&]() -> Status { return InsertAll(batch, *exposure_stmt, *feedback_stmt, *shadow_stmt); });
 }
 
-Status EventWriter::InsertAll(const std::vector<Event>& batch, Statement& exposure_stmt, Statement& feedback_stmt) {
+Status EventWriter::InsertAll(const std::vector<Event>& batch, Statement& exposure_stmt, Statement& feedback_stmt,
+                              Statement& shadow_stmt) {
   for (const Event& event : batch) {
     Status s;
-    if (const auto* f = std::get_if<Feedback>(&event)) {
+    if (const auto* sh = std::get_if<ShadowOutcome>(&event)) {
+      shadow_stmt.BindInt(1, sh->request_id);
+      shadow_stmt.BindText(2, sh->experiment);
+      shadow_stmt.BindText(3, sh->model_version);
+      shadow_stmt.BindText(4, IdsJson(sh->items));
+      shadow_stmt.BindInt(5, sh->latency_us);
+      shadow_stmt.BindInt(6, sh->error ? 1 : 0);
+      shadow_stmt.BindInt(7, sh->timed_out ? 1 : 0);
+      s = shadow_stmt.Run();
+      if (!s.ok()) s = s.WithContext("shadow result for request_id " + std::to_string(sh->request_id));
+    } else if (const auto* f = std::get_if<Feedback>(&event)) {
       Statement& st = feedback_stmt;
       st.BindInt(1, f->request_id);
       st.BindInt(2, f->ts_ms);

@@ -79,7 +79,8 @@ class EventWriter {
   EventWriter(std::unique_ptr<Database> db, EventWriterOptions options);
   void Run();
   Status WriteBatch(const std::vector<Event>& batch);
-  static Status InsertAll(const std::vector<Event>& batch, Statement& exposure_stmt, Statement& feedback_stmt);
+  static Status InsertAll(const std::vector<Event>& batch, Statement& exposure_stmt, Statement& feedback_stmt,
+                          Statement& shadow_stmt);
   StatusOr<uint64_t> Enqueue(std::vector<Event>& events, bool block);
 
   std::unique_ptr<Database> db_;

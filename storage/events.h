@@ -40,6 +40,17 @@ struct Feedback {
   double value = 1.0;  // 1 for click/conversion; seconds for dwell
 };
 
-using Event = std::variant<Exposure, Feedback>;
+// The shadow model's list for a served request, computed off the serving path.
+struct ShadowOutcome {
+  int64_t request_id = 0;
+  std::string experiment;
+  std::string model_version;
+  std::vector<int64_t> items;
+  int32_t latency_us = 0;
+  bool error = false;
+  bool timed_out = false;
+};
+
+using Event = std::variant<Exposure, Feedback, ShadowOutcome>;
 
 }  // namespace steward::storage

@@ -81,6 +81,28 @@ StatusOr<Totals> QueryTotals(Database& db) {
   return Totals{st->ColumnInt(0), st->ColumnInt(1), st->ColumnInt(2), st->ColumnInt(3)};
 }
 
+Status SaveCatalog(Database& db, const std::vector<CatalogRow>& rows) {
+  return db.InTransaction([&]() -> Status {
+    RETURN_IF_ERROR(db.Exec("DELETE FROM catalog_items"));
+    ASSIGN_OR_RETURN(auto st, db.Prepare("INSERT INTO catalog_items (item_id, category, provider_group, popularity) VALUES (?,?,?,?)"));
+    for (const CatalogRow& r : rows) {
+      st->BindInt(1, r.item_id);
+      st->BindInt(2, r.category);
+      st->BindInt(3, r.provider_group);
+      st->BindDouble(4, r.popularity);
+      RETURN_IF_ERROR(st->Run());
+    }
+    return Status::Ok();
+  });
+}
+
+StatusOr<std::vector<CatalogRow>> LoadCatalog(Database& db) {
+  ASSIGN_OR_RETURN(auto st, db.Prepare("SELECT item_id, category, provider_group, popularity FROM catalog_items ORDER BY item_id"));
+  return CollectRows(*st, [](const Statement& row) {
+    return CatalogRow{row.ColumnInt(0), static_cast<int>(row.ColumnInt(1)), static_cast<int>(row.ColumnInt(2)), row.ColumnDouble(3)};
+  });
+}
+
 StatusOr<int64_t> QueryMaxRequestId(Database& db) {
   ASSIGN_OR_RETURN(auto st, db.Prepare("SELECT COALESCE(MAX(request_id), 0) FROM exposures"));
   ASSIGN_OR_RETURN(bool row, st->Step());

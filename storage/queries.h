@@ -39,6 +39,16 @@ StatusOr<std::vector<ArmCounts>> QueryArmCounts(Database& db);
 // Exposures and clicks per arm in buckets of `bucket_ms` of event time.
 StatusOr<std::vector<TimelinePoint>> QueryTimeline(Database& db, int64_t bucket_ms);
 StatusOr<Totals> QueryTotals(Database& db);
+struct CatalogRow {
+  int64_t item_id = 0;
+  int category = 0;
+  int provider_group = 0;
+  double popularity = 0.0;
+};
+// Replaces the catalog snapshot (item categories, provider groups, popularity) reports use.
+Status SaveCatalog(Database& db, const std::vector<CatalogRow>& rows);
+StatusOr<std::vector<CatalogRow>> LoadCatalog(Database& db);
+
 // Highest request id logged so far (0 when none), so a new run continues after it.
 StatusOr<int64_t> QueryMaxRequestId(Database& db);
 

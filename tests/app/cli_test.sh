@@ -16,7 +16,7 @@ check() {  # check <description> <command...>
 
 # --help lists every subcommand, and each has --help.
 help=$("$STEWARD" --help)
-for cmd in demo dashboard audit-log bench experiment stats assign replay simulate ope; do
+for cmd in demo dashboard audit-log bench experiment stats assign replay simulate ope shadow; do
   check "--help lists $cmd" grep -q "$cmd" <<<"$help"
 done
 for cmd in "demo" "dashboard" "audit-log" "audit-log verify" "audit-log list" "bench" "bench ingest" "bench assign" \
@@ -24,7 +24,7 @@ for cmd in "demo" "dashboard" "audit-log" "audit-log verify" "audit-log list" "b
            "experiment approve" "experiment promote" "experiment rollback" "experiment history" "experiment stop" \
            "experiment kill-switch" "experiment simulate-guardrail" "stats" "stats proportions" "stats means" \
            "stats srm" "stats sample-size" "assign" "replay" "simulate" "bench bandit" "bench retrieval" \
-           "bench recommend" "bench ope" "ope"; do
+           "bench recommend" "bench ope" "ope" "shadow" "shadow report"; do
   check "steward $cmd --help" "$STEWARD" $cmd --help >/dev/null
 done
 
@@ -156,6 +156,16 @@ for e in j['estimates'].values():
 assert set(j['mse']) == set(j['estimates']), j
 " "$("$STEWARD" ope --synthetic --n 5000 --seed 1 --repeats 3 --json)"
 check "ope --log" json_has "$("$STEWARD" ope --log "$(dirname "$0")/../../data/obd/bts/men/men.csv" --policy uniform --estimators snips,dr --json)" estimates ess max_weight
+check "shadow report" python3 -c "
+import json, sys
+j = json.loads(sys.argv[1])
+e = j['experiments'][0]
+assert {'name', 'requests', 'overlap_at_10', 'rbo', 'kendall_tau', 'dropped', 'violations', 'served', 'shadow'} <= set(e), e
+for side in ('served', 'shadow'):
+    assert {'diversity_index', 'novelty', 'coverage', 'p50_ms', 'p95_ms', 'p99_ms', 'errors'} <= set(e[side]), e[side]
+assert e['requests'] == 2000, e
+" "$("$STEWARD" shadow report --db "$DB" --out "$WORK/report" --json)"
+check "shadow report files" test -s "$WORK/report/report.md"
 check "bench ope" json_has "$("$STEWARD" bench ope --rows 100000 --json)" rows_per_sec
 
 # Dashboard screenshot under a virtual display.

@@ -1,0 +1,113 @@
+#include "shadow/runner.h"
+
+#include <chrono>
+#include <exception>
+
+namespace steward::shadow {
+
+ShadowRunner::ShadowRunner(std::unique_ptr<models::Recommender> model, ShadowRunnerOptions options,
+                           std::function<void(ShadowResult)> on_result)
+    : model_(std::move(model)), options_(options), on_result_(std::move(on_result)), version_(model_->version()) {
+  worker_ = std::thread([this] { Run(); });
+}
+
+ShadowRunner::~ShadowRunner() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  worker_.join();
+}
+
+bool ShadowRunner::Enqueue(Task task) {
+  {
+    std::lock_guard lock(mu_);
+    ++stats_.submitted;
+    if (queue_.size() >= options_.queue_capacity) {
+      ++stats_.dropped;
+      return false;
+    }
+    queue_.push_back(std::move(task));
+  }
+  cv_.notify_one();
+  return true;
+}
+
+bool ShadowRunner::SubmitRequest(const models::RecommendRequest& request) {
+  Task t;
+  t.is_request = true;
+  t.request = request;
+  t.history.assign(request.history.begin(), request.history.end());
+  return Enqueue(std::move(t));
+}
+
+bool ShadowRunner::SubmitFeedback(const models::FeedbackSignal& signal) {
+  Task t;
+  t.is_request = false;
+  t.feedback = signal;
+  t.history.assign(signal.history.begin(), signal.history.end());
+  return Enqueue(std::move(t));
+}
+
+void ShadowRunner::Drain() {
+  std::unique_lock lock(mu_);
+  idle_cv_.wait(lock, [&] { return queue_.empty() && !busy_; });
+}
+
+ShadowStats ShadowRunner::stats() const {
+  std::lock_guard lock(mu_);
+  return stats_;
+}
+
+void ShadowRunner::Run() {
+  while (true) {
+    Task task;
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stop_ and drained
+      task = std::move(queue_.front());
+      queue_.pop_front();
+      busy_ = true;
+    }
+    if (task.is_request) {
+      task.request.history = task.history;
+      ShadowResult result;
+      result.request_id = task.request.request_id;
+      result.model_version = version_;
+      const auto t0 = std::chrono::steady_clock::now();
+      try {
+        for (const auto& s : model_->Recommend(task.request).items) result.items.push_back(s.item);
+      } catch (const std::exception&) {
+        result.error = true;
+        result.items.clear();
+      }
+      result.latency_us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0).count();
+      result.timed_out = !result.error && result.latency_us > options_.timeout_us;
+      if (result.timed_out) result.items.clear();
+      {
+        std::lock_guard lock(mu_);
+        ++stats_.completed;
+        stats_.errors += result.error ? 1 : 0;
+        stats_.timeouts += result.timed_out ? 1 : 0;
+      }
+      if (on_result_) on_result_(std::move(result));
+    } else {
+      task.feedback.history = task.history;
+      try {
+        model_->Observe(task.feedback);
+      } catch (const std::exception&) {
+        std::lock_guard lock(mu_);
+        ++stats_.errors;
+      }
+    }
+    {
+      std::lock_guard lock(mu_);
+      busy_ = false;
+      if (queue_.empty()) idle_cv_.notify_all();
+    }
+  }
+}
+
+}  // namespace steward::shadow

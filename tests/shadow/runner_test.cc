@@ -1,0 +1,152 @@
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <mutex>
+#include <stdexcept>
+#include <thread>
+
+#include "models/baseline.h"
+#include "shadow/report.h"
+#include "shadow/runner.h"
+#include "storage/event_writer.h"
+#include "storage/queries.h"
+
+namespace steward::shadow {
+namespace {
+
+std::shared_ptr<const models::Catalog> SmallCatalog() {
+  auto c = std::make_shared<models::Catalog>();
+  c->num_categories = 2;
+  for (int i = 0; i < 50; ++i) c->items.push_back({i + 100, i % 2, 0, static_cast<double>(50 - i), 0});
+  return c;
+}
+
+class Slow final : public models::Recommender {
+ public:
+  explicit Slow(int sleep_ms, bool throws) : sleep_ms_(sleep_ms), throws_(throws) {}
+  std::string name() const override { return "slow"; }
+  std::string version() const override { return "slow@1"; }
+  models::Recommendation Recommend(const models::RecommendRequest& r) override {
+    std::this_thread::sleep_for(std::chrono::milliseconds(sleep_ms_));
+    if (throws_) throw std::runtime_error("shadow model failure");
+    models::Recommendation rec;
+    rec.items.push_back({static_cast<int32_t>(r.request_id % 50), 0, 1});
+    return rec;
+  }
+
+ private:
+  int sleep_ms_;
+  bool throws_;
+};
+
+TEST(ShadowRunner, ComputesOnTheSameInputsOffThePath) {
+  std::mutex mu;
+  std::vector<ShadowResult> results;
+  ShadowRunner runner(std::make_unique<models::PopularityRecommender>(SmallCatalog()), ShadowRunnerOptions(),
+                      [&](ShadowResult r) {
+                        std::lock_guard lock(mu);
+                        results.push_back(std::move(r));
+                      });
+  std::vector<int32_t> history = {0, 1};
+  models::RecommendRequest rq;
+  rq.request_id = 7;
+  rq.history = history;
+  rq.k = 3;
+  ASSERT_TRUE(runner.SubmitRequest(rq));
+  history.assign({9, 9});  // the caller's buffer changes after submit: the runner kept a copy
+  runner.Drain();
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_EQ(results[0].request_id, 7);
+  EXPECT_EQ(results[0].items, (std::vector<int32_t>{2, 3, 4}));  // 0 and 1 were read
+  EXPECT_EQ(results[0].model_version, "popularity@1");
+}
+
+TEST(ShadowRunner, FullQueueDropsInsteadOfBlocking) {
+  ShadowRunnerOptions o;
+  o.queue_capacity = 2;
+  std::atomic<int> done{0};
+  ShadowRunner runner(std::make_unique<Slow>(20, false), o, [&](ShadowResult) { ++done; });
+  const auto start = std::chrono::steady_clock::now();
+  int accepted = 0;
+  for (int i = 0; i < 20; ++i) {
+    models::RecommendRequest rq;
+    rq.request_id = i;
+    accepted += runner.SubmitRequest(rq) ? 1 : 0;
+  }
+  const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_LT(ms, 15.0);  // 20 submits never waited for the 20 ms model
+  runner.Drain();
+  const ShadowStats s = runner.stats();
+  EXPECT_EQ(s.submitted, 20u);
+  EXPECT_EQ(s.dropped, static_cast<uint64_t>(20 - accepted));
+  EXPECT_GT(s.dropped, 10u);
+  EXPECT_EQ(done.load(), accepted);
+}
+
+TEST(ShadowRunner, ErrorsAndTimeoutsAreCountedNotPropagated) {
+  ShadowRunnerOptions o;
+  o.timeout_us = 1000;
+  std::vector<ShadowResult> results;
+  {
+    ShadowRunner failing(std::make_unique<Slow>(0, true), o, [&](ShadowResult r) { results.push_back(r); });
+    models::RecommendRequest rq;
+    failing.SubmitRequest(rq);
+    failing.Drain();
+    EXPECT_EQ(failing.stats().errors, 1u);
+  }
+  {
+    ShadowRunner slow(std::make_unique<Slow>(5, false), o, [&](ShadowResult r) { results.push_back(r); });
+    models::RecommendRequest rq;
+    slow.SubmitRequest(rq);
+    slow.Drain();
+    EXPECT_EQ(slow.stats().timeouts, 1u);
+  }
+  ASSERT_EQ(results.size(), 2u);
+  EXPECT_TRUE(results[0].error);
+  EXPECT_TRUE(results[1].timed_out);
+  EXPECT_TRUE(results[1].items.empty());
+}
+
+TEST(ShadowReport, ComparesServedAndShadowListsFromTheDatabase) {
+  const std::string path = testing::TempDir() + "/shadow-report-" + std::to_string(getpid()) + ".db";
+  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
+  {
+    auto db = storage::Database::Open(path).value();
+    ASSERT_TRUE(storage::SaveCatalog(*db, {{1, 0, 0, 0}, {2, 1, 0, 0}, {3, 0, 0, 0}, {4, 1, 0, 0}}).ok());
+  }
+  auto writer = storage::EventWriter::Start(path).value();
+  for (int r = 1; r <= 3; ++r) {
+    storage::Exposure e;
+    e.request_id = r;
+    e.experiment = "exp";
+    e.arm = "control";
+    e.model_version = "m";
+    e.served = {{1, 1.0}, {2, 1.0}};
+    e.latency_us = 1000 * r;
+    ASSERT_TRUE(writer->Submit(e).ok());
+  }
+  // Request 1: identical shadow list; request 2: disjoint; request 3: dropped (no shadow row).
+  ASSERT_TRUE(writer->Submit(storage::ShadowOutcome{1, "exp", "s@1", {1, 2}, 500, false, false}).ok());
+  ASSERT_TRUE(writer->Submit(storage::ShadowOutcome{2, "exp", "s@1", {3, 4}, 700, false, false}).ok());
+  ASSERT_TRUE(writer->Close().ok());
+  auto db = storage::Database::Open(path).value();
+  auto report = BuildShadowReport(*db, "");
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  ASSERT_EQ(report->experiments.size(), 1u);
+  const auto& e = report->experiments[0];
+  EXPECT_EQ(e.requests, 3);
+  EXPECT_EQ(e.compared, 2);
+  EXPECT_EQ(e.dropped, 1);
+  EXPECT_DOUBLE_EQ(e.overlap_at_10, 0.5);  // (1 + 0) / 2
+  EXPECT_DOUBLE_EQ(e.rbo, 0.5);
+  EXPECT_DOUBLE_EQ(e.served.coverage, 0.5);  // items 1, 2 of 4
+  EXPECT_DOUBLE_EQ(e.shadow.coverage, 1.0);
+  EXPECT_DOUBLE_EQ(e.served.p50_ms, 2.0);
+  EXPECT_DOUBLE_EQ(e.served.intra_list_diversity, 1.0);  // categories 0 and 1
+  EXPECT_NE(ShadowReportMarkdown(*report).find("overlap@10 0.500"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace steward::shadow
