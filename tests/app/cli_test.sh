@@ -24,7 +24,7 @@ for cmd in "demo" "dashboard" "audit-log" "audit-log verify" "audit-log list" "b
            "experiment approve" "experiment promote" "experiment rollback" "experiment history" "experiment stop" \
            "experiment kill-switch" "experiment simulate-guardrail" "stats" "stats proportions" "stats means" \
            "stats srm" "stats sample-size" "assign" "replay" "simulate" "bench bandit" "bench retrieval" \
-           "bench recommend" "bench ope" "ope" "shadow" "shadow report"; do
+           "bench recommend" "bench ope" "bench serve" "ope" "shadow" "shadow report"; do
   check "steward $cmd --help" "$STEWARD" $cmd --help >/dev/null
 done
 
@@ -166,6 +166,7 @@ for side in ('served', 'shadow'):
 assert e['requests'] == 2000, e
 " "$("$STEWARD" shadow report --db "$DB" --out "$WORK/report" --json)"
 check "shadow report files" test -s "$WORK/report/report.md"
+check "bench serve" json_has "$("$STEWARD" bench serve --shadow on --requests 2000 --json)" p50_us p99_us qps shadow_dropped
 check "bench ope" json_has "$("$STEWARD" bench ope --rows 100000 --json)" rows_per_sec
 
 # Dashboard screenshot under a virtual display.
