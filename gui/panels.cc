@@ -37,6 +37,10 @@ ImVec4 StateColor(experiment::RolloutState s) {
 
 class ExperimentsPanel final : public Panel {
  public:
+  ExperimentsPanel() {
+    actor_[0] = '\0';
+    reason_[0] = '\0';
+  }
   const char* title() const override { return "Experiments"; }
   Tile tile() const override { return {0.0f, 0.0f, 0.55f, 0.55f}; }
   void Draw(const DashboardSnapshot& snap) override {
@@ -58,7 +62,16 @@ class ExperimentsPanel final : public Panel {
         ImGui::SameLine();
         ImGui::Text("step %d/%zu, coverage %.0f%%", r.status.step + 1, r.config.ramp.size(),
                     100.0 * experiment::ServingCoverage(r.config, r.status));
+        if (experiment::IsLive(r.status.state)) {
+          ImGui::SameLine();
+          if (ImGui::SmallButton("Roll back...")) {
+            target_ = e.name;
+            message_.clear();
+            ImGui::OpenPopup("rollback");
+          }
+        }
         if (!r.status.reason.empty()) ImGui::TextWrapped("%s", r.status.reason.c_str());
+        DrawRollbackPopup(snap);
         for (size_t g = 0; g < r.config.guardrails.size() && g < r.status.guardrails.size(); ++g) {
           const auto& gc = r.config.guardrails[g];
           const auto& gs = r.status.guardrails[g];
@@ -115,7 +128,31 @@ class ExperimentsPanel final : public Panel {
       ImGui::Spacing();
       ImGui::PopID();
     }
+    if (!message_.empty()) ImGui::TextWrapped("%s", message_.c_str());
   }
+
+ private:
+  // On-call rollback: who and why are required; the action is durable and audited.
+  void DrawRollbackPopup(const DashboardSnapshot& snap) {
+    if (!ImGui::BeginPopup("rollback")) return;
+    ImGui::Text("Roll back '%s': treatment coverage to 0 for everyone.", target_.c_str());
+    ImGui::InputText("actor", actor_, sizeof actor_);
+    ImGui::InputText("reason", reason_, sizeof reason_);
+    const bool ready = actor_[0] != '\0' && reason_[0] != '\0';
+    if (!ready) ImGui::TextDisabled("actor and reason are required");
+    if (ImGui::Button("Roll back now") && ready) {
+      Status s = RollbackExperiment(snap.db_path, target_, actor_, reason_);
+      message_ = s.ok() ? "rolled back '" + target_ + "' (" + reason_ + ")" : "rollback failed: " + s.message();
+      ImGui::CloseCurrentPopup();
+    }
+    ImGui::SameLine();
+    if (ImGui::Button("Cancel")) ImGui::CloseCurrentPopup();
+    ImGui::EndPopup();
+  }
+
+  std::string target_, message_;
+  char actor_[64];
+  char reason_[256];
 };
 
 class TimelinePanel final : public Panel {
@@ -156,7 +193,7 @@ class TimelinePanel final : public Panel {
 class HealthPanel final : public Panel {
  public:
   const char* title() const override { return "Health"; }
-  Tile tile() const override { return {0.0f, 0.55f, 0.32f, 0.45f}; }
+  Tile tile() const override { return {0.0f, 0.55f, 0.32f, 0.25f}; }
   void Draw(const DashboardSnapshot& snap) override {
     if (!snap.error.empty()) ImGui::TextColored(ImVec4(1, 0.4f, 0.4f, 1), "refresh failed: %s", snap.error.c_str());
     ImGui::Text("database: %s", snap.db_path.c_str());
@@ -207,6 +244,25 @@ class AuditPanel final : public Panel {
   }
 };
 
+class ShadowPanel final : public Panel {
+ public:
+  const char* title() const override { return "Shadow"; }
+  Tile tile() const override { return {0.0f, 0.80f, 0.32f, 0.20f}; }
+  void Draw(const DashboardSnapshot& snap) override {
+    if (snap.shadow_report.experiments.empty()) {
+      ImGui::TextDisabled("no shadow results yet");
+      return;
+    }
+    for (const auto& e : snap.shadow_report.experiments) {
+      ImGui::Text("%s vs %s", e.name.c_str(), e.shadow_model.c_str());
+      ImGui::Text("overlap@10 %.3f  RBO %.3f  tau %.3f  dropped %lld", e.overlap_at_10, e.rbo, e.kendall_tau,
+                  static_cast<long long>(e.dropped));
+      ImGui::Text("diversity %.3f -> %.3f  novelty %.2f -> %.2f", e.served.diversity_index, e.shadow.diversity_index,
+                  e.served.novelty, e.shadow.novelty);
+    }
+  }
+};
+
 }  // namespace
 
 void PanelRegistry::DrawAll(const DashboardSnapshot& snapshot, float display_w, float display_h) {
@@ -225,6 +281,7 @@ std::unique_ptr<Panel> MakeExperimentsPanel() { return std::make_unique<Experime
 std::unique_ptr<Panel> MakeTimelinePanel() { return std::make_unique<TimelinePanel>(); }
 std::unique_ptr<Panel> MakeHealthPanel() { return std::make_unique<HealthPanel>(); }
 std::unique_ptr<Panel> MakeAuditPanel() { return std::make_unique<AuditPanel>(); }
+std::unique_ptr<Panel> MakeShadowPanel() { return std::make_unique<ShadowPanel>(); }
 
 PanelRegistry DefaultPanels() {
   PanelRegistry registry;
@@ -232,6 +289,7 @@ PanelRegistry DefaultPanels() {
   registry.Register(MakeTimelinePanel());
   registry.Register(MakeHealthPanel());
   registry.Register(MakeAuditPanel());
+  registry.Register(MakeShadowPanel());
   return registry;
 }
 

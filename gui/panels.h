@@ -44,6 +44,8 @@ std::unique_ptr<Panel> MakeTimelinePanel();
 std::unique_ptr<Panel> MakeHealthPanel();
 // The newest audit log rows.
 std::unique_ptr<Panel> MakeAuditPanel();
+// Served vs shadow lists per experiment (overlap, RBO, diversity, novelty, latency, drops).
+std::unique_ptr<Panel> MakeShadowPanel();
 
 // The standard dashboard: all of the above.
 PanelRegistry DefaultPanels();

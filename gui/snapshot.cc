@@ -6,7 +6,7 @@
 
 namespace steward::gui {
 
-StatusOr<DashboardSnapshot> LoadSnapshot(const std::string& db_path) {
+StatusOr<DashboardSnapshot> LoadSnapshot(const std::string& db_path, bool with_shadow_report) {
   storage::DatabaseOptions options;
   options.read_only = true;
   ASSIGN_OR_RETURN(auto db, storage::Database::Open(db_path, options));
@@ -37,7 +37,17 @@ StatusOr<DashboardSnapshot> LoadSnapshot(const std::string& db_path) {
   ASSIGN_OR_RETURN(storage::AuditVerifyResult verify, audit.Verify());
   snap.audit_chain_ok = verify.ok;
   snap.audit_first_bad_seq = verify.first_bad_seq;
+  if (with_shadow_report) {
+    ASSIGN_OR_RETURN(snap.shadow_report, shadow::BuildShadowReport(*db, ""));
+  }
   return snap;
+}
+
+Status RollbackExperiment(const std::string& db_path, const std::string& name, const std::string& actor,
+                          const std::string& reason) {
+  ASSIGN_OR_RETURN(auto db, storage::Database::Open(db_path));
+  experiment::RolloutController controller(*db, SystemClock::Default());
+  return controller.Rollback(name, actor, reason);
 }
 
 SnapshotPoller::SnapshotPoller(std::string db_path, int interval_ms)
@@ -63,8 +73,15 @@ void SnapshotPoller::WaitFirst() {
 }
 
 void SnapshotPoller::Run() {
+  uint64_t round = 0;
   while (true) {
-    StatusOr<DashboardSnapshot> snap = LoadSnapshot(db_path_);
+    // The shadow report scans every exposure: refresh it every 10th round only.
+    const bool with_shadow = round++ % 10 == 0;
+    StatusOr<DashboardSnapshot> snap = LoadSnapshot(db_path_, with_shadow);
+    if (snap.ok() && !with_shadow) {
+      std::lock_guard lock(mu_);
+      if (latest_) snap->shadow_report = latest_->shadow_report;
+    }
     std::shared_ptr<DashboardSnapshot> next;
     {
       std::lock_guard lock(mu_);

@@ -14,6 +14,7 @@
 #include "common/status.h"
 #include "experiment/experiment_config.h"
 #include "experiment/rollout.h"
+#include "shadow/report.h"
 #include "storage/audit_log.h"
 #include "storage/experiment_store.h"
 #include "storage/queries.h"
@@ -34,6 +35,7 @@ struct DashboardSnapshot {
   std::vector<storage::ExperimentRecord> experiments;
   std::vector<RolloutView> rollouts;  // same order as experiments
   bool kill_switch = false;
+  shadow::ShadowReport shadow_report;  // refreshed less often than the rest (it scans every exposure)
   std::vector<storage::ArmCounts> arms;
   std::vector<storage::TimelinePoint> timeline;  // hourly buckets of event time
   std::vector<storage::AuditEntry> recent_audit;  // newest first
@@ -43,8 +45,13 @@ struct DashboardSnapshot {
   std::string error;  // set when the last refresh failed; the rest is the previous good data
 };
 
-// Reads one snapshot through a read-only connection.
-StatusOr<DashboardSnapshot> LoadSnapshot(const std::string& db_path);
+// Reads one snapshot through a read-only connection; the shadow report only when asked.
+StatusOr<DashboardSnapshot> LoadSnapshot(const std::string& db_path, bool with_shadow_report = true);
+
+// The on-call action: rolls the experiment back (treatment coverage to 0, durable, audited with
+// the actor and reason). Opens its own read-write connection.
+Status RollbackExperiment(const std::string& db_path, const std::string& name, const std::string& actor,
+                          const std::string& reason);
 
 // Refreshes a snapshot every `interval_ms` on a background thread. latest() never blocks on I/O.
 class SnapshotPoller {

@@ -14,6 +14,8 @@
 #include "storage/audit_log.h"
 #include "storage/event_writer.h"
 #include "storage/experiment_store.h"
+#include "common/clock.h"
+#include "experiment/controller.h"
 
 namespace steward::gui {
 namespace {
@@ -79,7 +81,7 @@ TEST(Panels, EveryPanelDrawsHeadless) {
   int w = 0, h = 0;
   io.Fonts->GetTexDataAsRGBA32(&pixels, &w, &h);
   PanelRegistry registry = DefaultPanels();
-  ASSERT_EQ(registry.panels().size(), 4u);
+  ASSERT_EQ(registry.panels().size(), 5u);
   for (int frame = 0; frame < 3; ++frame) {
     io.DeltaTime = 1.0f / 60.0f;
     ImGui::NewFrame();
@@ -100,6 +102,34 @@ TEST(Panels, EveryPanelDrawsHeadless) {
   registry.DrawAll(DashboardSnapshot{}, io.DisplaySize.x, io.DisplaySize.y);
   ImGui::Render();
   ImGui::DestroyContext();
+}
+
+TEST(Dashboard, RollbackActionIsDurableAndAudited) {
+  const std::string path = MakeDatabase();
+  {
+    auto db = storage::Database::Open(path).value();
+    experiment::ExperimentConfig c;
+    c.name = c.seed = "gui-exp";
+    c.arms = {{"a", "m", 0.5}, {"b", "m", 0.5}};
+    c.source_json = R"({"name":"gui-exp","arms":[{"name":"a","model":"m","weight":0.5},{"name":"b","model":"m","weight":0.5}]})";
+    experiment::RolloutController controller(*db, SystemClock::Default());
+    ASSERT_TRUE(controller.Create(c, "test").ok());
+    ASSERT_TRUE(controller.Start("gui-exp", "test", "").ok());
+  }
+  EXPECT_EQ(RollbackExperiment(path, "gui-exp", "", "why").code(), StatusCode::kInvalidArgument);
+  ASSERT_TRUE(RollbackExperiment(path, "gui-exp", "oncall", "dashboard button").ok());
+  const auto snap = LoadSnapshot(path).value();
+  bool found = false;
+  for (const auto& r : snap.rollouts) {
+    if (r.name == "gui-exp") {
+      found = true;
+      EXPECT_EQ(r.status.state, experiment::RolloutState::kRolledBack);
+      EXPECT_EQ(r.status.reason, "dashboard button");
+    }
+  }
+  EXPECT_TRUE(found);
+  EXPECT_EQ(snap.recent_audit.front().action, "experiment.rollback");
+  EXPECT_EQ(snap.recent_audit.front().actor, "oncall");
 }
 
 TEST(Png, WritesAValidFile) {
