@@ -194,6 +194,23 @@ void Bandit::Score(std::span<const int64_t> candidates, std::span<const float> x
   }
 }
 
+void Bandit::MeanAndWidth(std::span<const int64_t> candidates, std::span<const float> x, std::vector<double>& mean,
+                          std::vector<double>& width) const {
+  mean.resize(candidates.size());
+  width.resize(candidates.size());
+  double prior_width = -1.0;
+  for (size_t c = 0; c < candidates.size(); ++c) {
+    const LinearArm* arm = Find(candidates[c]);
+    mean[c] = arm ? arm->Mean(x) : 0.0;
+    if (arm) {
+      width[c] = std::sqrt(arm->Variance(x));
+    } else {
+      if (prior_width < 0) prior_width = std::sqrt(prior_.Variance(x));
+      width[c] = prior_width;
+    }
+  }
+}
+
 size_t Bandit::Argmax(const std::vector<double>& scores) const {
   return static_cast<size_t>(std::max_element(scores.begin(), scores.end()) - scores.begin());
 }

@@ -77,6 +77,9 @@ class Bandit {
   // Scores every candidate for one context (higher is better); `out` gets one score per candidate.
   // Random policies draw from the bandit's Rng (deterministic per seed).
   void Score(std::span<const int64_t> candidates, std::span<const float> x, std::vector<double>& out);
+  // The linear models' mean theta.x and confidence width sqrt(x^T A^-1 x) per candidate.
+  void MeanAndWidth(std::span<const int64_t> candidates, std::span<const float> x, std::vector<double>& mean,
+                    std::vector<double>& width) const;
   // Index of the best candidate, and the probability the policy picks it (exact for LinUCB and
   // epsilon-greedy and random; Monte-Carlo with `samples` draws for the Thompson policies).
   struct Choice {

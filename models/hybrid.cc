@@ -174,14 +174,20 @@ Recommendation HybridRecommender::Recommend(const RecommendRequest& request) {
 
   // 4. Scores.
   std::vector<int64_t> arms(candidates.begin(), candidates.end());
-  std::vector<double> bandit_scores;
-  bandit_.Score(arms, x, bandit_scores);
+  std::vector<double> mean, width;
+  bandit_.MeanAndWidth(arms, x, mean, width);
+  std::vector<double> category_share(static_cast<size_t>(std::max(catalog_->num_categories, 1)), 0.0);
+  for (int32_t h : request.history) category_share[static_cast<size_t>(catalog_->items[static_cast<size_t>(h)].category)] += 1.0;
+  if (!request.history.empty()) {
+    for (double& c : category_share) c /= static_cast<double>(request.history.size());
+  }
   std::vector<double> score(candidates.size());
   for (size_t c = 0; c < candidates.size(); ++c) {
     const int32_t item = candidates[c];
     const double sim = q.empty() ? 0.0 : Cos(q.data(), &embeddings_[static_cast<size_t>(item) * static_cast<size_t>(d)], d);
     score[c] = options_.similarity_weight * sim + options_.popularity_weight * popularity_.Score(item) +
-               options_.bandit_weight * bandit_scores[c];
+               options_.category_weight * category_share[static_cast<size_t>(catalog_->items[static_cast<size_t>(item)].category)] +
+               options_.bandit_mean_weight * mean[c] + options_.bandit_weight * options_.bandit.alpha * width[c];
   }
 
   // 5. MMR re-ranking with per-category caps. Each candidate's redundancy (its highest cosine to

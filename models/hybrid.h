@@ -8,7 +8,9 @@
 //     popular items (cold users get popularity and context only), minus read, unreleased and
 //     filtered items;
 //  3. context x (d = 78, models/context.h) from time, user features and q, z-scored and clipped;
-//  4. score_i = similarity_weight * cos(q, e_i) + popularity_weight * popularity_i + LinUCB_i(x);
+//  4. score_i = similarity_weight * cos(q, e_i) + popularity_weight * popularity_i
+//              + category_weight * (share of the user's clicks in i's category)
+//              + bandit_mean_weight * theta_i.x + bandit_weight * alpha * width_i(x)   (LinUCB);
 //  5. re-rank by MMR: argmax lambda * score_i - (1 - lambda) * max_{j in list} cos(e_i, e_j), with at
 //     most `max_per_category` items per category;
 //  6. exploration: each slot after the first is, with probability `exploration_share`, given to an
@@ -50,7 +52,9 @@ struct HybridOptions {
   std::string index_factory = "Flat";
   double similarity_weight = 6.0;
   double popularity_weight = 0.3;
-  double bandit_weight = 0.1;   // scales LinUCB's mean + alpha * width (x has unit length)
+  double bandit_weight = 0.1;   // scales LinUCB's exploration bonus alpha * width (x has unit length)
+  double bandit_mean_weight = 20.0;  // scales LinUCB's mean theta.x, an estimate of the click rate
+  double category_weight = 3.0;      // scales the share of the user's clicks in the item's category
   double mmr_lambda = 0.9;
   int max_per_category = 4;
   double exploration_share = 0.10;          // the paper's 10-15% band
