@@ -8,6 +8,7 @@
 
 #include "app/cli.h"
 #include "app/ingest_bench.h"
+#include "common/percentile.h"
 #include "common/rng.h"
 #include "experiment/assigner.h"
 #include "models/bandit.h"
@@ -177,8 +178,7 @@ void AddBenchCommands(CLI::App& app) {
         if (!r.ok()) Fail(r.status());
         for (const auto& nb : *r) results[static_cast<size_t>(q)].push_back(nb.id);
       }
-      std::sort(us.begin(), us.end());
-      return std::make_pair(us[us.size() / 2], us[std::min(us.size() - 1, static_cast<size_t>(std::ceil(0.99 * us.size())) - 1)]);
+      return std::make_pair(Percentile(us, 0.50), Percentile(us, 0.99));
     };
     models::SetVectorSearchThreads(2);  // build with both cores
     const auto t_build = std::chrono::steady_clock::now();
@@ -273,9 +273,7 @@ void AddBenchCommands(CLI::App& app) {
       if (rec.items.empty()) Fail(Internal("the pipeline returned an empty list"));
     }
     const double total = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    std::sort(us.begin(), us.end());
-    const double p50 = us[us.size() / 2];
-    const double p99 = us[std::min(us.size() - 1, static_cast<size_t>(std::ceil(0.99 * static_cast<double>(us.size()))) - 1)];
+    const double p50 = Percentile(us, 0.50), p99 = Percentile(us, 0.99);
     const double qps = flags->requests / total;
     if (flags->json) {
       PrintJsonLine(nlohmann::json{{"p50_us", p50}, {"p99_us", p99}, {"qps", qps}, {"items", n},
@@ -340,9 +338,7 @@ void AddBenchCommands(CLI::App& app) {
       runner->Drain();
       dropped = runner->stats().dropped;
     }
-    std::sort(us.begin(), us.end());
-    const double p50 = us[us.size() / 2];
-    const double p99 = us[std::min(us.size() - 1, static_cast<size_t>(std::ceil(0.99 * static_cast<double>(us.size()))) - 1)];
+    const double p50 = Percentile(us, 0.50), p99 = Percentile(us, 0.99);
     const nlohmann::json j = {{"p50_us", p50}, {"p99_us", p99}, {"qps", static_cast<double>(flags->serve_requests) / total},
                               {"shadow", flags->shadow}, {"shadow_dropped", dropped}, {"offered_rate", flags->rate}};
     if (flags->json) {

@@ -8,6 +8,7 @@
 
 #include "app/paths.h"
 #include "common/clock.h"
+#include "common/percentile.h"
 #include "common/progress.h"
 #include "data/goodbooks.h"
 #include "experiment/assigner.h"
@@ -39,15 +40,6 @@ struct ArmState {
   std::vector<double> latencies_us;
   std::vector<char> seen_user;
 };
-
-double Percentile(std::vector<double> values, double q) {
-  if (values.empty()) return 0.0;
-  // Nearest-rank percentile: the smallest value with at least q of the values at or below it.
-  const double rank = std::ceil(q * static_cast<double>(values.size()));
-  const size_t idx = std::min(values.size() - 1, static_cast<size_t>(std::max(rank, 1.0)) - 1);
-  std::nth_element(values.begin(), values.begin() + static_cast<std::ptrdiff_t>(idx), values.end());
-  return values[idx];
-}
 
 std::shared_ptr<const models::Catalog> BuildCatalog(const sim::World& world) {
   auto catalog = std::make_shared<models::Catalog>();

@@ -56,7 +56,7 @@ struct HybridOptions {
   double bandit_mean_weight = 20.0;  // scales LinUCB's mean theta.x, an estimate of the click rate
   double category_weight = 3.0;      // scales the share of the user's clicks in the item's category
   double mmr_lambda = 0.9;
-  int max_per_category = 3;
+  int max_per_category = 2;
   double exploration_share = 0.10;          // the paper's 10-15% band
   double session_exploration_cap = 0.12;    // at most 12% experimental items per session
   int64_t session_gap_ms = 30 * 60 * 1000;

@@ -7,6 +7,7 @@
 #include <sstream>
 #include <unordered_map>
 
+#include "common/percentile.h"
 #include "fairness/metrics.h"
 #include "shadow/compare.h"
 #include "storage/queries.h"
@@ -14,13 +15,6 @@
 
 namespace steward::shadow {
 namespace {
-
-double Percentile(std::vector<double> v, double q) {
-  if (v.empty()) return 0.0;
-  std::sort(v.begin(), v.end());
-  const double rank = std::ceil(q * static_cast<double>(v.size()));
-  return v[std::min(v.size() - 1, static_cast<size_t>(std::max(rank, 1.0)) - 1)];
-}
 
 struct Side {
   std::vector<std::vector<int64_t>> lists;
