@@ -1,5 +1,6 @@
 #include "models/hybrid.h"
 
+#include <Eigen/Core>
 #include <algorithm>
 #include <cmath>
 
@@ -11,10 +12,9 @@ constexpr int kHistoryForQuery = 10;
 constexpr int kPairWindow = 5;
 constexpr int kNegativePositions = 5;
 
+// Dot product of unit vectors (their cosine), vectorised by Eigen.
 float Cos(const float* a, const float* b, int d) {
-  float s = 0.0f;
-  for (int i = 0; i < d; ++i) s += a[i] * b[i];
-  return s;
+  return Eigen::Map<const Eigen::VectorXf>(a, d).dot(Eigen::Map<const Eigen::VectorXf>(b, d));
 }
 
 }  // namespace
@@ -217,6 +217,8 @@ Recommendation HybridRecommender::Recommend(const RecommendRequest& request) {
     const float* picked = &embeddings_[static_cast<size_t>(candidates[best_c]) * static_cast<size_t>(d)];
     for (size_t c = 0; c < candidates.size(); ++c) {
       if (taken[c]) continue;
+      const int category = catalog_->items[static_cast<size_t>(candidates[c])].category;
+      if (per_category[static_cast<size_t>(category)] >= options_.max_per_category) continue;  // can no longer be picked
       redundancy[c] = std::max(redundancy[c], Cos(&embeddings_[static_cast<size_t>(candidates[c]) * static_cast<size_t>(d)], picked, d));
     }
   }
