@@ -27,6 +27,7 @@ struct ModelFlags {
   uint64_t seed = 1;
   bool json = false;
   bool synthetic = false;
+  std::string scenario = "genre-shelf";
   int64_t n = 100000;
   int repeats = 0;
   int bootstrap = 0;
@@ -90,6 +91,10 @@ void AddModelCommands(CLI::App& app) {
 
   auto* ope = app.add_subcommand("ope", "Off-policy evaluation: IPS, SNIPS, DM, DR, Switch-DR, DRos with intervals and weight diagnostics");
   ope->add_flag("--synthetic", f->synthetic, "Evaluate on a log generated from the simulated world, where the truth is known");
+  ope->add_option("--scenario", f->scenario,
+                  "Synthetic decision: genre-shelf (which genre shelf opens the home page; reward: the next book is from it) "
+                  "or item-click (which popular item fills one slot; reward: a click)")
+      ->capture_default_str();
   ope->add_option("--n", f->n, "Rows per synthetic log")->capture_default_str()->check(CLI::PositiveNumber);
   ope->add_option("--repeats", f->repeats, "Independent synthetic logs for the mean squared error of each estimator")->check(CLI::NonNegativeNumber);
   ope->add_option("--log", f->log, "OBD log with logged propensities (e.g. data/obd/bts/men/men.csv)");
@@ -110,12 +115,14 @@ void AddModelCommands(CLI::App& app) {
     if (f->synthetic) {
       auto world = DefaultWorld(f->data_dir, 42);
       if (!world.ok()) Fail(world.status());
-      const shadow::SyntheticOpe synthetic(*world, 20);
+      auto scenario = shadow::ParseSyntheticScenario(f->scenario);
+      if (!scenario.ok()) Fail(scenario.status());
+      const shadow::SyntheticOpe synthetic(*world, *scenario, 20);
       const shadow::OpeData d = synthetic.Generate(f->n, 0.15, f->seed);
       auto estimates = shadow::Evaluate(d, estimators, options);
       if (!estimates.ok()) Fail(estimates.status());
       const shadow::OpeDiagnostics g = shadow::Diagnose(d);
-      out = {{"true_value", synthetic.true_value()}, {"logging_value", synthetic.logging_value()}, {"n", f->n},
+      out = {{"scenario", f->scenario}, {"true_value", synthetic.true_value()}, {"logging_value", synthetic.logging_value()}, {"n", f->n},
              {"estimates", EstimatesJson(*estimates)}, {"ess", g.ess}, {"max_weight", g.max_weight}};
       if (f->repeats > 0) {
         std::map<std::string, double> se;

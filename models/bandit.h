@@ -36,10 +36,6 @@ class LinearArm {
   // x^T A^-1 x.
   double Variance(std::span<const float> x) const;
   double Mean(std::span<const float> x) const;  // theta . x
-  // The same for a context given by its non-zero entries (indices ascending, values): one-hot
-  // context blocks make most of x zero, so this touches |nz|^2 instead of d^2 matrix entries.
-  double VarianceSparse(std::span<const int> nz, std::span<const float> values) const;
-  double MeanSparse(std::span<const int> nz, std::span<const float> values) const;
   void Update(std::span<const float> x, double reward);
   int64_t updates() const { return updates_; }
   bool dense() const { return !dense_inv_.empty(); }

@@ -24,10 +24,19 @@ struct SyntheticOpeOptions {
   uint64_t seed = 1;
 };
 
-// The world's users and items stay fixed; the seed drives the log (users drawn, actions, clicks).
+// Two decision problems over the world's users:
+//  genre-shelf  which of the K genre shelves opens the home page; the reward is 1 when the user's
+//               next book comes from it (rates 0.02-0.6: the world's choice model over the catalogue)
+//  item-click   which of `actions` popular items fills a single slot; the reward is a click at
+//               position 1 (rates 0.01-0.3)
+enum class SyntheticScenario { kGenreShelf, kItemClick };
+StatusOr<SyntheticScenario> ParseSyntheticScenario(const std::string& name);
+const char* SyntheticScenarioName(SyntheticScenario scenario);
+
+// The world's users and items stay fixed; the seed drives the log (users drawn, actions, rewards).
 class SyntheticOpe {
  public:
-  SyntheticOpe(const sim::World& world, int actions);
+  SyntheticOpe(const sim::World& world, SyntheticScenario scenario, int actions = 20);
   // True value of the evaluation policy: mean over users of sum_a pi_e(a|u) p(u, a).
   double true_value() const { return true_value_; }
   double logging_value() const { return logging_value_; }
@@ -38,7 +47,7 @@ class SyntheticOpe {
   std::vector<double> p_;      // users x K click probabilities
   std::vector<double> pi_e_;   // users x K evaluation policy
   std::vector<double> pi_0_;   // K logging policy before exploration (non-contextual)
-  std::vector<double> features_;  // users x K x 6 observable features
+  std::vector<double> features_;  // users x K x 6 observable features (bias, age band, activity, genre affinity)
   double true_value_ = 0, logging_value_ = 0;
 };
 

@@ -59,27 +59,6 @@ TEST(LinearArm, ShermanMorrisonMatchesDirectInversionInBothRepresentations) {
   EXPECT_TRUE(arm.dense());
 }
 
-TEST(LinearArm, SparseContextsGiveTheDenseAnswer) {
-  const int d = 20;
-  Rng rng(8);
-  LinearArm arm(d, 1.0);
-  for (int k = 0; k < 15; ++k) {  // crosses into the dense representation
-    auto x = RandomContext(rng, d);
-    for (int i = 0; i < d; i += 3) x[static_cast<size_t>(i)] = 0.0f;  // a third of the entries are zero
-    arm.Update(x, k % 2);
-    std::vector<int> nz;
-    std::vector<float> v;
-    for (int i = 0; i < d; ++i) {
-      if (x[static_cast<size_t>(i)] != 0.0f) {
-        nz.push_back(i);
-        v.push_back(x[static_cast<size_t>(i)]);
-      }
-    }
-    EXPECT_NEAR(arm.VarianceSparse(nz, v), arm.Variance(x), 1e-5) << k;
-    EXPECT_NEAR(arm.MeanSparse(nz, v), arm.Mean(x), 1e-5) << k;
-  }
-}
-
 TEST(Bandit, LinUcbScoreIsMeanPlusAlphaWidth) {
   BanditOptions o;
   o.dim = 4;

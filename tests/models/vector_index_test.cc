@@ -64,6 +64,44 @@ TEST(VectorIndex, FlatIsExact) {
   }
 }
 
+// Single queries on a flat index take Steward's matrix-vector path, batches take FAISS's: both must
+// give the brute-force answer, including k larger than the index and tied scores.
+TEST(VectorIndex, SingleQueryPathAgreesWithFaissBatchPath) {
+  const int d = 8, n = 300;
+  auto index = VectorIndex::Create(d).value();
+  auto items = UnitVectors(n, d, 4);
+  // Items 10 and 11 are identical: a tie that must come back in a fixed order.
+  std::copy(items.begin() + 10 * d, items.begin() + 11 * d, items.begin() + 11 * d);
+  const auto ids = Iota(n, 50);
+  ASSERT_TRUE(index->Add(ids, items).ok());
+  const auto queries = UnitVectors(2, d, 5);
+  std::vector<Neighbor> batch;
+  ASSERT_TRUE(index->SearchBatch(queries, 40, batch).ok());
+  for (int q = 0; q < 2; ++q) {
+    std::span<const float> query(queries.data() + q * d, static_cast<size_t>(d));
+    const auto single = index->Search(query, 40).value();
+    ASSERT_EQ(single.size(), 40u);
+    const auto expected = BruteForce(items, ids, query, d, 40);
+    for (size_t i = 0; i < single.size(); ++i) {
+      EXPECT_NEAR(single[i].score, batch[static_cast<size_t>(q) * 40 + i].score, 1e-5) << i;
+      if (i + 1 < single.size()) {
+        EXPECT_GE(single[i].score, single[i + 1].score);
+      }
+    }
+    std::vector<int64_t> got;
+    for (const auto& nb : single) got.push_back(nb.id);
+    std::vector<int64_t> sorted_got = got, sorted_expected = expected;
+    std::sort(sorted_got.begin(), sorted_got.end());
+    std::sort(sorted_expected.begin(), sorted_expected.end());
+    EXPECT_EQ(sorted_got, sorted_expected);
+  }
+  std::span<const float> at_tie(items.data() + 10 * d, static_cast<size_t>(d));
+  const auto tie = index->Search(at_tie, 2).value();
+  EXPECT_EQ(tie[0].id, 60);
+  EXPECT_EQ(tie[1].id, 61);
+  EXPECT_EQ(index->Search(at_tie, n + 25).value().size(), static_cast<size_t>(n));  // k > n: all items
+}
+
 TEST(VectorIndex, AddRemoveAndReplaceAtRunTime) {
   for (const char* factory : {"Flat", "HNSW32"}) {
     const int d = 8;
