@@ -5,7 +5,9 @@
 #include "data/obd.h"
 #include "models/bandit.h"
 #include "shadow/replay.h"
+#include "safety/blocklist_filter.h"
 #include "shadow/report.h"
+#include "storage/queries.h"
 #include <filesystem>
 #include <fstream>
 #include "app/simulate.h"
@@ -167,32 +169,41 @@ void AddModelCommands(CLI::App& app) {
     }
   });
 
-  auto report_flags = std::make_shared<std::array<std::string, 3>>();  // db, experiment, out
+  auto report_flags = std::make_shared<std::array<std::string, 4>>();  // db, experiment, out, policy
   auto* shadow_cmd = app.add_subcommand("shadow", "Shadow-mode comparisons of served and shadow lists");
   shadow_cmd->require_subcommand(1);
-  auto* report = shadow_cmd->add_subcommand("report", "Per experiment: overlap, RBO, Kendall tau, diversity, novelty, coverage, latency, errors, drops");
+  auto* report = shadow_cmd->add_subcommand("report", "Per experiment: overlap, RBO, Kendall tau, diversity, novelty, coverage, latency, errors, drops, policy violations");
   report->add_option("--db", (*report_flags)[0], "SQLite database")->required();
   report->add_option("--experiment", (*report_flags)[1], "Only this experiment");
-  report->add_option("--out", (*report_flags)[2], "Also write report.json and report.md into this directory");
+  report->add_option("--out", (*report_flags)[2], "Write report.json, report.md, report.html and PNG charts into this directory");
+  report->add_option("--policy", (*report_flags)[3], "Safety blocklist (YAML: items, reason) to count policy violations of both sides");
   report->add_flag("--json", f->json, "Print {\"experiments\": [...]}");
   report->callback([f, report_flags] {
     auto db = OpenExistingDatabase((*report_flags)[0], /*read_only=*/true);
-    auto r = shadow::BuildShadowReport(*db, (*report_flags)[1]);
-    if (!r.ok()) Fail(r.status());
-    if (!(*report_flags)[1].empty() && r->experiments.empty()) {
-      Fail(NotFound("no shadow results for experiment '" + (*report_flags)[1] + "'; run it with a shadow model"));
+    shadow::ShadowReportOptions options;
+    options.experiment = (*report_flags)[1];
+    std::unique_ptr<safety::BlocklistFilter> policy;
+    if (!(*report_flags)[3].empty()) {
+      auto catalog = storage::LoadCatalog(*db);
+      if (!catalog.ok()) Fail(catalog.status());
+      if (catalog->empty()) Fail(FailedPrecondition("--policy: the database has no catalog snapshot to resolve item ids; run the demo with this build"));
+      std::vector<int64_t> ids;
+      for (const auto& row : *catalog) ids.push_back(row.item_id);  // ordered by id, as the report indexes them
+      auto loaded = safety::BlocklistFilter::Load((*report_flags)[3], ids);
+      if (!loaded.ok()) Fail(loaded.status());
+      policy = std::make_unique<safety::BlocklistFilter>(std::move(*loaded));
+      options.policy = policy.get();
     }
-    const std::string json = shadow::ShadowReportJson(*r);
+    auto r = shadow::BuildShadowReport(*db, options);
+    if (!r.ok()) Fail(r.status());
+    if (!options.experiment.empty() && r->experiments.empty()) {
+      Fail(NotFound("no shadow results for experiment '" + options.experiment + "'; run it with a shadow model"));
+    }
     if (const std::string& out = (*report_flags)[2]; !out.empty()) {
-      std::error_code ec;
-      std::filesystem::create_directories(out, ec);
-      std::ofstream(out + "/report.json") << json << "\n";
-      std::ofstream md(out + "/report.md");
-      md << shadow::ShadowReportMarkdown(*r);
-      if (!md) Fail(IoError(out + "/report.md: cannot write; check the directory"));
+      if (Status st = shadow::WriteShadowReportFiles(*r, out); !st.ok()) Fail(st);
     }
     if (f->json) {
-      PrintJsonLine(json);
+      PrintJsonLine(shadow::ShadowReportJson(*r));
     } else {
       std::printf("%s", shadow::ShadowReportMarkdown(*r).c_str());
     }

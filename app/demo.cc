@@ -1,6 +1,7 @@
 #include "app/demo.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <cmath>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -143,6 +144,11 @@ StatusOr<DemoSummary> RunDemo(const DemoOptions& options) {
   }
 
   // Control plane. The controller runs on simulated event time, so ramp durations are event time.
+  if (const auto parent = std::filesystem::path(options.db_path).parent_path(); !parent.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(parent, ec);
+    if (ec) return IoError("--db " + options.db_path + ": cannot create its directory (" + ec.message() + ")");
+  }
   ASSIGN_OR_RETURN(auto db, storage::Database::Open(options.db_path));
   storage::AuditLog audit(*db);
   ManualClock event_clock(world_config.start_ms);

@@ -13,7 +13,7 @@ PACKAGES=(
   libimgui-dev libstb-dev libglfw3-dev libgl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   nlohmann-json3-dev libcli11-dev libyaml-cpp-dev
-  libpng-dev libssl-dev libfreetype-dev
+  libpng-dev libssl-dev libfreetype-dev libcairo2-dev
   xvfb xauth fonts-dejavu-core
 )
 

@@ -1,12 +1,16 @@
 #include "shadow/report.h"
 
 #include <algorithm>
+#include <cctype>
+#include <filesystem>
+#include <fstream>
 #include <cmath>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <unordered_map>
 
+#include "charts/charts.h"
 #include "common/percentile.h"
 #include "fairness/metrics.h"
 #include "shadow/compare.h"
@@ -61,26 +65,61 @@ SideMetrics Summarise(const Side& side, const std::unordered_map<int64_t, storag
 }  // namespace
 
 StatusOr<ShadowReport> BuildShadowReport(storage::Database& db, const std::string& experiment) {
+  ShadowReportOptions options;
+  options.experiment = experiment;
+  return BuildShadowReport(db, options);
+}
+
+StatusOr<ShadowReport> BuildShadowReport(storage::Database& db, const ShadowReportOptions& options) {
+  if (options.windows < 1) return InvalidArgument("shadow report: windows must be at least 1");
   ASSIGN_OR_RETURN(auto rows, storage::LoadCatalog(db));
   std::unordered_map<int64_t, storage::CatalogRow> catalog;
+  std::unordered_map<int64_t, int32_t> index_of;  // item id -> catalog index (ordered by id)
   int num_categories = 1;
   for (const auto& r : rows) {
+    index_of[r.item_id] = static_cast<int32_t>(index_of.size());
     catalog[r.item_id] = r;
     num_categories = std::max(num_categories, r.category + 1);
   }
   ASSIGN_OR_RETURN(auto names, db.Prepare(
       "SELECT DISTINCT experiment, model_version FROM shadow_results WHERE ?1 = '' OR experiment = ?1 ORDER BY experiment"));
-  names->BindText(1, experiment);
+  names->BindText(1, options.experiment);
   ASSIGN_OR_RETURN(auto pairs, storage::CollectRows(*names, [](const storage::Statement& r) {
     return std::make_pair(r.ColumnText(0), r.ColumnText(1));
   }));
+  // Items the policy filter blocks on this request; ids outside the catalog snapshot cannot be
+  // screened and are not counted.
+  const auto blocked = [&](const std::vector<int64_t>& list, int64_t user_id, int64_t ts_ms) {
+    if (!options.policy) return int64_t{0};
+    models::RecommendRequest request;
+    request.user_id = user_id;
+    request.ts_ms = ts_ms;
+    int64_t n = 0;
+    for (int64_t id : list) {
+      auto it = index_of.find(id);
+      if (it != index_of.end() && !options.policy->Allow(request, it->second)) ++n;
+    }
+    return n;
+  };
   ShadowReport report;
   for (const auto& [name, model] : pairs) {
     ExperimentShadowReport e;
     e.name = name;
     e.shadow_model = model;
+    e.policy = options.policy ? options.policy->name() : "";
+    ASSIGN_OR_RETURN(auto range, db.Prepare("SELECT MIN(ts_ms), MAX(ts_ms) FROM exposures WHERE experiment = ?"));
+    range->BindText(1, name);
+    ASSIGN_OR_RETURN(bool has_range, range->Step());
+    const int64_t t0 = has_range ? range->ColumnInt(0) : 0, t1 = has_range ? range->ColumnInt(1) : 0;
+    const int64_t width = std::max<int64_t>(1, (t1 - t0) / options.windows + 1);
+    std::vector<ShadowWindow> windows(static_cast<size_t>(options.windows));
+    std::vector<std::vector<double>> window_served_ms(windows.size()), window_shadow_ms(windows.size());
+    for (size_t w = 0; w < windows.size(); ++w) {
+      windows[w].start_ms = t0 + static_cast<int64_t>(w) * width;
+      windows[w].end_ms = windows[w].start_ms + width;
+    }
     ASSIGN_OR_RETURN(auto st, db.Prepare(
-        "SELECT x.served, x.latency_us, s.items, s.latency_us, s.error, s.timed_out FROM exposures x "
+        "SELECT x.served, x.latency_us, s.items, s.latency_us, s.error, s.timed_out, x.ts_ms, x.user_id FROM exposures x "
         "LEFT JOIN shadow_results s ON s.request_id = x.request_id WHERE x.experiment = ?"));
     st->BindText(1, name);
     Side served, shadow;
@@ -91,24 +130,38 @@ StatusOr<ShadowReport> BuildShadowReport(storage::Database& db, const std::strin
       ASSIGN_OR_RETURN(bool row, st->Step());
       if (!row) break;
       ++e.requests;
+      const int64_t ts = st->ColumnInt(6), user = st->ColumnInt(7);
+      const size_t w = static_cast<size_t>(std::clamp<int64_t>((ts - t0) / width, 0, options.windows - 1));
+      ShadowWindow& window = windows[w];
+      ++window.requests;
       std::vector<int64_t> s_items;
       for (const auto& pair : nlohmann::json::parse(st->ColumnText(0))) s_items.push_back(pair[0].get<int64_t>());
       for (int64_t id : s_items) {
         exposure_count[id] += 1;
         total += 1;
       }
+      e.served.violations += blocked(s_items, user, ts);
       served.latency_ms.push_back(static_cast<double>(st->ColumnInt(1)) / 1000.0);
+      window_served_ms[w].push_back(served.latency_ms.back());
       if (st->ColumnIsNull(2)) {
         ++e.dropped;
         served.lists.push_back(std::move(s_items));
         continue;
       }
       std::vector<int64_t> h_items = nlohmann::json::parse(st->ColumnText(2)).get<std::vector<int64_t>>();
+      const int64_t shadow_blocked = blocked(h_items, user, ts);
+      e.violations += shadow_blocked;
+      window.violations += shadow_blocked;
       shadow.latency_ms.push_back(static_cast<double>(st->ColumnInt(3)) / 1000.0);
+      window_shadow_ms[w].push_back(shadow.latency_ms.back());
       shadow.errors += st->ColumnInt(4) + st->ColumnInt(5);
       ++e.compared;
-      overlap += JaccardAtK(s_items, h_items, 10);
-      rbo += RankBiasedOverlap(s_items, h_items, 0.9);
+      ++window.compared;
+      const double o = JaccardAtK(s_items, h_items, 10), r = RankBiasedOverlap(s_items, h_items, 0.9);
+      overlap += o;
+      rbo += r;
+      window.overlap_at_10 += o;
+      window.rbo += r;
       tau += KendallTauOnIntersection(s_items, h_items);
       served.lists.push_back(std::move(s_items));
       shadow.lists.push_back(std::move(h_items));
@@ -117,6 +170,17 @@ StatusOr<ShadowReport> BuildShadowReport(storage::Database& db, const std::strin
       e.overlap_at_10 = overlap / static_cast<double>(e.compared);
       e.rbo = rbo / static_cast<double>(e.compared);
       e.kendall_tau = tau / static_cast<double>(e.compared);
+    }
+    for (size_t w = 0; w < windows.size(); ++w) {
+      ShadowWindow& window = windows[w];
+      if (window.requests == 0) continue;  // windows without traffic are left out
+      if (window.compared) {
+        window.overlap_at_10 /= static_cast<double>(window.compared);
+        window.rbo /= static_cast<double>(window.compared);
+      }
+      window.served_p99_ms = Percentile(window_served_ms[w], 0.99);
+      window.shadow_p99_ms = Percentile(window_shadow_ms[w], 0.99);
+      e.windows.push_back(window);
     }
     // Novelty uses the served exposure distribution as the popularity reference for both sides
     // (items never served get half an exposure, so their self-information stays finite).
@@ -127,8 +191,11 @@ StatusOr<ShadowReport> BuildShadowReport(storage::Database& db, const std::strin
         if (!share.count(id)) share[id] = 0.5 / std::max(total, 1.0);
       }
     }
+    const int64_t served_violations = e.served.violations;
     e.served = Summarise(served, catalog, share, num_categories);
+    e.served.violations = served_violations;
     e.shadow = Summarise(shadow, catalog, share, num_categories);
+    e.shadow.violations = e.violations;
     report.experiments.push_back(std::move(e));
   }
   return report;
@@ -138,49 +205,174 @@ namespace {
 nlohmann::json SideJson(const SideMetrics& m) {
   return {{"diversity_index", m.diversity_index}, {"novelty", m.novelty}, {"coverage", m.coverage},
           {"intra_list_diversity", m.intra_list_diversity}, {"p50_ms", m.p50_ms}, {"p95_ms", m.p95_ms},
-          {"p99_ms", m.p99_ms}, {"errors", m.errors}};
+          {"p99_ms", m.p99_ms}, {"errors", m.errors}, {"violations", m.violations}};
 }
+
+// File-name-safe form of an experiment name.
+std::string Slug(const std::string& name) {
+  std::string out;
+  for (char c : name) out += std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' ? c : '_';
+  return out.empty() ? "experiment" : out;
+}
+
+std::string HtmlEscape(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    switch (c) {
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '&': out += "&amp;"; break;
+      case '"': out += "&quot;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+std::string ViolationsLine(const ExperimentShadowReport& e) {
+  if (e.policy.empty()) return "Policy violations: not counted (no policy filter given; pass --policy FILE).";
+  return "Policy violations (" + e.policy + "): shadow " + std::to_string(e.violations) + ", served " +
+         std::to_string(e.served.violations) + " listed items blocked.";
+}
+
+struct Row {
+  const char* name;
+  double served, shadow;
+};
+
+std::vector<Row> MetricRows(const ExperimentShadowReport& e) {
+  return {{"diversity index", e.served.diversity_index, e.shadow.diversity_index},
+          {"intra-list diversity", e.served.intra_list_diversity, e.shadow.intra_list_diversity},
+          {"novelty (bits)", e.served.novelty, e.shadow.novelty},
+          {"catalog coverage", e.served.coverage, e.shadow.coverage},
+          {"latency p50 (ms)", e.served.p50_ms, e.shadow.p50_ms},
+          {"latency p95 (ms)", e.served.p95_ms, e.shadow.p95_ms},
+          {"latency p99 (ms)", e.served.p99_ms, e.shadow.p99_ms},
+          {"errors and timeouts", static_cast<double>(e.served.errors), static_cast<double>(e.shadow.errors)}};
+}
+
+std::string Summary(const ExperimentShadowReport& e) {
+  char line[512];
+  std::snprintf(line, sizeof line,
+                "%lld requests, %lld compared, %lld dropped (shadow queue full). Agreement with the served lists: "
+                "overlap@10 %.3f, RBO(0.9) %.3f, Kendall tau on shared items %.3f.",
+                static_cast<long long>(e.requests), static_cast<long long>(e.compared), static_cast<long long>(e.dropped),
+                e.overlap_at_10, e.rbo, e.kendall_tau);
+  return line;
+}
+
 }  // namespace
 
 std::string ShadowReportJson(const ShadowReport& report) {
   nlohmann::json list = nlohmann::json::array();
   for (const auto& e : report.experiments) {
+    nlohmann::json windows = nlohmann::json::array();
+    for (const auto& w : e.windows) {
+      windows.push_back({{"start_ms", w.start_ms}, {"end_ms", w.end_ms}, {"requests", w.requests}, {"compared", w.compared},
+                         {"overlap_at_10", w.overlap_at_10}, {"rbo", w.rbo}, {"served_p99_ms", w.served_p99_ms},
+                         {"shadow_p99_ms", w.shadow_p99_ms}, {"violations", w.violations}});
+    }
     list.push_back({{"name", e.name}, {"shadow_model", e.shadow_model}, {"requests", e.requests}, {"compared", e.compared},
                     {"overlap_at_10", e.overlap_at_10}, {"rbo", e.rbo}, {"kendall_tau", e.kendall_tau},
-                    {"dropped", e.dropped}, {"violations", e.violations}, {"served", SideJson(e.served)},
-                    {"shadow", SideJson(e.shadow)}});
+                    {"dropped", e.dropped}, {"violations", e.violations},
+                    {"policy", e.policy.empty() ? nlohmann::json() : nlohmann::json(e.policy)},
+                    {"served", SideJson(e.served)}, {"shadow", SideJson(e.shadow)}, {"windows", windows}});
   }
   return nlohmann::json{{"experiments", list}}.dump();
 }
 
-std::string ShadowReportMarkdown(const ShadowReport& report) {
+std::string ShadowReportMarkdown(const ShadowReport& report, bool charts) {
   std::ostringstream out;
   out << "# Shadow report\n\n";
   char line[512];
   for (const auto& e : report.experiments) {
-    out << "## " << e.name << " — shadow model `" << e.shadow_model << "`\n\n";
-    std::snprintf(line, sizeof line,
-                  "%lld requests, %lld compared, %lld dropped (shadow queue full). Agreement with the served lists: "
-                  "overlap@10 %.3f, RBO(0.9) %.3f, Kendall tau on shared items %.3f.\n\n",
-                  static_cast<long long>(e.requests), static_cast<long long>(e.compared), static_cast<long long>(e.dropped),
-                  e.overlap_at_10, e.rbo, e.kendall_tau);
-    out << line;
+    out << "## " << e.name << " — shadow model `" << e.shadow_model << "`\n\n" << Summary(e) << "\n\n";
     out << "| metric | served | shadow |\n|---|---|---|\n";
-    const auto row = [&](const char* name, double a, double b) {
-      std::snprintf(line, sizeof line, "| %s | %.4f | %.4f |\n", name, a, b);
+    for (const Row& r : MetricRows(e)) {
+      std::snprintf(line, sizeof line, "| %s | %.4f | %.4f |\n", r.name, r.served, r.shadow);
       out << line;
-    };
-    row("diversity index", e.served.diversity_index, e.shadow.diversity_index);
-    row("intra-list diversity", e.served.intra_list_diversity, e.shadow.intra_list_diversity);
-    row("novelty (bits)", e.served.novelty, e.shadow.novelty);
-    row("catalog coverage", e.served.coverage, e.shadow.coverage);
-    row("latency p50 (ms)", e.served.p50_ms, e.shadow.p50_ms);
-    row("latency p95 (ms)", e.served.p95_ms, e.shadow.p95_ms);
-    row("latency p99 (ms)", e.served.p99_ms, e.shadow.p99_ms);
-    row("errors and timeouts", static_cast<double>(e.served.errors), static_cast<double>(e.shadow.errors));
-    out << "\nPolicy violations: " << e.violations << " (no policy filter recorded for this experiment).\n\n";
+    }
+    out << "\n" << ViolationsLine(e) << "\n\n";
+    if (charts) {
+      const std::string slug = Slug(e.name);
+      out << "![agreement over time](" << slug << "-agreement.png)\n\n![latency](" << slug << "-latency.png)\n\n![quality]("
+          << slug << "-quality.png)\n\n";
+    }
   }
   return out.str();
+}
+
+std::string ShadowReportHtml(const ShadowReport& report) {
+  std::ostringstream out;
+  out << "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Shadow report</title>\n"
+         "<style>body{font-family:sans-serif;max-width:60em;margin:2em auto;color:#222}"
+         "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3em .8em;text-align:right}"
+         "td:first-child,th:first-child{text-align:left}img{max-width:100%;display:block;margin:1em 0}</style>\n"
+         "</head><body>\n<h1>Shadow report</h1>\n";
+  char cell[64];
+  for (const auto& e : report.experiments) {
+    const std::string slug = HtmlEscape(Slug(e.name));
+    out << "<h2>" << HtmlEscape(e.name) << " — shadow model <code>" << HtmlEscape(e.shadow_model) << "</code></h2>\n<p>"
+        << HtmlEscape(Summary(e)) << "</p>\n<table><tr><th>metric</th><th>served</th><th>shadow</th></tr>\n";
+    for (const Row& r : MetricRows(e)) {
+      out << "<tr><td>" << r.name << "</td>";
+      for (double v : {r.served, r.shadow}) {
+        std::snprintf(cell, sizeof cell, "%.4f", v);
+        out << "<td>" << cell << "</td>";
+      }
+      out << "</tr>\n";
+    }
+    out << "</table>\n<p>" << HtmlEscape(ViolationsLine(e)) << "</p>\n";
+    out << "<img src=\"" << slug << "-agreement.png\" alt=\"overlap@10 and RBO per window\">\n<img src=\"" << slug
+        << "-latency.png\" alt=\"latency percentiles\">\n<img src=\"" << slug << "-quality.png\" alt=\"diversity and coverage\">\n";
+  }
+  out << "</body></html>\n";
+  return out.str();
+}
+
+Status WriteShadowReportFiles(const ShadowReport& report, const std::string& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return IoError("--out " + dir + ": cannot create the directory (" + ec.message() + ")");
+  const auto write = [&](const std::string& file, const std::string& text) -> Status {
+    std::ofstream out(dir + "/" + file);
+    out << text;
+    out.close();
+    if (!out) return IoError(dir + "/" + file + ": cannot write; check the directory's permissions and free space");
+    return Status::Ok();
+  };
+  RETURN_IF_ERROR(write("report.json", ShadowReportJson(report) + "\n"));
+  RETURN_IF_ERROR(write("report.md", ShadowReportMarkdown(report, /*charts=*/true)));
+  RETURN_IF_ERROR(write("report.html", ShadowReportHtml(report)));
+  for (const auto& e : report.experiments) {
+    const std::string base = dir + "/" + Slug(e.name);
+    charts::Series overlap{"overlap@10", {}, {}}, rbo{"RBO (p = 0.9)", {}, {}};
+    const int64_t t0 = e.windows.empty() ? 0 : e.windows.front().start_ms;
+    for (const auto& w : e.windows) {
+      if (!w.compared) continue;
+      const double hours = static_cast<double>(w.start_ms - t0) / 3.6e6;
+      overlap.x.push_back(hours);
+      overlap.y.push_back(w.overlap_at_10);
+      rbo.x.push_back(hours);
+      rbo.y.push_back(w.rbo);
+    }
+    RETURN_IF_ERROR(charts::WritePng(charts::LineChart{e.name + ": agreement of shadow and served lists",
+                                                       "hours since the first request (window start)", "agreement",
+                                                       {overlap, rbo}},
+                                     base + "-agreement.png"));
+    RETURN_IF_ERROR(charts::WritePng(
+        charts::BarChart{e.name + ": latency (served vs shadow " + e.shadow_model + ")", "milliseconds",
+                         {"p50", "p95", "p99"}, {"served", "shadow"},
+                         {{e.served.p50_ms, e.served.p95_ms, e.served.p99_ms}, {e.shadow.p50_ms, e.shadow.p95_ms, e.shadow.p99_ms}}},
+        base + "-latency.png"));
+    RETURN_IF_ERROR(charts::WritePng(
+        charts::BarChart{e.name + ": list quality", "index (0-1)", {"diversity index", "intra-list diversity", "catalog coverage"},
+                         {"served", "shadow"},
+                         {{e.served.diversity_index, e.served.intra_list_diversity, e.served.coverage},
+                          {e.shadow.diversity_index, e.shadow.intra_list_diversity, e.shadow.coverage}}},
+        base + "-quality.png"));
+  }
+  return Status::Ok();
 }
 
 }  // namespace steward::shadow

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "models/recommender.h"
 #include "storage/database.h"
 
 namespace steward::shadow {
@@ -17,6 +18,16 @@ struct SideMetrics {
   double diversity_index = 0, novelty = 0, coverage = 0, intra_list_diversity = 0;
   double p50_ms = 0, p95_ms = 0, p99_ms = 0;
   int64_t errors = 0;
+  int64_t violations = 0;  // listed items the policy filter blocks
+};
+
+// One event-time window of the comparison.
+struct ShadowWindow {
+  int64_t start_ms = 0, end_ms = 0;
+  int64_t requests = 0, compared = 0;
+  double overlap_at_10 = 0, rbo = 0;
+  double served_p99_ms = 0, shadow_p99_ms = 0;
+  int64_t violations = 0;  // shadow items the policy filter blocks
 };
 
 struct ExperimentShadowReport {
@@ -26,17 +37,34 @@ struct ExperimentShadowReport {
   int64_t compared = 0;       // requests with a shadow list
   double overlap_at_10 = 0, rbo = 0, kendall_tau = 0;
   int64_t dropped = 0;        // requests without a shadow result (queue full)
-  int64_t violations = 0;     // shadow items a policy filter would have blocked (none configured yet)
+  int64_t violations = 0;     // shadow items the policy filter would have blocked
+  std::string policy;         // the filter's name; empty: no filter given, violations not counted
   SideMetrics served, shadow;
+  std::vector<ShadowWindow> windows;
 };
 
 struct ShadowReport {
   std::vector<ExperimentShadowReport> experiments;
 };
 
-// `experiment` empty: every experiment with shadow results.
+struct ShadowReportOptions {
+  std::string experiment;  // empty: every experiment with shadow results
+  // Screens both sides' lists through the candidate-filter interface (the safety layer) and counts
+  // what it blocks. Items are passed as indices into the catalog snapshot ordered by item id.
+  const models::CandidateFilter* policy = nullptr;
+  int windows = 24;  // equal event-time windows over each experiment's traffic
+};
+
+StatusOr<ShadowReport> BuildShadowReport(storage::Database& db, const ShadowReportOptions& options);
+// `experiment` empty: every experiment with shadow results; no policy filter.
 StatusOr<ShadowReport> BuildShadowReport(storage::Database& db, const std::string& experiment);
 std::string ShadowReportJson(const ShadowReport& report);
-std::string ShadowReportMarkdown(const ShadowReport& report);
+// `charts`: link the PNG charts WriteShadowReportFiles draws beside the document.
+std::string ShadowReportMarkdown(const ShadowReport& report, bool charts = false);
+std::string ShadowReportHtml(const ShadowReport& report);
+// Writes report.json, report.md, report.html and, per experiment, <name>-agreement.png (overlap@10
+// and RBO per window), <name>-latency.png (p50/p95/p99 of each side) and <name>-quality.png
+// (diversity, intra-list diversity, coverage of each side) into `dir`, creating it.
+Status WriteShadowReportFiles(const ShadowReport& report, const std::string& dir);
 
 }  // namespace steward::shadow

@@ -166,6 +166,19 @@ for side in ('served', 'shadow'):
 assert e['requests'] == 2000, e
 " "$("$STEWARD" shadow report --db "$DB" --out "$WORK/report" --json)"
 check "shadow report files" test -s "$WORK/report/report.md"
+check "shadow report html + charts" bash -c "test -s '$WORK/report/report.html' && ls '$WORK/report/'*-agreement.png '$WORK/report/'*-latency.png '$WORK/report/'*-quality.png >/dev/null"
+check "shadow report counts policy violations" python3 -c "
+import json, sys
+e = json.loads(sys.argv[1])['experiments'][0]
+assert e['policy'] == 'blocklist' and e['violations'] > 0, e  # the popularity shadow lists blocked best-sellers
+" "$("$STEWARD" shadow report --db "$DB" --policy "$(dirname "$0")/../../data/policy/demo-blocklist.yaml" --json)"
+"$STEWARD" shadow report --db "$DB" --policy /nonexistent.yaml --json >/dev/null 2>"$WORK/policy-err.txt"
+check "shadow report: missing policy file fails clearly" bash -c "test $? -ne 0 && grep -q nonexistent.yaml '$WORK/policy-err.txt'"
+check "ope genre-shelf scenario: DR beats IPS over repeats" python3 -c "
+import json, sys
+j = json.loads(sys.argv[1])
+assert j['scenario'] == 'genre-shelf' and j['mse']['dr'] < j['mse']['ips'], j
+" "$("$STEWARD" ope --synthetic --n 20000 --seed 1 --repeats 20 --json)"
 check "bench serve" json_has "$("$STEWARD" bench serve --shadow on --requests 2000 --json)" p50_us p99_us qps shadow_dropped
 check "bench ope" json_has "$("$STEWARD" bench ope --rows 100000 --json)" rows_per_sec
 

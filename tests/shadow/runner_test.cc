@@ -3,6 +3,8 @@
 
 #include <atomic>
 #include <filesystem>
+#include <iterator>
+#include <fstream>
 #include <mutex>
 #include <stdexcept>
 #include <thread>
@@ -125,6 +127,7 @@ TEST(ShadowReport, ComparesServedAndShadowListsFromTheDatabase) {
     e.model_version = "m";
     e.served = {{1, 1.0}, {2, 1.0}};
     e.latency_us = 1000 * r;
+    e.ts_ms = 3600000LL * (r - 1);  // one request per hour
     ASSERT_TRUE(writer->Submit(e).ok());
   }
   // Request 1: identical shadow list; request 2: disjoint; request 3: dropped (no shadow row).
@@ -146,6 +149,46 @@ TEST(ShadowReport, ComparesServedAndShadowListsFromTheDatabase) {
   EXPECT_DOUBLE_EQ(e.served.p50_ms, 2.0);
   EXPECT_DOUBLE_EQ(e.served.intra_list_diversity, 1.0);  // categories 0 and 1
   EXPECT_NE(ShadowReportMarkdown(*report).find("overlap@10 0.500"), std::string::npos);
+  EXPECT_TRUE(e.policy.empty());  // no filter given: violations not counted
+  EXPECT_EQ(e.violations, 0);
+
+  // A policy filter blocking item 3 (catalog index 2, ids ordered): the shadow list of request 2
+  // shows it once; the served lists never do.
+  struct BlockThird final : models::CandidateFilter {
+    std::string name() const override { return "block-3"; }
+    bool Allow(const models::RecommendRequest&, int32_t item) const override { return item != 2; }
+  } filter;
+  ShadowReportOptions options;
+  options.policy = &filter;
+  options.windows = 3;
+  auto screened = BuildShadowReport(*db, options);
+  ASSERT_TRUE(screened.ok());
+  const auto& s = screened->experiments[0];
+  EXPECT_EQ(s.policy, "block-3");
+  EXPECT_EQ(s.violations, 1);
+  EXPECT_EQ(s.shadow.violations, 1);
+  EXPECT_EQ(s.served.violations, 0);
+  // Three hourly windows: agreement 1, then 0, then a window with no shadow result.
+  ASSERT_EQ(s.windows.size(), 3u);
+  EXPECT_DOUBLE_EQ(s.windows[0].overlap_at_10, 1.0);
+  EXPECT_DOUBLE_EQ(s.windows[1].overlap_at_10, 0.0);
+  EXPECT_EQ(s.windows[1].violations, 1);
+  EXPECT_EQ(s.windows[2].compared, 0);
+  EXPECT_DOUBLE_EQ(s.windows[2].served_p99_ms, 3.0);
+  options.windows = 0;
+  EXPECT_FALSE(BuildShadowReport(*db, options).ok());
+
+  // Files for reviewers: JSON, Markdown and HTML that link three PNG charts.
+  const std::string dir = testing::TempDir() + "/shadow-report-files-" + std::to_string(getpid());
+  ASSERT_TRUE(WriteShadowReportFiles(*screened, dir).ok());
+  for (const char* file : {"report.json", "report.md", "report.html", "exp-agreement.png", "exp-latency.png", "exp-quality.png"}) {
+    EXPECT_GT(std::filesystem::file_size(dir + "/" + file), 100u) << file;
+  }
+  std::ifstream html(dir + "/report.html");
+  const std::string text((std::istreambuf_iterator<char>(html)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find("<img src=\"exp-agreement.png\""), std::string::npos);
+  EXPECT_NE(text.find("Policy violations (block-3): shadow 1, served 0"), std::string::npos);
+  EXPECT_FALSE(WriteShadowReportFiles(*screened, "/proc/steward-cannot-write").ok());
 }
 
 }  // namespace
