@@ -30,6 +30,7 @@ struct ModelFlags {
   bool json = false;
   bool synthetic = false;
   std::string scenario = "genre-shelf";
+  std::string slate = "per-position";
   int64_t n = 100000;
   int repeats = 0;
   int bootstrap = 0;
@@ -102,6 +103,10 @@ void AddModelCommands(CLI::App& app) {
   ope->add_option("--log", f->log, "OBD log with logged propensities (e.g. data/obd/bts/men/men.csv)");
   ope->add_option("--policy", f->policy, "Evaluated policy on --log: uniform, linucb, lints or egreedy")
       ->check(CLI::IsMember({"uniform", "linucb", "lints", "egreedy"}));
+  ope->add_option("--slate", f->slate,
+                  "How --log positions enter the weights: per-position (pi_e(a at k)/pi_0(a at k)) or position-based "
+                  "(examination model pooling the positions)")
+      ->capture_default_str();
   ope->add_option("--estimators", f->estimators, "Comma-separated estimators")->capture_default_str();
   ope->add_option("--bootstrap", f->bootstrap, "Bootstrap resamples for percentile intervals (0: CLT intervals)")->check(CLI::NonNegativeNumber);
   ope->add_option("--seed", f->seed, "Seed")->capture_default_str();
@@ -149,12 +154,19 @@ void AddModelCommands(CLI::App& app) {
       if (f->policy.empty()) Fail(InvalidArgument("--log needs --policy uniform|linucb|lints|egreedy"));
       auto log = data::LoadObdLog(f->log);
       if (!log.ok()) Fail(log.status());
-      auto built = shadow::BuildObdOpe(*log, f->policy, f->seed);
+      auto slate = shadow::ParseSlateModel(f->slate);
+      if (!slate.ok()) Fail(slate.status());
+      shadow::ObdOpeOptions obd;
+      obd.policy = f->policy;
+      obd.slate = *slate;
+      obd.seed = f->seed;
+      auto built = shadow::BuildObdOpe(*log, obd);
       if (!built.ok()) Fail(built.status());
       auto estimates = shadow::Evaluate(built->data, estimators, options);
       if (!estimates.ok()) Fail(estimates.status());
       const shadow::OpeDiagnostics g = shadow::Diagnose(built->data);
-      out = {{"log", f->log}, {"policy", f->policy}, {"rows", built->rows_evaluated}, {"note", built->note},
+      out = {{"log", f->log}, {"policy", f->policy}, {"slate", f->slate}, {"examination", built->examination},
+             {"rows", built->rows_evaluated}, {"note", built->note},
              {"estimates", EstimatesJson(*estimates)}, {"ess", g.ess}, {"max_weight", g.max_weight},
              {"mean_weight", g.mean_weight}, {"unreliable", g.unreliable}};
       if (g.unreliable) {

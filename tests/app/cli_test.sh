@@ -174,6 +174,12 @@ assert e['policy'] == 'blocklist' and e['violations'] > 0, e  # the popularity s
 " "$("$STEWARD" shadow report --db "$DB" --policy "$(dirname "$0")/../../data/policy/demo-blocklist.yaml" --json)"
 "$STEWARD" shadow report --db "$DB" --policy /nonexistent.yaml --json >/dev/null 2>"$WORK/policy-err.txt"
 check "shadow report: missing policy file fails clearly" bash -c "test $? -ne 0 && grep -q nonexistent.yaml '$WORK/policy-err.txt'"
+check "ope --slate position-based" python3 -c "
+import json, sys
+j = json.loads(sys.argv[1])
+assert j['slate'] == 'position-based' and len(j['examination']) == 3 and j['examination'][0] == 1.0, j
+assert {'ips', 'snips', 'dr'} <= set(j['estimates']) and j['ess'] > 0, j
+" "$("$STEWARD" ope --log "$(dirname "$0")/../../data/obd/bts/men/men.csv" --policy uniform --slate position-based --estimators ips,snips,dr --json)"
 check "ope genre-shelf scenario: DR beats IPS over repeats" python3 -c "
 import json, sys
 j = json.loads(sys.argv[1])
