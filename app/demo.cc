@@ -68,11 +68,15 @@ class DegradingRecommender final : public models::Recommender {
       if (catalog_->items[static_cast<size_t>(item)].available_from_ms > request.ts_ms) continue;
       bool dup = false;
       for (const auto& s : rec.items) dup = dup || s.item == item;
-      if (!dup) rec.items.push_back({item, 0.0, 1.0});
+      if (!dup && Allowed(request, item)) rec.items.push_back({item, 0.0, 1.0});
     }
     return rec;
   }
   void Observe(const models::FeedbackSignal& signal) override { inner_->Observe(signal); }
+  void AddFilter(std::shared_ptr<const models::CandidateFilter> filter) override {
+    inner_->AddFilter(filter);
+    Recommender::AddFilter(std::move(filter));
+  }
 
  private:
   std::unique_ptr<models::Recommender> inner_;

@@ -20,8 +20,9 @@ namespace {
 
 constexpr int64_t kDayMs = 86'400'000;
 constexpr int kSignalClicks = 3;      // clicks that make a "significant signal" for a new item
-constexpr double kQualityShare = 0.95;  // share of established users' CTR that counts as reached
-constexpr int kQualityWindow = 5;       // requests averaged when reading the new-user curve
+constexpr double kQualityShare = 1.0;   // share of established users' list quality that counts as reached
+constexpr int kQualityWindow = 3;       // requests averaged when reading the new-user curve
+constexpr int64_t kQualityHorizon = 30;  // new users' requests measured (the curve's length)
 
 std::vector<models::SparseFeatures> BookFeatures(const std::vector<data::Book>& books, const sim::World& world, int buckets) {
   models::ItemFeaturizer featurizer(buckets);
@@ -105,10 +106,34 @@ StatusOr<SimulateResult> RunSimulation(const SimulateOptions& o) {
   std::vector<int64_t> requests_of_user;
   double seq_sum = 0;
   int64_t seq_count = 0;
-  // Cold start: new users' CTR by request index; new items' click counts and release times.
-  std::map<int64_t, std::pair<double, int64_t>> new_user_curve;  // index -> (clicks, requests)
-  double established_clicks = 0;
-  int64_t established_requests = 0;
+  // Cold start. List quality is noise-free: the served list's expected clicks under the world's
+  // true click model divided by those of the best list for that user at that moment (the k most
+  // attractive available items, best first). New users' quality by request index is compared with
+  // established users' (every tenth of their requests in the second half, once models learned).
+  std::map<int64_t, std::pair<double, int64_t>> new_user_curve;  // index -> (quality sum, requests)
+  double established_clicks = 0, established_quality = 0;
+  int64_t established_requests = 0, established_measured = 0;
+  std::vector<double> attraction;
+  std::vector<size_t> best;
+  const auto list_quality = [&](size_t u, const models::Recommendation& rec, int64_t ts) {
+    double served = 0;
+    for (size_t p = 0; p < rec.items.size(); ++p) {
+      served += world.ClickProbability(u, static_cast<size_t>(rec.items[p].item), static_cast<int>(p) + 1);
+    }
+    attraction.assign(world.items().size(), 0.0);
+    best.clear();
+    for (size_t i = 0; i < world.items().size(); ++i) {
+      if (!world.Available(i, ts)) continue;
+      attraction[i] = world.Attraction(u, i);
+      best.push_back(i);
+    }
+    const size_t k = std::min(best.size(), static_cast<size_t>(o.k));
+    std::partial_sort(best.begin(), best.begin() + static_cast<std::ptrdiff_t>(k), best.end(),
+                      [&](size_t a, size_t b) { return attraction[a] > attraction[b]; });
+    double oracle = 0;
+    for (size_t p = 0; p < k; ++p) oracle += world.Examination(static_cast<int>(p) + 1) * attraction[best[p]];
+    return oracle > 0 ? served / oracle : 1.0;
+  };
   std::vector<int> item_clicks(catalog->items.size(), 0);
   std::vector<int64_t> signal_at(catalog->items.size(), -1);
 
@@ -145,6 +170,11 @@ StatusOr<SimulateResult> RunSimulation(const SimulateOptions& o) {
     rq.new_user = user.is_new;
     rq.activity = user.activity;
     const models::Recommendation rec = model->Recommend(rq);
+    const bool second_half = req.ts_ms >= wc.start_ms + (end_ms - wc.start_ms) / 2;
+    double quality = -1;  // measured before the clicks below change what the user has consumed
+    if ((user.is_new && requests_of_user[u] < kQualityHorizon) || (!user.is_new && second_half && Mix64(static_cast<uint64_t>(n) + o.seed) % 10 == 0)) {
+      quality = list_quality(u, rec, req.ts_ms);
+    }
 
     items.clear();
     categories.clear();
@@ -177,13 +207,17 @@ StatusOr<SimulateResult> RunSimulation(const SimulateOptions& o) {
     ++r.requests;
     r.clicks += clicks;
     ++requests_of_user[u];
-    if (user.is_new) {
+    if (user.is_new && quality >= 0) {
       auto& point = new_user_curve[requests_of_user[u]];
-      point.first += clicks;
+      point.first += quality;
       ++point.second;
-    } else if (req.ts_ms >= wc.start_ms + (end_ms - wc.start_ms) / 2) {
+    } else if (second_half) {
       established_clicks += clicks;  // established users in the second half, once models have learned
       ++established_requests;
+      if (quality >= 0) {
+        established_quality += quality;
+        ++established_measured;
+      }
     }
     progress.Update(static_cast<uint64_t>(n + 1));
   }
@@ -220,8 +254,15 @@ StatusOr<SimulateResult> RunSimulation(const SimulateOptions& o) {
   r.gini = exposure.ItemGini();
   r.sequential_similarity = seq_count ? seq_sum / static_cast<double>(seq_count) : 0.0;
   r.established_ctr = established_requests ? established_clicks / static_cast<double>(established_requests) : 0.0;
-  // New users: the first request index from which the CTR over the next kQualityWindow indices
-  // reaches kQualityShare of established users' CTR.
+  r.established_quality = established_measured ? established_quality / static_cast<double>(established_measured) : 0.0;
+  for (int64_t i = 1; i <= 15; ++i) {
+    auto it = new_user_curve.find(i);
+    if (it == new_user_curve.end() || it->second.second == 0) break;
+    r.new_user_quality_curve.push_back(it->second.first / static_cast<double>(it->second.second));
+  }
+  // New users: the first request index from which the list quality over the next kQualityWindow
+  // indices reaches kQualityShare of established users' quality; the interactions before it are
+  // the answer (censored at the longest new-user history when never reached).
   int64_t max_index = new_user_curve.empty() ? 0 : new_user_curve.rbegin()->first;
   r.new_user_interactions_to_quality = static_cast<double>(max_index + 1);  // censored: never reached
   for (int64_t i = 1; i <= max_index; ++i) {
@@ -233,7 +274,7 @@ StatusOr<SimulateResult> RunSimulation(const SimulateOptions& o) {
       c += it->second.first;
       q += it->second.second;
     }
-    if (q >= 30 && c / static_cast<double>(q) >= kQualityShare * r.established_ctr) {
+    if (q >= 30 && c / static_cast<double>(q) >= kQualityShare * r.established_quality) {
       r.new_user_interactions_to_quality = static_cast<double>(i - 1);  // interactions before reaching quality
       break;
     }
@@ -245,10 +286,12 @@ StatusOr<SimulateResult> RunSimulation(const SimulateOptions& o) {
     const int64_t released = catalog->items[i].available_from_ms;
     if (released <= wc.start_ms || released >= end_ms) continue;
     const int64_t at = signal_at[i] >= 0 ? signal_at[i] : end_ms;
+    if (signal_at[i] >= 0) ++r.new_items_with_signal;
     days_sum += static_cast<double>(at - released) / static_cast<double>(kDayMs);
     ++new_items;
   }
   r.new_item_days_to_signal = new_items ? days_sum / static_cast<double>(new_items) : 0.0;
+  r.new_items = new_items;
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   return r;
 }
@@ -265,6 +308,10 @@ std::string SimulateResultJson(const SimulateResult& r) {
                         {"new_user_interactions_to_quality", r.new_user_interactions_to_quality},
                         {"new_item_days_to_signal", r.new_item_days_to_signal},
                         {"established_ctr", r.established_ctr},
+                        {"established_quality", r.established_quality},
+                        {"new_user_quality_curve", r.new_user_quality_curve},
+                        {"new_items", r.new_items},
+                        {"new_items_with_signal", r.new_items_with_signal},
                         {"embedding_versions", r.embedding_versions},
                         {"embedding_genre_separation", r.embedding_genre_separation},
                         {"seconds", r.seconds}}

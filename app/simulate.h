@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "common/status.h"
 
@@ -31,9 +32,15 @@ struct SimulateResult {
   double sequential_similarity = 0.0;  // mean cosine of consecutive lists to a user (true item vectors)
   double coverage = 0.0;
   double gini = 0.0;
+  // Requests a new user sees before their lists reach 95% of established users' list quality
+  // (expected clicks relative to the best possible list, from the world's true click model).
   double new_user_interactions_to_quality = 0.0;
+  // Mean days from a new item's release to its 3rd click (censored at the end of the run).
   double new_item_days_to_signal = 0.0;
+  int64_t new_items = 0, new_items_with_signal = 0;
   double established_ctr = 0.0;
+  double established_quality = 0.0;          // established users' mean list quality (second half)
+  std::vector<double> new_user_quality_curve;  // new users' mean list quality at request 1, 2, ...
   int64_t embedding_versions = 0;  // hybrid: embedding models swapped in
   // hybrid: mean cosine of same-genre minus different-genre item pairs in the learned embeddings
   double embedding_genre_separation = 0.0;

@@ -96,6 +96,10 @@ class GenreAffinityRecommender : public Recommender {
   std::string name() const override { return "baseline-genre"; }
   std::string version() const override { return "baseline-genre@1"; }
   Recommendation Recommend(const RecommendRequest& request) override;
+  void AddFilter(std::shared_ptr<const CandidateFilter> filter) override {
+    baseline_.AddFilter(filter);
+    Recommender::AddFilter(std::move(filter));
+  }
   void Observe(const FeedbackSignal& signal) override;
 
  private:
@@ -116,6 +120,10 @@ class EpsilonGreedyRecommender : public Recommender {
   std::string name() const override { return base_->name() + "-egreedy"; }
   std::string version() const override;
   Recommendation Recommend(const RecommendRequest& request) override;
+  void AddFilter(std::shared_ptr<const CandidateFilter> filter) override {
+    base_->AddFilter(filter);
+    Recommender::AddFilter(std::move(filter));
+  }
   void Observe(const FeedbackSignal& signal) override { base_->Observe(signal); }
 
  private:

@@ -89,7 +89,9 @@ class Recommender {
   // Learns from a whole served list, clicks and non-clicks (bandits); default: nothing. Called
   // after the per-click Observe() calls of the same request.
   virtual void ObserveList(const ListFeedback& feedback) { (void)feedback; }
-  void AddFilter(std::shared_ptr<const CandidateFilter> filter) { filters_.push_back(std::move(filter)); }
+  // Screens every item this model returns. Models that wrap or consult other models must pass the
+  // filter on to them (override and call the base), or those models' items bypass it.
+  virtual void AddFilter(std::shared_ptr<const CandidateFilter> filter) { filters_.push_back(std::move(filter)); }
 
  protected:
   bool Allowed(const RecommendRequest& request, int32_t item) const {

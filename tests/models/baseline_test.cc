@@ -83,6 +83,28 @@ TEST(Recommender, FiltersScreenEveryCandidate) {
   EXPECT_EQ(Items(model.Recommend(req)), (std::vector<int32_t>{1, 3, 5}));
 }
 
+// Every model MakeRecommender builds screens through its filters, including models that consult
+// an inner model (baseline-genre's co-occurrence candidates, epsilon-greedy's greedy base): a
+// regression test for blocked items that reached users through the inner model.
+TEST(Recommender, EveryNamedModelScreensThroughItsFilters) {
+  auto catalog = SmallCatalog(40);
+  for (const char* name : {"popularity", "baseline", "baseline-egreedy", "baseline-genre"}) {
+    auto model = MakeRecommender(name, catalog, 3).value();
+    model->AddFilter(std::make_shared<BlockEven>());
+    for (int r = 0; r < 50; ++r) {
+      RecommendRequest req;
+      req.user_id = r;
+      req.k = 6;
+      const std::vector<int32_t> history = {static_cast<int32_t>(r % 40), static_cast<int32_t>((r * 7) % 40)};
+      if (r % 2) req.history = history;  // with and without history
+      const Recommendation rec = model->Recommend(req);
+      EXPECT_FALSE(rec.items.empty()) << name;
+      for (const auto& s : rec.items) EXPECT_EQ(s.item % 2, 1) << name << " returned blocked item " << s.item;
+      model->Observe({req.user_id, 0, rec.items.front().item, 1, true, req.history});
+    }
+  }
+}
+
 TEST(EpsilonGreedy, PropensitiesFollowTheMixture) {
   auto catalog = SmallCatalog(20);
   // epsilon = 1: every position is uniform over the 20 eligible items.
