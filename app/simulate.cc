@@ -135,6 +135,7 @@ StatusOr<SimulateResult> RunSimulation(const SimulateOptions& o) {
     return oracle > 0 ? served / oracle : 1.0;
   };
   std::vector<int> item_clicks(catalog->items.size(), 0);
+  std::vector<int64_t> item_impressions(catalog->items.size(), 0);
   std::vector<int64_t> signal_at(catalog->items.size(), -1);
 
   const int64_t total_requests = static_cast<int64_t>(o.users * o.requests_per_user_day * o.days);
@@ -189,6 +190,7 @@ StatusOr<SimulateResult> RunSimulation(const SimulateOptions& o) {
       groups.push_back(catalog->items[static_cast<size_t>(item)].provider_group);
       const auto& latent = world.item(static_cast<size_t>(item)).latent;
       for (int i = 0; i < dim; ++i) list_vector[static_cast<size_t>(i)] += latent[static_cast<size_t>(i)];
+      ++item_impressions[static_cast<size_t>(item)];
       if (world.SimulateClick(u, static_cast<size_t>(item), static_cast<int>(p) + 1)) {
         clicked[p] = 1;
         ++clicks;
@@ -287,11 +289,14 @@ StatusOr<SimulateResult> RunSimulation(const SimulateOptions& o) {
     if (released <= wc.start_ms || released >= end_ms) continue;
     const int64_t at = signal_at[i] >= 0 ? signal_at[i] : end_ms;
     if (signal_at[i] >= 0) ++r.new_items_with_signal;
+    r.new_item_impressions += static_cast<double>(item_impressions[i]);
+    r.new_item_clicks += item_clicks[i];
     days_sum += static_cast<double>(at - released) / static_cast<double>(kDayMs);
     ++new_items;
   }
   r.new_item_days_to_signal = new_items ? days_sum / static_cast<double>(new_items) : 0.0;
   r.new_items = new_items;
+  if (new_items) r.new_item_impressions /= static_cast<double>(new_items);
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   return r;
 }
@@ -312,6 +317,8 @@ std::string SimulateResultJson(const SimulateResult& r) {
                         {"new_user_quality_curve", r.new_user_quality_curve},
                         {"new_items", r.new_items},
                         {"new_items_with_signal", r.new_items_with_signal},
+                        {"new_item_impressions", r.new_item_impressions},
+                        {"new_item_clicks", r.new_item_clicks},
                         {"embedding_versions", r.embedding_versions},
                         {"embedding_genre_separation", r.embedding_genre_separation},
                         {"seconds", r.seconds}}

@@ -38,6 +38,8 @@ struct SimulateResult {
   // Mean days from a new item's release to its 3rd click (censored at the end of the run).
   double new_item_days_to_signal = 0.0;
   int64_t new_items = 0, new_items_with_signal = 0;
+  double new_item_impressions = 0;  // mean impressions per new item over the run
+  int64_t new_item_clicks = 0;      // clicks on all new items
   double established_ctr = 0.0;
   double established_quality = 0.0;          // established users' mean list quality (second half)
   std::vector<double> new_user_quality_curve;  // new users' mean list quality at request 1, 2, ...
