@@ -113,26 +113,11 @@ StatusOr<SimulateResult> RunSimulation(const SimulateOptions& o) {
   std::map<int64_t, std::pair<double, int64_t>> new_user_curve;  // index -> (quality sum, requests)
   double established_clicks = 0, established_quality = 0;
   int64_t established_requests = 0, established_measured = 0;
-  std::vector<double> attraction;
-  std::vector<size_t> best;
+  std::vector<int32_t> served_items;
   const auto list_quality = [&](size_t u, const models::Recommendation& rec, int64_t ts) {
-    double served = 0;
-    for (size_t p = 0; p < rec.items.size(); ++p) {
-      served += world.ClickProbability(u, static_cast<size_t>(rec.items[p].item), static_cast<int>(p) + 1);
-    }
-    attraction.assign(world.items().size(), 0.0);
-    best.clear();
-    for (size_t i = 0; i < world.items().size(); ++i) {
-      if (!world.Available(i, ts)) continue;
-      attraction[i] = world.Attraction(u, i);
-      best.push_back(i);
-    }
-    const size_t k = std::min(best.size(), static_cast<size_t>(o.k));
-    std::partial_sort(best.begin(), best.begin() + static_cast<std::ptrdiff_t>(k), best.end(),
-                      [&](size_t a, size_t b) { return attraction[a] > attraction[b]; });
-    double oracle = 0;
-    for (size_t p = 0; p < k; ++p) oracle += world.Examination(static_cast<int>(p) + 1) * attraction[best[p]];
-    return oracle > 0 ? served / oracle : 1.0;
+    served_items.clear();
+    for (const auto& s : rec.items) served_items.push_back(s.item);
+    return world.ListQuality(u, served_items, ts);
   };
   std::vector<int> item_clicks(catalog->items.size(), 0);
   std::vector<int64_t> item_impressions(catalog->items.size(), 0);

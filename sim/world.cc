@@ -1,6 +1,7 @@
 #include "sim/world.h"
 
 #include <algorithm>
+#include <functional>
 #include <cmath>
 #include <map>
 #include <numbers>
@@ -236,6 +237,32 @@ double World::Attraction(size_t user_index, size_t item_index) const {
 
 double World::ClickProbability(size_t user_index, size_t item_index, int position) const {
   return Examination(position) * Attraction(user_index, item_index);
+}
+
+double World::ListQuality(size_t user_index, std::span<const int32_t> items, int64_t ts_ms) const {
+  double served = 0;
+  for (size_t p = 0; p < items.size(); ++p) served += ClickProbability(user_index, static_cast<size_t>(items[p]), static_cast<int>(p) + 1);
+  // The best list: the top attractions among released items (a bounded min-heap of size k).
+  const size_t k = items.size();
+  std::vector<double> top;
+  top.reserve(k + 1);
+  const auto greater = std::greater<double>();
+  for (size_t i = 0; i < items_.size() && k > 0; ++i) {
+    if (!Available(i, ts_ms)) continue;
+    const double a = Attraction(user_index, i);
+    if (top.size() < k) {
+      top.push_back(a);
+      std::push_heap(top.begin(), top.end(), greater);
+    } else if (a > top.front()) {
+      std::pop_heap(top.begin(), top.end(), greater);
+      top.back() = a;
+      std::push_heap(top.begin(), top.end(), greater);
+    }
+  }
+  std::sort(top.begin(), top.end(), greater);
+  double oracle = 0;
+  for (size_t p = 0; p < top.size(); ++p) oracle += Examination(static_cast<int>(p) + 1) * top[p];
+  return oracle > 0 ? served / oracle : 1.0;
 }
 
 bool World::SimulateClick(size_t user_index, size_t item_index, int position) {

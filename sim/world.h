@@ -21,6 +21,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <unordered_set>
 #include <vector>
@@ -108,6 +109,10 @@ class World {
   // Attraction of an item to a user in [0, 1]; 0 for an item already consumed.
   double Attraction(size_t user_index, size_t item_index) const;
   double ClickProbability(size_t user_index, size_t item_index, int position) const;
+  // Noise-free quality of a served list: its expected clicks (items in position order) divided by
+  // those of the best list of the same length for this user at `ts_ms` (the most attractive
+  // released, unread items, best first). 1 = the oracle's list; 1 as well when nothing can attract.
+  double ListQuality(size_t user_index, std::span<const int32_t> items, int64_t ts_ms) const;
   // Samples a click and records consumption when it happens.
   bool SimulateClick(size_t user_index, size_t item_index, int position);
   bool SimulateConversion(size_t item_index);

@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <cmath>
 #include <numeric>
 
@@ -37,6 +39,33 @@ TEST(World, PositionOneIsExamined2Point7TimesPositionFive) {
     }
   }
   EXPECT_NEAR(w.ClickProbability(user, item, 1) / w.ClickProbability(user, item, 5), 2.7, 1e-3);
+}
+
+// List quality, computed here independently by brute force: sort every released item's attraction,
+// sum examination x attraction over the best k, and divide the served list's expected clicks.
+TEST(World, ListQualityIsExpectedClicksOverTheBestList) {
+  World w = MakeWorld(3);
+  const size_t user = 7;
+  const int64_t ts = w.now_ms();
+  std::vector<std::pair<double, int32_t>> all;
+  for (size_t i = 0; i < w.items().size(); ++i) {
+    if (w.Available(i, ts)) all.emplace_back(w.Attraction(user, i), static_cast<int32_t>(i));
+  }
+  std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+  std::vector<int32_t> best, reversed;
+  double oracle = 0;
+  for (int p = 0; p < 5; ++p) {
+    best.push_back(all[static_cast<size_t>(p)].second);
+    oracle += w.Examination(p + 1) * all[static_cast<size_t>(p)].first;
+  }
+  EXPECT_NEAR(w.ListQuality(user, best, ts), 1.0, 1e-12);
+  reversed.assign(best.rbegin(), best.rend());
+  double expected = 0;
+  for (int p = 0; p < 5; ++p) expected += w.Examination(p + 1) * w.Attraction(user, static_cast<size_t>(reversed[static_cast<size_t>(p)]));
+  EXPECT_NEAR(w.ListQuality(user, reversed, ts), expected / oracle, 1e-12);
+  EXPECT_LT(w.ListQuality(user, reversed, ts), 1.0);
+  const std::vector<int32_t> worst = {all.back().second};
+  EXPECT_NEAR(w.ListQuality(user, worst, ts), all.back().first / all.front().first, 1e-12);
 }
 
 TEST(World, CatalogIsTheRealBooks) {
