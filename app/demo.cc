@@ -169,10 +169,12 @@ StatusOr<DemoSummary> RunDemo(const DemoOptions& options) {
     record.params_json = nlohmann::json{{"version", arms[a].model->version()}, {"seed", options.seed}}.dump();
     RETURN_IF_ERROR(registry.Register(record).status());
   }
-  RETURN_IF_ERROR(audit.Append({0, now_ms, "demo", "demo.start", config.name,
+  // Audit rows of a demo run are in simulated event time, like the controller's; the wall-clock
+  // time goes into the details.
+  RETURN_IF_ERROR(audit.Append({0, event_clock.NowMillis(), "demo", "demo.start", config.name,
                                 options.scenario.empty() ? "simulated traffic run" : "scenario " + options.scenario,
                                 nlohmann::json{{"requests", options.requests}, {"seed", options.seed}, {"days", options.days},
-                                               {"scenario", options.scenario}}.dump()})
+                                               {"scenario", options.scenario}, {"wall_time_ms", now_ms}}.dump()})
                       .status());
   ASSIGN_OR_RETURN(int64_t request_base, storage::QueryMaxRequestId(*db));
   {
@@ -402,7 +404,9 @@ StatusOr<DemoSummary> RunDemo(const DemoOptions& options) {
   summary.clicks = totals.clicks;
   summary.seconds = static_cast<double>(clock.MonotonicNanos() - started_ns) / 1e9;
   nlohmann::json finish = nlohmann::json::parse(DemoSummaryJson(summary));
-  RETURN_IF_ERROR(audit.Append({0, clock.NowMillis(), "demo", "demo.finish", config.name,
+  finish["wall_time_ms"] = clock.NowMillis();
+  event_clock.SetMillis(std::max(event_clock.NowMillis(), world.now_ms()));  // the last request's event time
+  RETURN_IF_ERROR(audit.Append({0, event_clock.NowMillis(), "demo", "demo.finish", config.name,
                                 summary.cancelled ? "run cancelled" : "run completed", finish.dump()})
                       .status());
   summary.audit_rows = totals.audit_rows + 1;
