@@ -120,6 +120,17 @@ const std::vector<const char*>& Migrations() {
         popularity     REAL NOT NULL
       );
       )sql",
+      // 4: events the database refused (a duplicate request id, a constraint), kept with the reason
+      // instead of stopping ingest or dropping them.
+      R"sql(
+      CREATE TABLE rejected_events (
+        id         INTEGER PRIMARY KEY,
+        request_id INTEGER NOT NULL,
+        kind       TEXT NOT NULL,
+        payload    TEXT NOT NULL,
+        error      TEXT NOT NULL
+      );
+      )sql",
   };
   return migrations;
 }

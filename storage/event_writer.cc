@@ -1,6 +1,7 @@
 #include "storage/event_writer.h"
 
 #include <nlohmann/json.hpp>
+#include <tuple>
 
 #include "common/log.h"
 #include "storage/statement.h"
@@ -28,6 +29,31 @@ std::string IdsJson(const std::vector<int64_t>& ids) {
   }
   out += "]";
   return out;
+}
+
+// The request id, kind and a JSON payload of an event, for rejected_events.
+std::tuple<int64_t, std::string, std::string> Describe(const Event& event) {
+  if (const auto* sh = std::get_if<ShadowOutcome>(&event)) {
+    return {sh->request_id, "shadow_result",
+            nlohmann::json{{"request_id", sh->request_id}, {"experiment", sh->experiment}, {"model_version", sh->model_version},
+                           {"items", sh->items}, {"latency_us", sh->latency_us}, {"error", sh->error}, {"timed_out", sh->timed_out}}
+                .dump()};
+  }
+  if (const auto* f = std::get_if<Feedback>(&event)) {
+    return {f->request_id, "feedback",
+            nlohmann::json{{"request_id", f->request_id}, {"ts_ms", f->ts_ms}, {"user_id", f->user_id}, {"item_id", f->item_id},
+                           {"position", f->position}, {"kind", static_cast<int>(f->kind)}, {"value", f->value}}
+                .dump()};
+  }
+  const auto& e = std::get<Exposure>(event);
+  nlohmann::json served = nlohmann::json::array();
+  for (const auto& s : e.served) served.push_back({s.item_id, s.propensity});
+  return {e.request_id, "exposure",
+          nlohmann::json{{"request_id", e.request_id}, {"ts_ms", e.ts_ms}, {"user_id", e.user_id}, {"experiment", e.experiment},
+                         {"arm", e.arm}, {"served", served}, {"model_version", e.model_version}, {"latency_us", e.latency_us},
+                         {"shadow_items", e.shadow_items}, {"shadow_model_version", e.shadow_model_version},
+                         {"shadow_latency_us", e.shadow_latency_us}}
+              .dump()};
 }
 
 }  // namespace
@@ -174,11 +200,19 @@ Status EventWriter::WriteBatch(const std::vector<Event>& batch) {
   ASSIGN_OR_RETURN(auto shadow_stmt, db_->Prepare(
       "INSERT INTO shadow_results (request_id, experiment, model_version, items, latency_us, error, timed_out) "
       "VALUES (?,?,?,?,?,?,?)"));
-  return db_->InTransaction([&]() -> Status { return InsertAll(batch, *exposure_stmt, *feedback_stmt, *shadow_stmt); });
+  ASSIGN_OR_RETURN(auto rejected_stmt, db_->Prepare("INSERT INTO rejected_events (request_id, kind, payload, error) VALUES (?,?,?,?)"));
+  uint64_t rejected = 0;
+  RETURN_IF_ERROR(db_->InTransaction(
+      [&]() -> Status { return InsertAll(batch, *exposure_stmt, *feedback_stmt, *shadow_stmt, *rejected_stmt, rejected); }));
+  if (rejected) {
+    std::lock_guard lock(mu_);
+    stats_.rejected += rejected;
+  }
+  return Status::Ok();
 }
 
 Status EventWriter::InsertAll(const std::vector<Event>& batch, Statement& exposure_stmt, Statement& feedback_stmt,
-                              Statement& shadow_stmt) {
+                              Statement& shadow_stmt, Statement& rejected_stmt, uint64_t& rejected) {
   for (const Event& event : batch) {
     Status s;
     if (const auto* sh = std::get_if<ShadowOutcome>(&event)) {
@@ -223,6 +257,18 @@ Status EventWriter::InsertAll(const std::vector<Event>& batch, Statement& exposu
       st.BindInt(10, e.latency_us);
       s = st.Run();
       if (!s.ok()) s = s.WithContext("exposure request_id " + std::to_string(e.request_id));
+    }
+    if (s.code() == StatusCode::kAlreadyExists) {
+      // A constraint aborts only this statement; the transaction and the batch go on.
+      const auto [request_id, kind, payload] = Describe(event);
+      rejected_stmt.BindInt(1, request_id);
+      rejected_stmt.BindText(2, kind);
+      rejected_stmt.BindText(3, payload);
+      rejected_stmt.BindText(4, s.message());
+      RETURN_IF_ERROR(rejected_stmt.Run());
+      STEWARD_LOG(kWarn) << "event writer: rejected " << kind << " (kept in rejected_events): " << s.message();
+      ++rejected;
+      continue;
     }
     RETURN_IF_ERROR(s);
   }

@@ -9,6 +9,11 @@
 // number (or WaitCommitted() returned OK, or on_commit was called for it). A reported event
 // survives kill -9 of the process (kNormal and kFull) and power loss (kFull).
 //
+// Bad events: an event the database refuses for a constraint (a duplicate request id, say) is
+// stored in `rejected_events` with its payload and the reason, counted in stats().rejected and
+// logged; it counts as committed and ingest goes on. Any other failure (disk full, I/O) stops the
+// writer and is reported to every producer: nothing is silently dropped.
+//
 // Thread safety: Submit/TrySubmit/WaitCommitted/Flush/committed are safe from any thread.
 #pragma once
 
@@ -45,6 +50,7 @@ struct EventWriterStats {
   uint64_t committed = 0;
   uint64_t batches = 0;
   uint64_t producer_waits = 0;  // times a producer blocked on a full queue
+  uint64_t rejected = 0;        // events the database refused, kept in rejected_events
   size_t max_batch = 0;
 };
 
@@ -79,8 +85,10 @@ class EventWriter {
   EventWriter(std::unique_ptr<Database> db, EventWriterOptions options);
   void Run();
   Status WriteBatch(const std::vector<Event>& batch);
+  // Inserts every event; one the database refuses for a constraint goes to rejected_events with
+  // the reason (`rejected` counts them) and the rest of the batch still commits.
   static Status InsertAll(const std::vector<Event>& batch, Statement& exposure_stmt, Statement& feedback_stmt,
-                          Statement& shadow_stmt);
+                          Statement& shadow_stmt, Statement& rejected_stmt, uint64_t& rejected);
   StatusOr<uint64_t> Enqueue(std::vector<Event>& events, bool block);
 
   std::unique_ptr<Database> db_;

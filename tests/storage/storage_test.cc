@@ -230,7 +230,9 @@ TEST(EventWriter, FullQueueGivesBackPressureNotMemory) {
   EXPECT_LE((*writer)->stats().max_batch, 8u);
 }
 
-TEST(EventWriter, FailureIsReportedNotSwallowed) {
+// A duplicate request id is refused by the database: the event is kept in rejected_events with the
+// reason, the rest of its batch commits, and ingest goes on.
+TEST(EventWriter, RefusedEventsAreQuarantinedAndIngestGoesOn) {
   const std::string path = FreshPath("dup");
   auto writer = EventWriter::Start(path);
   Exposure e;
@@ -240,11 +242,48 @@ TEST(EventWriter, FailureIsReportedNotSwallowed) {
   e.model_version = "m";
   ASSERT_TRUE((*writer)->Submit(e).ok());
   ASSERT_TRUE((*writer)->Flush().ok());
-  auto seq = (*writer)->Submit(e);  // duplicate request id
+  Exposure next = e;
+  next.request_id = 2;
+  std::vector<Event> batch = {Event(e), Event(next)};  // the duplicate and a good one, one batch
+  auto seq = (*writer)->SubmitBatch(std::move(batch));
+  ASSERT_TRUE(seq.ok());
+  ASSERT_TRUE((*writer)->WaitCommitted(*seq).ok());
+  EXPECT_EQ((*writer)->stats().rejected, 1u);
+  Exposure later = e;
+  later.request_id = 3;
+  auto seq3 = (*writer)->Submit(later);  // the writer is still running
+  ASSERT_TRUE(seq3.ok());
+  ASSERT_TRUE((*writer)->WaitCommitted(*seq3).ok());
+  ASSERT_TRUE((*writer)->Close().ok());
+  auto db = Database::Open(path).value();
+  auto count = db->Prepare("SELECT COUNT(*) FROM exposures").value();
+  ASSERT_TRUE(count->Step().value());
+  EXPECT_EQ(count->ColumnInt(0), 3);
+  auto rejected = db->Prepare("SELECT request_id, kind, payload, error FROM rejected_events").value();
+  ASSERT_TRUE(rejected->Step().value());
+  EXPECT_EQ(rejected->ColumnInt(0), 1);
+  EXPECT_EQ(rejected->ColumnText(1), "exposure");
+  EXPECT_NE(rejected->ColumnText(2).find("\"experiment\":\"x\""), std::string::npos) << rejected->ColumnText(2);
+  EXPECT_NE(rejected->ColumnText(3).find("request_id 1"), std::string::npos) << rejected->ColumnText(3);
+  EXPECT_FALSE(rejected->Step().value());
+}
+
+// Failures other than a refused event (here: a schema change that breaks the insert)
+// stop the writer and reach the producer; nothing is reported committed that is not.
+TEST(EventWriter, FailureIsReportedNotSwallowed) {
+  const std::string path = FreshPath("ro");
+  auto writer = EventWriter::Start(path);
+  ASSERT_TRUE(writer.ok());
+  {
+    auto db = Database::Open(path).value();
+    ASSERT_TRUE(db->Exec("CREATE TABLE gone (x INTEGER); CREATE TRIGGER broken BEFORE INSERT ON feedback BEGIN INSERT INTO gone VALUES (1); END; DROP TABLE gone;").ok());
+  }
+  auto seq = (*writer)->Submit(Click(1));
   ASSERT_TRUE(seq.ok());
   Status s = (*writer)->WaitCommitted(*seq);
   EXPECT_FALSE(s.ok());
-  EXPECT_NE(s.message().find("request_id 1"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("gone"), std::string::npos) << s.message();
+  EXPECT_LT((*writer)->committed(), *seq);
 }
 
 // kill -9 in the middle of ingest: every batch reported committed is in the database afterwards,
