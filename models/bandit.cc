@@ -14,6 +14,9 @@ using ConstMatMap = Eigen::Map<const Eigen::Matrix<float, Eigen::Dynamic, Eigen:
 
 ConstVecMap View(std::span<const float> x) { return ConstVecMap(x.data(), static_cast<Eigen::Index>(x.size())); }
 
+// Packed upper triangle of a symmetric d x d matrix: row i holds A(i, i..d-1) and starts here.
+size_t PackedRow(Eigen::Index i, Eigen::Index d) { return static_cast<size_t>(i * d - i * (i - 1) / 2); }
+
 // A Beta(a, b) draw from two Gamma draws (Marsaglia-Tsang), for Bernoulli Thompson sampling.
 double Gamma(Rng& rng, double shape) {
   if (shape < 1.0) return Gamma(rng, shape + 1.0) * std::pow(rng.Uniform() + 1e-300, 1.0 / shape);
@@ -44,7 +47,15 @@ void LinearArm::ApplyInverse(std::span<const float> x, float* out) const {
   const Eigen::Index d = dim_;
   VecMap result(out, d);
   if (dense()) {
-    result.noalias() = ConstMatMap(dense_inv_.data(), d, d) * View(x);
+    const ConstVecMap xv = View(x);
+    result.setZero();
+    for (Eigen::Index i = 0; i < d; ++i) {
+      const float* row = &dense_inv_[PackedRow(i, d)];
+      const Eigen::Index rest = d - i - 1;
+      const ConstVecMap upper(row + 1, rest);
+      result[i] += row[0] * xv[i] + upper.dot(xv.segment(i + 1, rest));
+      if (xv[i] != 0.0f) result.segment(i + 1, rest) += xv[i] * upper;
+    }
     return;
   }
   result = View(x) / static_cast<float>(lambda_);
@@ -58,9 +69,18 @@ void LinearArm::ApplyInverse(std::span<const float> x, float* out) const {
 double LinearArm::Variance(std::span<const float> x) const {
   const Eigen::Index d = dim_;
   if (dense()) {
-    VecMap ax(scratch_.data(), d);
-    ax.noalias() = ConstMatMap(dense_inv_.data(), d, d) * View(x);
-    return std::max(0.0, static_cast<double>(View(x).dot(ax)));
+    // x^T A x = sum_i x_i (A_ii x_i + 2 sum_{j>i} A_ij x_j) over the packed upper triangle: half the
+    // memory of the full matrix, and rows with x_i = 0 (one-hot context blocks) are skipped.
+    const ConstVecMap xv = View(x);
+    float s = 0.0f;
+    for (Eigen::Index i = 0; i < d; ++i) {
+      const float xi = xv[i];
+      if (xi == 0.0f) continue;
+      const float* row = &dense_inv_[PackedRow(i, d)];
+      const Eigen::Index rest = d - i - 1;
+      s += xi * (row[0] * xi + 2.0f * ConstVecMap(row + 1, rest).dot(xv.segment(i + 1, rest)));
+    }
+    return std::max(0.0, static_cast<double>(s));
   }
   double s = static_cast<double>(View(x).squaredNorm()) / lambda_;
   const Eigen::Index n = static_cast<Eigen::Index>(low_rank_.size()) / d;
@@ -90,12 +110,18 @@ void LinearArm::Update(std::span<const float> x, double reward) {
   theta += -u * u.dot(b) + r * (ax - u * u.dot(View(x)));
   b += r * View(x);
   if (dense()) {
-    MatMap(dense_inv_.data(), d, d).noalias() -= u * u.transpose();
+    for (Eigen::Index i = 0; i < d; ++i) {
+      if (u[i] == 0.0f) continue;
+      VecMap(&dense_inv_[PackedRow(i, d)], d - i) -= u[i] * u.segment(i, d - i);
+    }
   } else {
     low_rank_.insert(low_rank_.end(), u.data(), u.data() + d);
     if (static_cast<Eigen::Index>(low_rank_.size()) / d * 2 >= d) {  // low rank would now cost more than dense
       const std::vector<double> inv = InverseDense();
-      dense_inv_.assign(inv.begin(), inv.end());
+      dense_inv_.resize(PackedRow(d, d));
+      for (Eigen::Index i = 0; i < d; ++i) {
+        for (Eigen::Index j = i; j < d; ++j) dense_inv_[PackedRow(i, d) + static_cast<size_t>(j - i)] = static_cast<float>(inv[static_cast<size_t>(i * d + j)]);
+      }
       low_rank_.clear();
       low_rank_.shrink_to_fit();
     }
@@ -107,7 +133,13 @@ std::vector<double> LinearArm::InverseDense() const {
   const Eigen::Index d = dim_;
   std::vector<double> m(static_cast<size_t>(d * d), 0.0);
   if (dense()) {
-    for (size_t i = 0; i < m.size(); ++i) m[i] = dense_inv_[i];
+    for (Eigen::Index i = 0; i < d; ++i) {
+      for (Eigen::Index j = i; j < d; ++j) {
+        const double v = dense_inv_[PackedRow(i, d) + static_cast<size_t>(j - i)];
+        m[static_cast<size_t>(i * d + j)] = v;
+        m[static_cast<size_t>(j * d + i)] = v;
+      }
+    }
     return m;
   }
   Eigen::MatrixXf inv = Eigen::MatrixXf::Identity(d, d) / static_cast<float>(lambda_);

@@ -51,7 +51,7 @@ class LinearArm {
   std::vector<float> b_;
   std::vector<float> theta_;
   std::vector<float> low_rank_;   // n x d row-major: u_k
-  std::vector<float> dense_inv_;  // d x d row-major, empty while low rank
+  std::vector<float> dense_inv_;  // packed upper triangle of A^-1 (d (d + 1) / 2), empty while low rank
   mutable std::vector<float> scratch_;
 };
 
