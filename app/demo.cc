@@ -1,4 +1,5 @@
 #include "app/demo.h"
+#include "app/model_factory.h"
 
 #include <algorithm>
 #include <filesystem>
@@ -73,6 +74,8 @@ class DegradingRecommender final : public models::Recommender {
     return rec;
   }
   void Observe(const models::FeedbackSignal& signal) override { inner_->Observe(signal); }
+  void ObserveList(const models::ListFeedback& feedback) override { inner_->ObserveList(feedback); }
+  void AdvanceTo(int64_t ts_ms) override { inner_->AdvanceTo(ts_ms); }
   void AddFilter(std::shared_ptr<const models::CandidateFilter> filter) override {
     inner_->AddFilter(filter);
     Recommender::AddFilter(std::move(filter));
@@ -130,7 +133,7 @@ StatusOr<DemoSummary> RunDemo(const DemoOptions& options) {
   const int64_t horizon_ms = static_cast<int64_t>(options.days) * 86'400'000LL;
   std::vector<ArmState> arms(config.arms.size());
   for (size_t a = 0; a < config.arms.size(); ++a) {
-    ASSIGN_OR_RETURN(arms[a].model, models::MakeRecommender(config.arms[a].model, catalog, Mix64(options.seed + 17 * (a + 1))));
+    ASSIGN_OR_RETURN(arms[a].model, MakeModel(config.arms[a].model, catalog, books, world, Mix64(options.seed + 17 * (a + 1))));
     if (options.scenario == "regression" && a > 0) {
       const int64_t from_ms = world_config.start_ms + static_cast<int64_t>(0.4 * static_cast<double>(horizon_ms));
       arms[a].model = std::make_unique<DegradingRecommender>(std::move(arms[a].model), catalog, from_ms, Mix64(options.seed + 5));
@@ -143,7 +146,7 @@ StatusOr<DemoSummary> RunDemo(const DemoOptions& options) {
   }
   std::unique_ptr<models::Recommender> shadow_model;
   if (!config.shadow_model.empty()) {
-    ASSIGN_OR_RETURN(shadow_model, models::MakeRecommender(config.shadow_model, catalog, Mix64(options.seed + 991)));
+    ASSIGN_OR_RETURN(shadow_model, MakeModel(config.shadow_model, catalog, books, world, Mix64(options.seed + 991)));
     if (blocklist) shadow_model->AddFilter(blocklist);
   }
 
@@ -203,8 +206,10 @@ StatusOr<DemoSummary> RunDemo(const DemoOptions& options) {
   std::unique_ptr<shadow::ShadowRunner> shadow_runner;
   if (shadow_model) {
     storage::EventWriter* sink = writer.get();
+    shadow::ShadowRunnerOptions runner_options;
+    runner_options.queue_capacity = options.shadow_queue;
     shadow_runner = std::make_unique<shadow::ShadowRunner>(
-        std::move(shadow_model), shadow::ShadowRunnerOptions(), [sink, catalog, name = config.name](shadow::ShadowResult r) {
+        std::move(shadow_model), runner_options, [sink, catalog, name = config.name](shadow::ShadowResult r) {
           storage::ShadowOutcome out;
           out.request_id = r.request_id;
           out.experiment = name;
@@ -232,6 +237,7 @@ StatusOr<DemoSummary> RunDemo(const DemoOptions& options) {
 
   std::vector<storage::Event> events;
   std::vector<int32_t> items;
+  std::vector<char> clicked;
   std::vector<int> categories, groups;
   for (int64_t r = 0; r < options.requests; ++r) {
     if (options.cancel && options.cancel->load()) {
@@ -278,6 +284,7 @@ StatusOr<DemoSummary> RunDemo(const DemoOptions& options) {
     request.history = history[req.user_index];
     request.k = options.list_size;
     const int64_t t0 = clock.MonotonicNanos();
+    arm.model->AdvanceTo(request.ts_ms);
     models::Recommendation rec = arm.model->Recommend(request);
     const int64_t t1 = clock.MonotonicNanos();
     if (shadow_runner) shadow_runner->SubmitRequest(request);  // a copy of the same inputs; never blocks
@@ -304,13 +311,14 @@ StatusOr<DemoSummary> RunDemo(const DemoOptions& options) {
     events.emplace_back(std::move(exposure));
 
     // Simulated user response, position by position.
+    clicked.assign(rec.items.size(), 0);
     experiment::RequestOutcome outcome;
     outcome.latency_ms = static_cast<double>(t1 - t0) / 1e6;
     for (size_t p = 0; p < rec.items.size(); ++p) {
       const int32_t item = rec.items[p].item;
       const int position = static_cast<int>(p) + 1;
-      const bool clicked = world.SimulateClick(req.user_index, static_cast<size_t>(item), position);
-      if (!clicked) continue;
+      if (!world.SimulateClick(req.user_index, static_cast<size_t>(item), position)) continue;
+      clicked[p] = 1;
       const int64_t click_ts = req.ts_ms + 1000 * position;
       events.emplace_back(storage::Feedback{request.request_id, click_ts, user.id, catalog->items[static_cast<size_t>(item)].id,
                                             position, storage::FeedbackKind::kClick, 1.0});
@@ -328,6 +336,10 @@ StatusOr<DemoSummary> RunDemo(const DemoOptions& options) {
       if (shadow_runner) shadow_runner->SubmitFeedback(signal);
       history[req.user_index].push_back(item);
     }
+    // The whole list's outcome, for models that learn from it (the hybrid's bandit).
+    const models::ListFeedback list_feedback{request.request_id, user.id, req.ts_ms, items, clicked};
+    arm.model->ObserveList(list_feedback);
+    if (shadow_runner) shadow_runner->SubmitListFeedback(list_feedback);
     if (assignment.in_experiment) metrics.Record(static_cast<int>(arm_index), user.id, outcome);
     auto submitted = writer->SubmitBatch(std::move(events));
     if (!submitted.ok()) return submitted.status().WithContext("logging request " + std::to_string(request.request_id));

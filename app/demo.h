@@ -21,6 +21,10 @@ struct DemoOptions {
   std::string data_dir;         // resolved by ResolveDataDir when empty
   std::string experiment_file;  // Default: <data>/experiments/demo.yaml
   std::string blocklist_file;   // optional safety blocklist
+  // Shadow tasks that may wait before new ones are dropped. The demo's traffic arrives far faster
+  // than real time, so a slow shadow model (the hybrid) drops most work at the production default;
+  // raise it to shadow every request. Default: 4096
+  size_t shadow_queue = 4096;
   // "" (plain run), "healthy" or "regression": run the rollout controller over the experiment's
   // ramp; regression makes the treatment serve near-random items from 40% of the run onwards.
   std::string scenario;

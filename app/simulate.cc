@@ -6,6 +6,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "app/model_factory.h"
 #include "app/paths.h"
 #include "common/progress.h"
 #include "data/goodbooks.h"
@@ -23,36 +24,6 @@ constexpr int kSignalClicks = 3;      // clicks that make a "significant signal"
 constexpr double kQualityShare = 1.0;   // share of established users' list quality that counts as reached
 constexpr int kQualityWindow = 3;       // requests averaged when reading the new-user curve
 constexpr int64_t kQualityHorizon = 30;  // new users' requests measured (the curve's length)
-
-std::vector<models::SparseFeatures> BookFeatures(const std::vector<data::Book>& books, const sim::World& world, int buckets) {
-  models::ItemFeaturizer featurizer(buckets);
-  std::vector<models::SparseFeatures> out;
-  for (size_t i = 0; i < books.size(); ++i) {
-    const data::Book& b = books[i];
-    std::vector<std::string> tokens;
-    std::string token;
-    for (char c : b.title + " ") {
-      if (std::isalnum(static_cast<unsigned char>(c))) {
-        token.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
-      } else if (!token.empty()) {
-        if (token.size() > 2) tokens.push_back(token);
-        token.clear();
-      }
-    }
-    const double pop = world.items()[i].popularity;
-    const std::string bucket = std::to_string(static_cast<int>(std::floor(std::clamp(pop, -3.0, 3.0))));
-    std::vector<models::ItemFeaturizer::Field> fields = {
-        {"author", {b.primary_author}},
-        {"language", {b.language.empty() ? "unknown" : b.language}},
-        {"decade", {b.has_year ? std::to_string(b.year / 10 * 10) : "unknown"}},
-        {"title", tokens},
-        {"popularity", {bucket}},
-        {"genre", {std::to_string(world.items()[i].category)}},
-    };
-    out.push_back(featurizer.Featurize(fields));
-  }
-  return out;
-}
 
 double CosMean(const std::vector<float>& a, const std::vector<float>& b) {
   double dot = 0, na = 0, nb = 0;
@@ -85,20 +56,12 @@ StatusOr<SimulateResult> RunSimulation(const SimulateOptions& o) {
     catalog->items.push_back({item.id, item.category, static_cast<int>(item.provider), item.popularity, item.released_ms});
   }
 
-  std::unique_ptr<models::Recommender> model;
-  models::HybridRecommender* hybrid = nullptr;
-  if (o.policy == "hybrid") {
-    models::HybridOptions ho;
-    ho.seed = Mix64(o.seed + 101);
-    ho.embedding.seed = Mix64(o.seed + 202);
-    ho.embedding.batch = 256;
-    ho.bandit.seed = Mix64(o.seed + 303);
-    auto h = std::make_unique<models::HybridRecommender>(catalog, BookFeatures(books, world, ho.embedding.layers.front()), ho);
-    hybrid = h.get();
-    model = std::move(h);
-  } else {
-    ASSIGN_OR_RETURN(model, models::MakeRecommender(o.policy, catalog, Mix64(o.seed + 17)));
+  if (std::find(ModelNames().begin(), ModelNames().end(), o.policy) == ModelNames().end()) {
+    return InvalidArgument("--policy '" + o.policy + "' is not a model; use baseline, hybrid, popularity, baseline-genre or baseline-egreedy");
   }
+  ASSIGN_OR_RETURN(std::unique_ptr<models::Recommender> model,
+                   MakeModel(o.policy, catalog, books, world, o.policy == "hybrid" ? o.seed : Mix64(o.seed + 17)));
+  auto* hybrid = dynamic_cast<models::HybridRecommender*>(model.get());
 
   fairness::ExposureAccumulator exposure(static_cast<int>(catalog->items.size()), catalog->num_categories, 3);
   std::vector<std::vector<int32_t>> history;

@@ -30,7 +30,7 @@ HybridRecommender::HybridRecommender(std::shared_ptr<const Catalog> catalog, std
       normalizer_(ContextBuilder::ContinuousMask()),
       popularity_(catalog_, PopularityIndex::Options()),
       rng_(options_.seed) {
-  Reembed();
+  SwapIn(Embed(std::move(embedding_), features_, options_.index_factory));
 }
 
 HybridRecommender::~HybridRecommender() {
@@ -39,35 +39,47 @@ HybridRecommender::~HybridRecommender() {
 
 std::string HybridRecommender::version() const { return "hybrid@emb" + std::to_string(embedding_version_); }
 
-void HybridRecommender::Reembed() {
-  embeddings_ = embedding_->EmbedAll(features_);
+HybridRecommender::Trained HybridRecommender::Embed(std::unique_ptr<EmbeddingModel> model,
+                                                    const std::vector<SparseFeatures>& features,
+                                                    const std::string& index_factory) {
+  Trained t;
+  t.embeddings = model->EmbedAll(features);
   // Centre and re-normalise: a ReLU network maps all inputs into a narrow cone (cosines near 1),
   // which would make every similarity alike; removing the catalog mean keeps what differs.
-  const size_t d = static_cast<size_t>(embedding_->output_dim());
-  const size_t n = catalog_->items.size();
+  std::vector<float>& e = t.embeddings;
+  const size_t d = static_cast<size_t>(model->output_dim());
+  const size_t n = features.size();
   std::vector<double> mean(d, 0.0);
   for (size_t i = 0; i < n; ++i) {
-    for (size_t j = 0; j < d; ++j) mean[j] += embeddings_[i * d + j];
+    for (size_t j = 0; j < d; ++j) mean[j] += e[i * d + j];
   }
   for (double& m : mean) m /= static_cast<double>(std::max<size_t>(n, 1));
   for (size_t i = 0; i < n; ++i) {
     double norm = 0.0;
     for (size_t j = 0; j < d; ++j) {
-      embeddings_[i * d + j] = static_cast<float>(embeddings_[i * d + j] - mean[j]);
-      norm += static_cast<double>(embeddings_[i * d + j]) * embeddings_[i * d + j];
+      e[i * d + j] = static_cast<float>(e[i * d + j] - mean[j]);
+      norm += static_cast<double>(e[i * d + j]) * e[i * d + j];
     }
     norm = std::sqrt(norm);
     if (norm > 0) {
-      for (size_t j = 0; j < d; ++j) embeddings_[i * d + j] = static_cast<float>(embeddings_[i * d + j] / norm);
+      for (size_t j = 0; j < d; ++j) e[i * d + j] = static_cast<float>(e[i * d + j] / norm);
     }
   }
   VectorIndexOptions o;
-  o.factory = options_.index_factory;
-  index_ = std::move(VectorIndex::Create(embedding_->output_dim(), o).value());
-  std::vector<int64_t> ids(catalog_->items.size());
+  o.factory = index_factory;
+  t.index = std::move(VectorIndex::Create(model->output_dim(), o).value());
+  std::vector<int64_t> ids(n);
   for (size_t i = 0; i < ids.size(); ++i) ids[i] = static_cast<int64_t>(i);
-  if (!index_->trained()) (void)index_->Train(embeddings_);
-  (void)index_->Add(ids, embeddings_);
+  if (!t.index->trained()) (void)t.index->Train(e);
+  (void)t.index->Add(ids, e);
+  t.model = std::move(model);
+  return t;
+}
+
+void HybridRecommender::SwapIn(Trained trained) {
+  embedding_ = std::move(trained.model);
+  embeddings_ = std::move(trained.embeddings);
+  index_ = std::move(trained.index);
 }
 
 std::vector<float> HybridRecommender::UserVector(std::span<const int32_t> history) const {
@@ -94,18 +106,17 @@ void HybridRecommender::AdvanceTo(int64_t ts_ms) {
   while (ts_ms >= next_tick_ms_) {
     // Swap in the model trained since the last tick (deterministic in event time).
     if (training_.valid()) {
-      embedding_ = training_.get();
+      SwapIn(training_.get());
       ++embedding_version_;
-      Reembed();
     }
     // Start the next fine-tune when enough new pairs arrived.
     if (pairs_.size() >= pairs_at_last_train_ + static_cast<size_t>(options_.retrain_min_pairs)) {
       pairs_at_last_train_ = pairs_.size();
       auto copy = std::make_unique<EmbeddingModel>(*embedding_);
       training_ = std::async(std::launch::async, [model = std::move(copy), items = &features_, pairs = pairs_,
-                                                   steps = options_.retrain_steps]() mutable {
+                                                   steps = options_.retrain_steps, factory = options_.index_factory]() mutable {
         (void)model->Train(*items, pairs, steps);
-        return std::move(model);
+        return Embed(std::move(model), *items, factory);
       });
     }
     next_tick_ms_ += options_.retrain_interval_ms;
@@ -114,9 +125,8 @@ void HybridRecommender::AdvanceTo(int64_t ts_ms) {
 
 void HybridRecommender::Finish() {
   if (training_.valid()) {
-    embedding_ = training_.get();
+    SwapIn(training_.get());
     ++embedding_version_;
-    Reembed();
   }
 }
 

@@ -23,9 +23,9 @@
 //    5 positions only, since deeper ones are rarely examined);
 //  - every `retrain_interval_ms` of event time, when at least `retrain_min_pairs` new co-click pairs
 //    arrived, a copy of the embedding model is fine-tuned in a background thread on all pairs so
-//    far; it is swapped in (items re-embedded, index rebuilt, a new version) at the next tick, so
-//    serving never waits for training (in simulation the swap time is fixed in event time, which
-//    keeps runs deterministic).
+//    far, and re-embeds the items and builds a new index there too; at the next tick the three are
+//    swapped in with a new version, so serving never waits for training or re-embedding (in
+//    simulation the swap time is fixed in event time, which keeps runs deterministic).
 #pragma once
 
 #include <cstdint>
@@ -79,7 +79,7 @@ class HybridRecommender : public Recommender {
   void ObserveList(const ListFeedback& feedback) override;
 
   // Event-time clock tick: starts or swaps in embedding retrains (called before each request).
-  void AdvanceTo(int64_t ts_ms);
+  void AdvanceTo(int64_t ts_ms) override;
   // Waits for a retrain in flight and swaps it in (end of a simulation).
   void Finish();
 
@@ -89,7 +89,17 @@ class HybridRecommender : public Recommender {
   size_t training_pairs() const { return pairs_.size(); }
 
  private:
-  void Reembed();
+  // A fine-tuned model with its item embeddings and index, all built off the serving thread.
+  struct Trained {
+    std::unique_ptr<EmbeddingModel> model;
+    std::vector<float> embeddings;
+    std::unique_ptr<VectorIndex> index;
+  };
+  // Embeds every item (centred, unit length) and builds the index: used at construction and, for
+  // retrains, inside the background task so a swap is three pointer moves.
+  static Trained Embed(std::unique_ptr<EmbeddingModel> model, const std::vector<SparseFeatures>& features,
+                       const std::string& index_factory);
+  void SwapIn(Trained trained);
   std::vector<float> UserVector(std::span<const int32_t> history) const;
 
   std::shared_ptr<const Catalog> catalog_;
@@ -120,7 +130,7 @@ class HybridRecommender : public Recommender {
   std::vector<std::pair<int32_t, int32_t>> pairs_;
   size_t pairs_at_last_train_ = 0;
   int64_t next_tick_ms_ = -1;
-  std::future<std::unique_ptr<EmbeddingModel>> training_;
+  std::future<Trained> training_;
 };
 
 }  // namespace steward::models

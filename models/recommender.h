@@ -89,6 +89,9 @@ class Recommender {
   // Learns from a whole served list, clicks and non-clicks (bandits); default: nothing. Called
   // after the per-click Observe() calls of the same request.
   virtual void ObserveList(const ListFeedback& feedback) { (void)feedback; }
+  // Event time has reached `ts_ms` (models with scheduled work, e.g. the hybrid's retrains, act on
+  // it); called before Recommend with the request's time. Default: nothing.
+  virtual void AdvanceTo(int64_t ts_ms) { (void)ts_ms; }
   // Screens every item this model returns. Models that wrap or consult other models must pass the
   // filter on to them (override and call the base), or those models' items bypass it.
   virtual void AddFilter(std::shared_ptr<const CandidateFilter> filter) { filters_.push_back(std::move(filter)); }

@@ -12,6 +12,7 @@
 
 #include <Eigen/Core>
 #include <algorithm>
+#include <mutex>
 #include <numeric>
 #include <unordered_map>
 #include <unordered_set>
@@ -105,7 +106,8 @@ StatusOr<std::unique_ptr<VectorIndex>> VectorIndex::Create(int dim, VectorIndexO
   // Exact batch search through BLAS even for few queries: Debian's generic FAISS build has no SIMD
   // kernel for the per-vector loop, while OpenBLAS's sgemm is vectorised (measured: about 3x).
   // Single queries on a flat index bypass both (FlatTopK).
-  faiss::distance_compute_blas_threshold = 1;
+  static std::once_flag blas_threshold_once;  // a process-wide FAISS setting; indexes are built on several threads
+  std::call_once(blas_threshold_once, [] { faiss::distance_compute_blas_threshold = 1; });
   auto impl = std::make_unique<Impl>();
   impl->dim = dim;
   impl->options = std::move(options);

@@ -81,11 +81,20 @@ StatusOr<ShadowReport> BuildShadowReport(storage::Database& db, const ShadowRepo
     catalog[r.item_id] = r;
     num_categories = std::max(num_categories, r.category + 1);
   }
+  // One entry per experiment; a shadow model that retrained while shadowing has several versions,
+  // named first -> last.
   ASSIGN_OR_RETURN(auto names, db.Prepare(
-      "SELECT DISTINCT experiment, model_version FROM shadow_results WHERE ?1 = '' OR experiment = ?1 ORDER BY experiment"));
+      "SELECT s.experiment, "
+      "(SELECT model_version FROM shadow_results f WHERE f.experiment = s.experiment ORDER BY request_id LIMIT 1), "
+      "(SELECT model_version FROM shadow_results l WHERE l.experiment = s.experiment ORDER BY request_id DESC LIMIT 1), "
+      "COUNT(DISTINCT s.model_version) FROM shadow_results s WHERE ?1 = '' OR s.experiment = ?1 "
+      "GROUP BY s.experiment ORDER BY s.experiment"));
   names->BindText(1, options.experiment);
   ASSIGN_OR_RETURN(auto pairs, storage::CollectRows(*names, [](const storage::Statement& r) {
-    return std::make_pair(r.ColumnText(0), r.ColumnText(1));
+    const int64_t versions = r.ColumnInt(3);
+    std::string label = r.ColumnText(1);
+    if (versions > 1) label += " -> " + r.ColumnText(2) + " (" + std::to_string(versions) + " versions)";
+    return std::make_pair(r.ColumnText(0), label);
   }));
   // Items the policy filter blocks on this request; ids outside the catalog snapshot cannot be
   // screened and are not counted.

@@ -36,7 +36,7 @@ bool ShadowRunner::Enqueue(Task task) {
 
 bool ShadowRunner::SubmitRequest(const models::RecommendRequest& request) {
   Task t;
-  t.is_request = true;
+  t.kind = Task::Kind::kRequest;
   t.request = request;
   t.history.assign(request.history.begin(), request.history.end());
   return Enqueue(std::move(t));
@@ -44,9 +44,18 @@ bool ShadowRunner::SubmitRequest(const models::RecommendRequest& request) {
 
 bool ShadowRunner::SubmitFeedback(const models::FeedbackSignal& signal) {
   Task t;
-  t.is_request = false;
+  t.kind = Task::Kind::kFeedback;
   t.feedback = signal;
   t.history.assign(signal.history.begin(), signal.history.end());
+  return Enqueue(std::move(t));
+}
+
+bool ShadowRunner::SubmitListFeedback(const models::ListFeedback& feedback) {
+  Task t;
+  t.kind = Task::Kind::kList;
+  t.list = feedback;
+  t.history.assign(feedback.items.begin(), feedback.items.end());
+  t.clicked.assign(feedback.clicked.begin(), feedback.clicked.end());
   return Enqueue(std::move(t));
 }
 
@@ -71,14 +80,25 @@ void ShadowRunner::Run() {
       queue_.pop_front();
       busy_ = true;
     }
-    if (task.is_request) {
+    if (task.kind == Task::Kind::kRequest) {
       task.request.history = task.history;
       ShadowResult result;
       result.request_id = task.request.request_id;
       result.model_version = version_;
+      // The model's event-time tick (scheduled retrains swap in here) is outside the timed region:
+      // in accelerated simulation a tick may wait for a retrain that real time would have long
+      // finished, which is not serving latency. An exception from it counts as an error.
+      try {
+        model_->AdvanceTo(task.request.ts_ms);
+      } catch (const std::exception&) {
+        result.error = true;
+      }
       const auto t0 = std::chrono::steady_clock::now();
       try {
-        for (const auto& s : model_->Recommend(task.request).items) result.items.push_back(s.item);
+        if (!result.error) {
+          for (const auto& s : model_->Recommend(task.request).items) result.items.push_back(s.item);
+          result.model_version = model_->version();  // models that retrain change version while shadowing
+        }
       } catch (const std::exception&) {
         result.error = true;
         result.items.clear();
@@ -94,9 +114,15 @@ void ShadowRunner::Run() {
       }
       if (on_result_) on_result_(std::move(result));
     } else {
-      task.feedback.history = task.history;
       try {
-        model_->Observe(task.feedback);
+        if (task.kind == Task::Kind::kFeedback) {
+          task.feedback.history = task.history;
+          model_->Observe(task.feedback);
+        } else {
+          task.list.items = task.history;
+          task.list.clicked = task.clicked;
+          model_->ObserveList(task.list);
+        }
       } catch (const std::exception&) {
         std::lock_guard lock(mu_);
         ++stats_.errors;

@@ -51,6 +51,8 @@ class ShadowRunner {
   // Both return false (and count a drop) when the queue is full. Never block.
   bool SubmitRequest(const models::RecommendRequest& request);
   bool SubmitFeedback(const models::FeedbackSignal& signal);
+  // The served list's outcome (items and clicks), for models that learn from whole lists (bandits).
+  bool SubmitListFeedback(const models::ListFeedback& feedback);
   // Waits until the queue is empty (end of a run, tests).
   void Drain();
   ShadowStats stats() const;
@@ -58,10 +60,12 @@ class ShadowRunner {
 
  private:
   struct Task {
-    bool is_request = true;
+    enum class Kind { kRequest, kFeedback, kList } kind = Kind::kRequest;
     models::RecommendRequest request;
     models::FeedbackSignal feedback;
-    std::vector<int32_t> history;  // owned copy behind the spans
+    models::ListFeedback list;
+    std::vector<int32_t> history;  // owned copy behind the spans (a list's items for kList)
+    std::vector<char> clicked;     // kList
   };
   bool Enqueue(Task task);
   void Run();

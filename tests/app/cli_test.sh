@@ -180,6 +180,16 @@ j = json.loads(sys.argv[1])
 assert j['slate'] == 'position-based' and len(j['examination']) == 3 and j['examination'][0] == 1.0, j
 assert {'ips', 'snips', 'dr'} <= set(j['estimates']) and j['ess'] > 0, j
 " "$("$STEWARD" ope --log "$(dirname "$0")/../../data/obd/bts/men/men.csv" --policy uniform --slate position-based --estimators ips,snips,dr --json)"
+# The hybrid in shadow beside the baseline (data/experiments/hybrid-shadow.yaml): every request
+# shadowed with a large queue, retrained versions recorded, no errors.
+"$STEWARD" demo --headless --quiet --requests 1500 --experiment "$(dirname "$0")/../../data/experiments/hybrid-shadow.yaml" \
+  --db "$WORK/hybrid.db" --shadow-queue 100000 --json >/dev/null 2>&1
+check "hybrid shadow demo" python3 -c "
+import json, sys
+e = json.loads(sys.argv[1])['experiments'][0]
+assert e['name'] == 'hybrid-shadow' and e['shadow_model'].startswith('hybrid@'), e
+assert e['compared'] == 1500 and e['dropped'] == 0 and e['shadow']['errors'] == 0, e
+" "$("$STEWARD" shadow report --db "$WORK/hybrid.db" --json)"
 check "ope genre-shelf scenario: DR beats IPS over repeats" python3 -c "
 import json, sys
 j = json.loads(sys.argv[1])

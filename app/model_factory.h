@@ -1,0 +1,28 @@
+// Builds any model by name for the commands that serve the simulated world (demo, simulate):
+// the baseline family through models::MakeRecommender, and the hybrid, which also needs every
+// book's content features (author, language, decade, title tokens, popularity bucket, genre).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "data/goodbooks.h"
+#include "models/embedding.h"
+#include "models/recommender.h"
+#include "sim/world.h"
+
+namespace steward::app {
+
+// Content features of the world's books, hashed into `buckets` inputs (the MLP's first layer).
+std::vector<models::SparseFeatures> BookFeatures(const std::vector<data::Book>& books, const sim::World& world, int buckets);
+
+// "hybrid" or any name MakeRecommender knows. `seed` drives the model's randomness.
+StatusOr<std::unique_ptr<models::Recommender>> MakeModel(const std::string& name, std::shared_ptr<const models::Catalog> catalog,
+                                                         const std::vector<data::Book>& books, const sim::World& world,
+                                                         uint64_t seed);
+const std::vector<std::string>& ModelNames();
+
+}  // namespace steward::app
