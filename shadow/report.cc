@@ -9,11 +9,13 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "charts/charts.h"
 #include "common/percentile.h"
 #include "fairness/metrics.h"
 #include "shadow/compare.h"
+#include "shadow/ope.h"
 #include "storage/queries.h"
 #include "storage/statement.h"
 
@@ -127,8 +129,22 @@ StatusOr<ShadowReport> BuildShadowReport(storage::Database& db, const ShadowRepo
       windows[w].start_ms = t0 + static_cast<int64_t>(w) * width;
       windows[w].end_ms = windows[w].start_ms + width;
     }
+    // Clicks by (request, position), for the counterfactual estimate.
+    std::unordered_set<int64_t> clicked;
+    ASSIGN_OR_RETURN(auto clicks, db.Prepare(
+        "SELECT f.request_id, f.position FROM feedback f JOIN exposures x ON x.request_id = f.request_id "
+        "WHERE x.experiment = ? AND f.kind = 1"));
+    clicks->BindText(1, name);
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, clicks->Step());
+      if (!row) break;
+      clicked.insert(clicks->ColumnInt(0) * 1024 + clicks->ColumnInt(1));
+    }
+    OpeData slots;
+    ShadowCounterfactual& cf = e.counterfactual;
+    int64_t cf_requests = 0, cf_positions = 0, cf_clicks = 0;
     ASSIGN_OR_RETURN(auto st, db.Prepare(
-        "SELECT x.served, x.latency_us, s.items, s.latency_us, s.error, s.timed_out, x.ts_ms, x.user_id FROM exposures x "
+        "SELECT x.served, x.latency_us, s.items, s.latency_us, s.error, s.timed_out, x.ts_ms, x.user_id, x.request_id FROM exposures x "
         "LEFT JOIN shadow_results s ON s.request_id = x.request_id WHERE x.experiment = ?"));
     st->BindText(1, name);
     Side served, shadow;
@@ -144,7 +160,12 @@ StatusOr<ShadowReport> BuildShadowReport(storage::Database& db, const ShadowRepo
       ShadowWindow& window = windows[w];
       ++window.requests;
       std::vector<int64_t> s_items;
-      for (const auto& pair : nlohmann::json::parse(st->ColumnText(0))) s_items.push_back(pair[0].get<int64_t>());
+      std::vector<double> s_propensity;
+      for (const auto& pair : nlohmann::json::parse(st->ColumnText(0))) {
+        s_items.push_back(pair[0].get<int64_t>());
+        s_propensity.push_back(pair[1].get<double>());
+      }
+      const int64_t request_id = st->ColumnInt(8);
       for (int64_t id : s_items) {
         exposure_count[id] += 1;
         total += 1;
@@ -172,6 +193,26 @@ StatusOr<ShadowReport> BuildShadowReport(storage::Database& db, const ShadowRepo
       window.overlap_at_10 += o;
       window.rbo += r;
       tau += KendallTauOnIntersection(s_items, h_items);
+      if (!s_items.empty() && !st->ColumnInt(4) && !st->ColumnInt(5)) {
+        bool explored = false;
+        for (size_t k = 0; k < s_items.size(); ++k) {
+          const bool click = clicked.count(request_id * 1024 + static_cast<int64_t>(k) + 1) > 0;
+          if (!(s_propensity[k] < 1.0) || !(s_propensity[k] > 0.0)) {
+            ++cf.deterministic_rows;
+            continue;
+          }
+          explored = true;
+          const bool match = k < h_items.size() && h_items[k] == s_items[k];
+          cf.matched += match ? 1 : 0;
+          cf_clicks += click ? 1 : 0;
+          slots.reward.push_back(click ? 1.0 : 0.0);
+          slots.weight.push_back(match ? 1.0 / s_propensity[k] : 0.0);
+          slots.q_logged.push_back(0.0);
+          slots.v_dm.push_back(0.0);
+          ++cf_positions;
+        }
+        cf_requests += explored ? 1 : 0;
+      }
       served.lists.push_back(std::move(s_items));
       shadow.lists.push_back(std::move(h_items));
     }
@@ -179,6 +220,20 @@ StatusOr<ShadowReport> BuildShadowReport(storage::Database& db, const ShadowRepo
       e.overlap_at_10 = overlap / static_cast<double>(e.compared);
       e.rbo = rbo / static_cast<double>(e.compared);
       e.kendall_tau = tau / static_cast<double>(e.compared);
+    }
+    cf.rows = static_cast<int64_t>(slots.size());
+    if (cf.rows > 0) {
+      cf.list_length = static_cast<double>(cf_positions) / static_cast<double>(std::max<int64_t>(cf_requests, 1));
+      cf.logged_clicks_per_list = static_cast<double>(cf_clicks) / static_cast<double>(std::max<int64_t>(cf_requests, 1));
+      ASSIGN_OR_RETURN(auto est, Evaluate(slots, {"ips", "snips"}, OpeOptions()));
+      const double L = cf.list_length;
+      cf.ips = est["ips"].value * L, cf.ips_low = est["ips"].ci_low * L, cf.ips_high = est["ips"].ci_high * L;
+      cf.snips = est["snips"].value * L, cf.snips_low = est["snips"].ci_low * L, cf.snips_high = est["snips"].ci_high * L;
+      const OpeDiagnostics g = Diagnose(slots);
+      cf.ess = g.ess;
+      cf.max_weight = g.max_weight;
+      cf.unreliable = g.unreliable;
+      cf.warning = g.warning;
     }
     for (size_t w = 0; w < windows.size(); ++w) {
       ShadowWindow& window = windows[w];
@@ -215,6 +270,35 @@ nlohmann::json SideJson(const SideMetrics& m) {
   return {{"diversity_index", m.diversity_index}, {"novelty", m.novelty}, {"coverage", m.coverage},
           {"intra_list_diversity", m.intra_list_diversity}, {"p50_ms", m.p50_ms}, {"p95_ms", m.p95_ms},
           {"p99_ms", m.p99_ms}, {"errors", m.errors}, {"violations", m.violations}};
+}
+
+nlohmann::json CounterfactualJson(const ShadowCounterfactual& c) {
+  nlohmann::json j = {{"rows", c.rows}, {"deterministic_rows", c.deterministic_rows}, {"matched", c.matched},
+                      {"logged_clicks_per_list", c.logged_clicks_per_list},
+                      {"ips", {{"value", c.ips}, {"ci_low", c.ips_low}, {"ci_high", c.ips_high}}},
+                      {"snips", {{"value", c.snips}, {"ci_low", c.snips_low}, {"ci_high", c.snips_high}}},
+                      {"ess", c.ess}, {"max_weight", c.max_weight}, {"unreliable", c.unreliable}};
+  if (!c.warning.empty()) j["warning"] = c.warning;
+  return j;
+}
+
+std::string CounterfactualLine(const ShadowCounterfactual& c) {
+  char line[768];
+  if (c.rows == 0) {
+    std::snprintf(line, sizeof line,
+                  "Counterfactual value: not estimable (%lld positions logged deterministically, propensity 1: the logs "
+                  "give no support for other items; serve an arm with exploration).",
+                  static_cast<long long>(c.deterministic_rows));
+    return line;
+  }
+  std::snprintf(line, sizeof line,
+                "Counterfactual value of the shadow model (clicks per list, from %lld explored positions, %lld matching "
+                "the shadow list): SNIPS %.3f [%.3f, %.3f], IPS %.3f [%.3f, %.3f]; logged %.3f on the same requests. "
+                "ESS %.0f, largest weight %.0f.%s%s",
+                static_cast<long long>(c.rows), static_cast<long long>(c.matched), c.snips, c.snips_low, c.snips_high,
+                c.ips, c.ips_low, c.ips_high, c.logged_clicks_per_list, c.ess, c.max_weight,
+                c.unreliable ? " UNRELIABLE: " : "", c.warning.c_str());
+  return line;
 }
 
 // File-name-safe form of an experiment name.
@@ -285,7 +369,8 @@ std::string ShadowReportJson(const ShadowReport& report) {
                     {"overlap_at_10", e.overlap_at_10}, {"rbo", e.rbo}, {"kendall_tau", e.kendall_tau},
                     {"dropped", e.dropped}, {"violations", e.violations},
                     {"policy", e.policy.empty() ? nlohmann::json() : nlohmann::json(e.policy)},
-                    {"served", SideJson(e.served)}, {"shadow", SideJson(e.shadow)}, {"windows", windows}});
+                    {"served", SideJson(e.served)}, {"shadow", SideJson(e.shadow)}, {"windows", windows},
+                    {"counterfactual", CounterfactualJson(e.counterfactual)}});
   }
   return nlohmann::json{{"experiments", list}}.dump();
 }
@@ -301,7 +386,7 @@ std::string ShadowReportMarkdown(const ShadowReport& report, bool charts) {
       std::snprintf(line, sizeof line, "| %s | %.4f | %.4f |\n", r.name, r.served, r.shadow);
       out << line;
     }
-    out << "\n" << ViolationsLine(e) << "\n\n";
+    out << "\n" << ViolationsLine(e) << "\n\n" << CounterfactualLine(e.counterfactual) << "\n\n";
     if (charts) {
       const std::string slug = Slug(e.name);
       out << "![agreement over time](" << slug << "-agreement.png)\n\n![latency](" << slug << "-latency.png)\n\n![quality]("
@@ -331,7 +416,7 @@ std::string ShadowReportHtml(const ShadowReport& report) {
       }
       out << "</tr>\n";
     }
-    out << "</table>\n<p>" << HtmlEscape(ViolationsLine(e)) << "</p>\n";
+    out << "</table>\n<p>" << HtmlEscape(ViolationsLine(e)) << "</p>\n<p>" << HtmlEscape(CounterfactualLine(e.counterfactual)) << "</p>\n";
     out << "<img src=\"" << slug << "-agreement.png\" alt=\"overlap@10 and RBO per window\">\n<img src=\"" << slug
         << "-latency.png\" alt=\"latency percentiles\">\n<img src=\"" << slug << "-quality.png\" alt=\"diversity and coverage\">\n";
   }

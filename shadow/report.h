@@ -30,6 +30,25 @@ struct ShadowWindow {
   int64_t violations = 0;  // shadow items the policy filter blocks
 };
 
+// What the shadow model would have earned, estimated off-policy from the served lists' logged
+// propensities (per position, as in the OBD files): each (request, position) logged with
+// exploration (propensity < 1) is a row with weight 1[shadow list has the logged item there] /
+// propensity and the logged click as reward. Rows logged deterministically (propensity 1) give no
+// support for other items and are left out. Values are clicks per list (per-slot estimate x the
+// mean list length).
+struct ShadowCounterfactual {
+  int64_t rows = 0;                 // (request, position) rows logged with exploration
+  int64_t deterministic_rows = 0;   // left out: propensity 1
+  int64_t matched = 0;              // rows where the shadow list has the logged item at that position
+  double list_length = 0;
+  double logged_clicks_per_list = 0;  // on-policy clicks per list over the same requests
+  double ips = 0, ips_low = 0, ips_high = 0;
+  double snips = 0, snips_low = 0, snips_high = 0;
+  double ess = 0, max_weight = 0;
+  bool unreliable = false;
+  std::string warning;
+};
+
 struct ExperimentShadowReport {
   std::string name;
   std::string shadow_model;
@@ -41,6 +60,7 @@ struct ExperimentShadowReport {
   std::string policy;         // the filter's name; empty: no filter given, violations not counted
   SideMetrics served, shadow;
   std::vector<ShadowWindow> windows;
+  ShadowCounterfactual counterfactual;
 };
 
 struct ShadowReport {

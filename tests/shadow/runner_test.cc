@@ -150,6 +150,8 @@ TEST(ShadowReport, ComparesServedAndShadowListsFromTheDatabase) {
   EXPECT_DOUBLE_EQ(e.served.intra_list_diversity, 1.0);  // categories 0 and 1
   EXPECT_NE(ShadowReportMarkdown(*report).find("overlap@10 0.500"), std::string::npos);
   EXPECT_TRUE(e.policy.empty());  // no filter given: violations not counted
+  EXPECT_EQ(e.counterfactual.rows, 0);  // propensity 1 everywhere: no support, not estimable
+  EXPECT_EQ(e.counterfactual.deterministic_rows, 4);  // 2 positions x 2 compared requests
   EXPECT_EQ(e.violations, 0);
 
   // A policy filter blocking item 3 (catalog index 2, ids ordered): the shadow list of request 2
@@ -189,6 +191,52 @@ TEST(ShadowReport, ComparesServedAndShadowListsFromTheDatabase) {
   EXPECT_NE(text.find("<img src=\"exp-agreement.png\""), std::string::npos);
   EXPECT_NE(text.find("Policy violations (block-3): shadow 1, served 0"), std::string::npos);
   EXPECT_FALSE(WriteShadowReportFiles(*screened, "/proc/steward-cannot-write").ok());
+}
+
+// The counterfactual value of the shadow lists from logged propensities, computed by hand:
+// 4 requests, each serving (10, 20) with propensities (0.5, 0.25). Shadow lists: (10, 30) on all.
+// Position 1 always matches (weight 1 / 0.5 = 2), position 2 never does (weight 0). Clicks at
+// position 1 on requests 1 and 2, at position 2 on request 3.
+// Per-slot rows (8): weights 2,0,2,0,2,0,2,0; rewards 1,0,1,0,0,1,0,0.
+// IPS per slot = (2 + 2) / 8 = 0.5; x list length 2 = 1.0 click per list.
+// SNIPS per slot = 4 / 8 = 0.5 -> 1.0. Logged clicks per list = 3 / 4 = 0.75. ESS = 8^2 / 16 = 4.
+TEST(ShadowReport, CounterfactualValueFromLoggedPropensities) {
+  const std::string path = testing::TempDir() + "/shadow-cf-" + std::to_string(getpid()) + ".db";
+  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
+  {
+    auto db = storage::Database::Open(path).value();
+    ASSERT_TRUE(storage::SaveCatalog(*db, {{10, 0, 0, 0}, {20, 1, 0, 0}, {30, 0, 0, 0}}).ok());
+  }
+  auto writer = storage::EventWriter::Start(path).value();
+  for (int r = 1; r <= 4; ++r) {
+    storage::Exposure e;
+    e.request_id = r;
+    e.ts_ms = r;
+    e.experiment = "exp";
+    e.arm = "explore";
+    e.model_version = "m";
+    e.served = {{10, 0.5}, {20, 0.25}};
+    ASSERT_TRUE(writer->Submit(e).ok());
+    ASSERT_TRUE(writer->Submit(storage::ShadowOutcome{r, "exp", "s@1", {10, 30}, 100, false, false}).ok());
+  }
+  for (auto [request, position] : {std::pair{1, 1}, {2, 1}, {3, 2}}) {
+    ASSERT_TRUE(writer->Submit(storage::Feedback{request, 10, 7, position == 1 ? 10 : 20, position, storage::FeedbackKind::kClick, 1.0}).ok());
+  }
+  ASSERT_TRUE(writer->Close().ok());
+  auto db = storage::Database::Open(path).value();
+  auto report = BuildShadowReport(*db, "");
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  const ShadowCounterfactual& c = report->experiments[0].counterfactual;
+  EXPECT_EQ(c.rows, 8);
+  EXPECT_EQ(c.matched, 4);
+  EXPECT_DOUBLE_EQ(c.list_length, 2.0);
+  EXPECT_DOUBLE_EQ(c.logged_clicks_per_list, 0.75);
+  EXPECT_NEAR(c.ips, 1.0, 1e-12);
+  EXPECT_NEAR(c.snips, 1.0, 1e-12);
+  EXPECT_NEAR(c.ess, 4.0, 1e-12);
+  EXPECT_DOUBLE_EQ(c.max_weight, 2.0);
+  EXPECT_LT(c.ips_low, 1.0);
+  EXPECT_GT(c.ips_high, 1.0);
 }
 
 }  // namespace
