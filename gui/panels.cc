@@ -60,8 +60,12 @@ class ExperimentsPanel final : public Panel {
         const RolloutView& r = snap.rollouts[i];
         ImGui::TextColored(StateColor(r.status.state), "%s", experiment::RolloutStateName(r.status.state));
         ImGui::SameLine();
-        ImGui::Text("step %d/%zu, coverage %.0f%%", r.status.step + 1, r.config.ramp.size(),
-                    100.0 * experiment::ServingCoverage(r.config, r.status));
+        if (r.config.ramp.empty()) {
+          ImGui::Text("no ramp, coverage %.0f%%", 100.0 * experiment::ServingCoverage(r.config, r.status));
+        } else {
+          ImGui::Text("step %d/%zu, coverage %.0f%%", r.status.step + 1, r.config.ramp.size(),
+                      100.0 * experiment::ServingCoverage(r.config, r.status));
+        }
         if (experiment::IsLive(r.status.state)) {
           ImGui::SameLine();
           if (ImGui::SmallButton("Roll back...")) {
@@ -193,7 +197,7 @@ class TimelinePanel final : public Panel {
 class HealthPanel final : public Panel {
  public:
   const char* title() const override { return "Health"; }
-  Tile tile() const override { return {0.0f, 0.55f, 0.32f, 0.25f}; }
+  Tile tile() const override { return {0.0f, 0.55f, 0.32f, 0.19f}; }
   void Draw(const DashboardSnapshot& snap) override {
     if (!snap.error.empty()) ImGui::TextColored(ImVec4(1, 0.4f, 0.4f, 1), "refresh failed: %s", snap.error.c_str());
     ImGui::Text("database: %s", snap.db_path.c_str());
@@ -247,7 +251,7 @@ class AuditPanel final : public Panel {
 class ShadowPanel final : public Panel {
  public:
   const char* title() const override { return "Shadow"; }
-  Tile tile() const override { return {0.0f, 0.80f, 0.32f, 0.20f}; }
+  Tile tile() const override { return {0.0f, 0.74f, 0.32f, 0.26f}; }
   void Draw(const DashboardSnapshot& snap) override {
     if (snap.shadow_report.experiments.empty()) {
       ImGui::TextDisabled("no shadow results yet");
@@ -255,12 +259,47 @@ class ShadowPanel final : public Panel {
     }
     for (const auto& e : snap.shadow_report.experiments) {
       ImGui::Text("%s vs %s", e.name.c_str(), e.shadow_model.c_str());
-      ImGui::Text("overlap@10 %.3f  RBO %.3f  tau %.3f  dropped %lld", e.overlap_at_10, e.rbo, e.kendall_tau,
-                  static_cast<long long>(e.dropped));
-      ImGui::Text("diversity %.3f -> %.3f  novelty %.2f -> %.2f", e.served.diversity_index, e.shadow.diversity_index,
-                  e.served.novelty, e.shadow.novelty);
+      ImGui::Text("overlap@10 %.3f  RBO %.3f  tau %.3f  compared %lld  dropped %lld", e.overlap_at_10, e.rbo, e.kendall_tau,
+                  static_cast<long long>(e.compared), static_cast<long long>(e.dropped));
+      ImGui::Text("diversity %.3f -> %.3f  novelty %.2f -> %.2f  coverage %.3f -> %.3f", e.served.diversity_index,
+                  e.shadow.diversity_index, e.served.novelty, e.shadow.novelty, e.served.coverage, e.shadow.coverage);
+      ImGui::Text("p99 %.3f -> %.3f ms  errors/timeouts %lld", e.served.p99_ms, e.shadow.p99_ms,
+                  static_cast<long long>(e.shadow.errors));
+      // Agreement over event time: a falling line means the models drift apart.
+      std::vector<float> overlap;
+      for (const auto& w : e.windows) {
+        if (w.compared) overlap.push_back(static_cast<float>(w.overlap_at_10));
+      }
+      if (overlap.size() > 1) {
+        ImGui::PlotLines("##overlap", overlap.data(), static_cast<int>(overlap.size()), 0, "overlap@10 per window", 0.0f, 1.0f,
+                         ImVec2(ImGui::GetContentRegionAvail().x, 30.0f));
+      }
+      const ShadowCounterfactualView cf{e.counterfactual.rows, e.counterfactual.snips, e.counterfactual.snips_low,
+                                        e.counterfactual.snips_high, e.counterfactual.logged_clicks_per_list,
+                                        e.counterfactual.ess, e.counterfactual.unreliable};
+      if (cf.rows == 0) {
+        ImGui::TextDisabled("counterfactual: not estimable (no logged exploration)");
+      } else {
+        const ImVec4 colour = cf.unreliable ? ImVec4(0.95f, 0.6f, 0.2f, 1.0f) : ImVec4(0.7f, 0.9f, 0.7f, 1.0f);
+        ImGui::PushTextWrapPos(0.0f);
+        ImGui::TextColored(colour, "counterfactual clicks/list %.3f [%.3f, %.3f] vs logged %.3f, ESS %.0f%s", cf.value, cf.low,
+                           cf.high, cf.logged, cf.ess, cf.unreliable ? "  UNRELIABLE" : "");
+        ImGui::PopTextWrapPos();
+      }
+      if (!e.policy.empty()) {
+        ImGui::Text("policy violations (%s): shadow %lld, served %lld", e.policy.c_str(), static_cast<long long>(e.violations),
+                    static_cast<long long>(e.served.violations));
+      }
+      ImGui::Separator();
     }
   }
+
+ private:
+  struct ShadowCounterfactualView {
+    int64_t rows;
+    double value, low, high, logged, ess;
+    bool unreliable;
+  };
 };
 
 }  // namespace
