@@ -7,6 +7,7 @@
 #include "shadow/replay.h"
 #include "safety/blocklist_filter.h"
 #include "shadow/report.h"
+#include "storage/audit_log.h"
 #include "storage/queries.h"
 #include <filesystem>
 #include <fstream>
@@ -194,17 +195,36 @@ void AddModelCommands(CLI::App& app) {
     auto db = OpenExistingDatabase((*report_flags)[0], /*read_only=*/true);
     shadow::ShadowReportOptions options;
     options.experiment = (*report_flags)[1];
-    std::unique_ptr<safety::BlocklistFilter> policy;
+    // The policy: --policy FILE for every experiment; otherwise the one each experiment's run
+    // recorded in the audit log (action safety.policy), if any.
+    std::vector<std::unique_ptr<safety::BlocklistFilter>> policies;
+    auto catalog = storage::LoadCatalog(*db);
+    if (!catalog.ok()) Fail(catalog.status());
+    std::vector<int64_t> ids;
+    for (const auto& row : *catalog) ids.push_back(row.item_id);  // ordered by id, as the report indexes them
     if (!(*report_flags)[3].empty()) {
-      auto catalog = storage::LoadCatalog(*db);
-      if (!catalog.ok()) Fail(catalog.status());
       if (catalog->empty()) Fail(FailedPrecondition("--policy: the database has no catalog snapshot to resolve item ids; run the demo with this build"));
-      std::vector<int64_t> ids;
-      for (const auto& row : *catalog) ids.push_back(row.item_id);  // ordered by id, as the report indexes them
       auto loaded = safety::BlocklistFilter::Load((*report_flags)[3], ids);
       if (!loaded.ok()) Fail(loaded.status());
-      policy = std::make_unique<safety::BlocklistFilter>(std::move(*loaded));
-      options.policy = policy.get();
+      policies.push_back(std::make_unique<safety::BlocklistFilter>(std::move(*loaded)));
+      options.policy = policies.back().get();
+      options.policy_source = "--policy " + (*report_flags)[3];
+    } else if (!catalog->empty()) {
+      storage::AuditLog audit(*db);
+      auto recent = audit.Recent(0);  // newest first
+      if (!recent.ok()) Fail(recent.status());
+      for (const storage::AuditEntry& entry : *recent) {
+        if (entry.action != "safety.policy" || options.policies.count(entry.subject)) continue;
+        const auto payload = nlohmann::json::parse(entry.payload, nullptr, /*allow_exceptions=*/false);
+        if (payload.is_discarded() || !payload.contains("items") || !payload["items"].is_array()) {
+          Fail(Internal("audit row seq=" + std::to_string(entry.seq) + " (safety.policy) has no item list; run `steward audit-log verify`"));
+        }
+        auto filter = safety::BlocklistFilter::FromIds(payload["items"].get<std::vector<int64_t>>(), entry.reason, ids);
+        if (!filter.ok()) Fail(filter.status().WithContext("audit row seq=" + std::to_string(entry.seq)));
+        policies.push_back(std::make_unique<safety::BlocklistFilter>(std::move(*filter)));
+        options.policies[entry.subject] = policies.back().get();
+        options.policy_sources[entry.subject] = "recorded in audit row seq=" + std::to_string(entry.seq);
+      }
     }
     auto r = shadow::BuildShadowReport(*db, options);
     if (!r.ok()) Fail(r.status());

@@ -179,6 +179,16 @@ StatusOr<DemoSummary> RunDemo(const DemoOptions& options) {
                                 nlohmann::json{{"requests", options.requests}, {"seed", options.seed}, {"days", options.days},
                                                {"scenario", options.scenario}, {"wall_time_ms", now_ms}}.dump()})
                       .status());
+  if (blocklist) {
+    // The safety policy that screens this run, recorded with the experiment (tamper-evident), so
+    // reviewers' reports count violations against what was actually in force.
+    const auto& filter = static_cast<const safety::BlocklistFilter&>(*blocklist);
+    RETURN_IF_ERROR(audit.Append({0, event_clock.NowMillis(), "demo", "safety.policy", config.name, filter.reason(),
+                                  nlohmann::json{{"filter", filter.name()}, {"reason", filter.reason()},
+                                                 {"items", filter.item_ids()}, {"file", options.blocklist_file},
+                                                 {"applies_to", "every arm and the shadow model"}}.dump()})
+                        .status());
+  }
   ASSIGN_OR_RETURN(int64_t request_base, storage::QueryMaxRequestId(*db));
   {
     std::vector<storage::CatalogRow> rows;

@@ -1,5 +1,6 @@
 #include "safety/blocklist_filter.h"
 
+#include <algorithm>
 #include <unordered_map>
 
 #include "common/config.h"
@@ -17,6 +18,7 @@ StatusOr<BlocklistFilter> BlocklistFilter::Load(const std::string& path, const s
   std::unordered_map<int64_t, int32_t> index_of;
   for (size_t i = 0; i < catalog_ids.size(); ++i) index_of[catalog_ids[i]] = static_cast<int32_t>(i);
   std::unordered_set<int32_t> blocked;
+  std::vector<int64_t> ids;
   for (size_t i = 0; i < items.size(); ++i) {
     ASSIGN_OR_RETURN(int64_t id, items.At(i).AsInt());
     auto it = index_of.find(id);
@@ -25,8 +27,33 @@ StatusOr<BlocklistFilter> BlocklistFilter::Load(const std::string& path, const s
                                "remove it or check the id against data/goodbooks/books.csv");
     }
     blocked.insert(it->second);
+    ids.push_back(id);
   }
-  return BlocklistFilter(std::move(blocked), std::move(reason));
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  BlocklistFilter filter(std::move(blocked), std::move(reason));
+  filter.item_ids_ = std::move(ids);
+  return filter;
+}
+
+StatusOr<BlocklistFilter> BlocklistFilter::FromIds(const std::vector<int64_t>& item_ids, std::string reason,
+                                                   const std::vector<int64_t>& catalog_ids) {
+  std::unordered_map<int64_t, int32_t> index_of;
+  for (size_t i = 0; i < catalog_ids.size(); ++i) index_of[catalog_ids[i]] = static_cast<int32_t>(i);
+  std::unordered_set<int32_t> blocked;
+  for (int64_t id : item_ids) {
+    auto it = index_of.find(id);
+    if (it == index_of.end()) {
+      return InvalidArgument("blocklist item " + std::to_string(id) + " is not in the catalog snapshot; the policy was " +
+                             "recorded against another catalog");
+    }
+    blocked.insert(it->second);
+  }
+  BlocklistFilter filter(std::move(blocked), std::move(reason));
+  filter.item_ids_ = item_ids;
+  std::sort(filter.item_ids_.begin(), filter.item_ids_.end());
+  filter.item_ids_.erase(std::unique(filter.item_ids_.begin(), filter.item_ids_.end()), filter.item_ids_.end());
+  return filter;
 }
 
 bool BlocklistFilter::Allow(const models::RecommendRequest& request, int32_t item) const {

@@ -19,6 +19,10 @@ class BlocklistFilter final : public models::CandidateFilter {
  public:
   // `catalog_ids`: the catalog's item ids in index order (models see indices, lists name ids).
   static StatusOr<BlocklistFilter> Load(const std::string& path, const std::vector<int64_t>& catalog_ids);
+  // The same from item ids already read (e.g. a policy recorded in the audit log). Errors name the
+  // first id that is not in the catalog.
+  static StatusOr<BlocklistFilter> FromIds(const std::vector<int64_t>& item_ids, std::string reason,
+                                           const std::vector<int64_t>& catalog_ids);
   BlocklistFilter(std::unordered_set<int32_t> blocked_indices, std::string reason)
       : blocked_(std::move(blocked_indices)), reason_(std::move(reason)) {}
 
@@ -26,10 +30,13 @@ class BlocklistFilter final : public models::CandidateFilter {
   bool Allow(const models::RecommendRequest& request, int32_t item) const override;
   size_t size() const { return blocked_.size(); }
   const std::string& reason() const { return reason_; }
+  // The blocked catalog ids, ascending (for recording the policy with an experiment).
+  const std::vector<int64_t>& item_ids() const { return item_ids_; }
 
  private:
   std::unordered_set<int32_t> blocked_;
   std::string reason_;
+  std::vector<int64_t> item_ids_;
 };
 
 }  // namespace steward::safety

@@ -100,15 +100,16 @@ StatusOr<ShadowReport> BuildShadowReport(storage::Database& db, const ShadowRepo
   }));
   // Items the policy filter blocks on this request; ids outside the catalog snapshot cannot be
   // screened and are not counted.
+  const models::CandidateFilter* policy = nullptr;  // the current experiment's
   const auto blocked = [&](const std::vector<int64_t>& list, int64_t user_id, int64_t ts_ms) {
-    if (!options.policy) return int64_t{0};
+    if (!policy) return int64_t{0};
     models::RecommendRequest request;
     request.user_id = user_id;
     request.ts_ms = ts_ms;
     int64_t n = 0;
     for (int64_t id : list) {
       auto it = index_of.find(id);
-      if (it != index_of.end() && !options.policy->Allow(request, it->second)) ++n;
+      if (it != index_of.end() && !policy->Allow(request, it->second)) ++n;
     }
     return n;
   };
@@ -117,7 +118,15 @@ StatusOr<ShadowReport> BuildShadowReport(storage::Database& db, const ShadowRepo
     ExperimentShadowReport e;
     e.name = name;
     e.shadow_model = model;
-    e.policy = options.policy ? options.policy->name() : "";
+    policy = options.policy;
+    e.policy_source = options.policy_source;
+    if (auto it = options.policies.find(name); it != options.policies.end()) {
+      policy = it->second;
+      auto src = options.policy_sources.find(name);
+      e.policy_source = src == options.policy_sources.end() ? "" : src->second;
+    }
+    e.policy = policy ? policy->name() : "";
+    if (!policy) e.policy_source.clear();
     ASSIGN_OR_RETURN(auto range, db.Prepare("SELECT MIN(ts_ms), MAX(ts_ms) FROM exposures WHERE experiment = ?"));
     range->BindText(1, name);
     ASSIGN_OR_RETURN(bool has_range, range->Step());
@@ -323,9 +332,11 @@ std::string HtmlEscape(const std::string& text) {
 }
 
 std::string ViolationsLine(const ExperimentShadowReport& e) {
-  if (e.policy.empty()) return "Policy violations: not counted (no policy filter given; pass --policy FILE).";
-  return "Policy violations (" + e.policy + "): shadow " + std::to_string(e.violations) + ", served " +
-         std::to_string(e.served.violations) + " listed items blocked.";
+  if (e.policy.empty()) {
+    return "Policy violations: not counted (no policy recorded with the experiment and none given; pass --policy FILE).";
+  }
+  return "Policy violations (" + e.policy + (e.policy_source.empty() ? "" : ", " + e.policy_source) + "): shadow " +
+         std::to_string(e.violations) + ", served " + std::to_string(e.served.violations) + " listed items blocked.";
 }
 
 struct Row {
@@ -369,6 +380,7 @@ std::string ShadowReportJson(const ShadowReport& report) {
                     {"overlap_at_10", e.overlap_at_10}, {"rbo", e.rbo}, {"kendall_tau", e.kendall_tau},
                     {"dropped", e.dropped}, {"violations", e.violations},
                     {"policy", e.policy.empty() ? nlohmann::json() : nlohmann::json(e.policy)},
+                    {"policy_source", e.policy_source.empty() ? nlohmann::json() : nlohmann::json(e.policy_source)},
                     {"served", SideJson(e.served)}, {"shadow", SideJson(e.shadow)}, {"windows", windows},
                     {"counterfactual", CounterfactualJson(e.counterfactual)}});
   }

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -58,6 +59,7 @@ struct ExperimentShadowReport {
   int64_t dropped = 0;        // requests without a shadow result (queue full)
   int64_t violations = 0;     // shadow items the policy filter would have blocked
   std::string policy;         // the filter's name; empty: no filter given, violations not counted
+  std::string policy_source;  // where the filter came from (a file, or the audit row that recorded it)
   SideMetrics served, shadow;
   std::vector<ShadowWindow> windows;
   ShadowCounterfactual counterfactual;
@@ -72,6 +74,11 @@ struct ShadowReportOptions {
   // Screens both sides' lists through the candidate-filter interface (the safety layer) and counts
   // what it blocks. Items are passed as indices into the catalog snapshot ordered by item id.
   const models::CandidateFilter* policy = nullptr;
+  // Per-experiment filters (e.g. the policy recorded with each experiment); take precedence over
+  // `policy`. `policy_sources` says where each came from, for the report.
+  std::map<std::string, const models::CandidateFilter*> policies;
+  std::map<std::string, std::string> policy_sources;
+  std::string policy_source;  // where `policy` came from, e.g. "--policy FILE"
   int windows = 24;  // equal event-time windows over each experiment's traffic
 };
 

@@ -180,6 +180,17 @@ j = json.loads(sys.argv[1])
 assert j['slate'] == 'position-based' and len(j['examination']) == 3 and j['examination'][0] == 1.0, j
 assert {'ips', 'snips', 'dr'} <= set(j['estimates']) and j['ess'] > 0, j
 " "$("$STEWARD" ope --log "$(dirname "$0")/../../data/obd/bts/men/men.csv" --policy uniform --slate position-based --estimators ips,snips,dr --json)"
+# A run under a safety blocklist records it with the experiment; the report then counts against it
+# without --policy, and the screened models show none of its items.
+"$STEWARD" demo --headless --quiet --requests 2000 --db "$WORK/policy.db" \
+  --blocklist "$(dirname "$0")/../../data/policy/demo-blocklist.yaml" --json >/dev/null 2>&1
+check "recorded policy is used by the report" python3 -c "
+import json, sys
+e = json.loads(sys.argv[1])['experiments'][0]
+assert e['policy'] == 'blocklist' and e['policy_source'].startswith('recorded in audit row'), e
+assert e['violations'] == 0 and e['served']['violations'] == 0, e
+" "$("$STEWARD" shadow report --db "$WORK/policy.db" --json)"
+
 # The hybrid in shadow beside the baseline (data/experiments/hybrid-shadow.yaml): every request
 # shadowed with a large queue, retrained versions recorded, no errors.
 "$STEWARD" demo --headless --quiet --requests 1500 --experiment "$(dirname "$0")/../../data/experiments/hybrid-shadow.yaml" \

@@ -23,6 +23,20 @@ TEST(Blocklist, BlocksListedItemsByCatalogId) {
   EXPECT_EQ(f->reason(), "legal takedown");
 }
 
+TEST(Blocklist, RebuiltFromRecordedIdsMatchesTheFile) {
+  const std::vector<int64_t> ids = {100, 200, 300};
+  auto f = BlocklistFilter::Load(Write("block2.yaml", "items: [300, 100, 300]\nreason: takedown\n"), ids);
+  ASSERT_TRUE(f.ok());
+  EXPECT_EQ(f->item_ids(), (std::vector<int64_t>{100, 300}));  // sorted, once each
+  auto again = BlocklistFilter::FromIds(f->item_ids(), f->reason(), ids);
+  ASSERT_TRUE(again.ok());
+  models::RecommendRequest req;
+  for (int32_t i = 0; i < 3; ++i) EXPECT_EQ(again->Allow(req, i), f->Allow(req, i)) << i;
+  auto unknown = BlocklistFilter::FromIds({999}, "x", ids);
+  EXPECT_FALSE(unknown.ok());
+  EXPECT_NE(unknown.status().message().find("999"), std::string::npos);
+}
+
 TEST(Blocklist, ErrorsNameTheField) {
   const std::vector<int64_t> ids = {100};
   auto unknown = BlocklistFilter::Load(Write("b1.yaml", "items: [999]\nreason: x\n"), ids);
