@@ -16,6 +16,10 @@ namespace steward::app {
 // Set by SIGINT/SIGTERM; long commands stop cleanly when it turns true.
 std::atomic<bool>& Interrupted();
 
+// Validators with messages that name the bound ("must be at least 1, got 0"); CLI11's
+// PositiveNumber prints the whole double range instead.
+CLI::Validator AtLeast(double minimum);
+
 // Prints "steward: <status>" to stderr and throws CLI::RuntimeError with the matching exit code.
 [[noreturn]] void Fail(const Status& status);
 // Opens an existing database (Fail()s with a hint when the file is missing).

@@ -10,6 +10,25 @@ std::atomic<bool>& Interrupted() {
   return flag;
 }
 
+CLI::Validator AtLeast(double minimum) {
+  char bound[32];
+  std::snprintf(bound, sizeof bound, "%g", minimum);
+  const std::string text = bound;
+  return CLI::Validator(
+      [minimum, text](std::string& input) -> std::string {
+        try {
+          size_t used = 0;
+          const double value = std::stod(input, &used);
+          if (used != input.size()) return "must be a number, got '" + input + "'";
+          if (!(value >= minimum)) return "must be at least " + text + ", got " + input;
+        } catch (const std::exception&) {
+          return "must be a number, got '" + input + "'";
+        }
+        return std::string();
+      },
+      "NUMBER >= " + text);
+}
+
 void Fail(const Status& status) {
   std::fprintf(stderr, "steward: %s\n", status.ToString().c_str());
   throw CLI::RuntimeError(status.code() == StatusCode::kInvalidArgument ? 2 : 1);

@@ -212,11 +212,11 @@ void AddExperimentCommands(CLI::App& app) {
 
   auto* sim = exp->add_subcommand("simulate-guardrail",
                                   "Monte-Carlo false-alarm rate (effect 0) or power (effect < 0) of the guardrail monitor");
-  sim->add_option("--runs", f->sim.runs, "Simulated experiments")->capture_default_str()->check(CLI::PositiveNumber);
+  sim->add_option("--runs", f->sim.runs, "Simulated experiments")->capture_default_str()->check(AtLeast(1));
   sim->add_option("--effect", f->sim.effect, "Relative CTR change of the treatment (-0.1 = 10% drop)")->capture_default_str();
-  sim->add_option("--users", f->sim.users, "Users per run")->capture_default_str()->check(CLI::PositiveNumber);
-  sim->add_option("--requests", f->sim.requests, "Requests per run")->capture_default_str()->check(CLI::PositiveNumber);
-  sim->add_option("--interval", f->sim.interval, "Requests between analyses")->capture_default_str()->check(CLI::PositiveNumber);
+  sim->add_option("--users", f->sim.users, "Users per run")->capture_default_str()->check(AtLeast(1));
+  sim->add_option("--requests", f->sim.requests, "Requests per run")->capture_default_str()->check(AtLeast(1));
+  sim->add_option("--interval", f->sim.interval, "Requests between analyses")->capture_default_str()->check(AtLeast(1));
   sim->add_option("--base-ctr", f->sim.base_ctr, "Click probability per item shown")->capture_default_str();
   sim->add_option("--test", f->sim.test, "sequential (mSPRT) or fixed (z-test at every look)")
       ->capture_default_str()

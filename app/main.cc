@@ -31,7 +31,11 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::Error& e) {
-    return app.exit(e);
+    // Help and version exit 0; a bad command line (unknown flag, failed validation, missing
+    // option) exits 2 like every other bad input (docs/cli.md); Fail() carries its own code.
+    const int code = app.exit(e);
+    const bool ours = dynamic_cast<const CLI::RuntimeError*>(&e) != nullptr;  // Fail() and explicit codes (RuntimeError is a ParseError in CLI11 2.x)
+    return code != 0 && !ours && dynamic_cast<const CLI::ParseError*>(&e) != nullptr ? 2 : code;
   }
   return 0;
 }

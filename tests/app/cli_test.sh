@@ -191,6 +191,11 @@ assert e['policy'] == 'blocklist' and e['policy_source'].startswith('recorded in
 assert e['violations'] == 0 and e['served']['violations'] == 0, e
 " "$("$STEWARD" shadow report --db "$WORK/policy.db" --json)"
 
+# A bad command line exits 2 (bad input) and names the flag and the bound.
+"$STEWARD" demo --headless --requests 10 --db "$WORK/bad.db" --shadow-queue 0 2>"$WORK/bad.txt"
+check "bad flag value exits 2" test $? -eq 2
+check "bad flag value names the bound" grep -q -- "--shadow-queue: must be at least 1, got 0" "$WORK/bad.txt"
+
 # The hybrid in shadow beside the baseline (data/experiments/hybrid-shadow.yaml): every request
 # shadowed with a large queue, retrained versions recorded, no errors.
 "$STEWARD" demo --headless --quiet --requests 1500 --experiment "$(dirname "$0")/../../data/experiments/hybrid-shadow.yaml" \
