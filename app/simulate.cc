@@ -11,7 +11,6 @@
 #include "common/progress.h"
 #include "data/goodbooks.h"
 #include "fairness/metrics.h"
-#include "models/baseline.h"
 #include "models/hybrid.h"
 #include "common/rng.h"
 #include "sim/world.h"

@@ -274,16 +274,14 @@ class ShadowPanel final : public Panel {
         ImGui::PlotLines("##overlap", overlap.data(), static_cast<int>(overlap.size()), 0, "overlap@10 per window", 0.0f, 1.0f,
                          ImVec2(ImGui::GetContentRegionAvail().x, 30.0f));
       }
-      const ShadowCounterfactualView cf{e.counterfactual.rows, e.counterfactual.snips, e.counterfactual.snips_low,
-                                        e.counterfactual.snips_high, e.counterfactual.logged_clicks_per_list,
-                                        e.counterfactual.ess, e.counterfactual.unreliable};
+      const shadow::ShadowCounterfactual& cf = e.counterfactual;
       if (cf.rows == 0) {
         ImGui::TextDisabled("counterfactual: not estimable (no logged exploration)");
       } else {
         const ImVec4 colour = cf.unreliable ? ImVec4(0.95f, 0.6f, 0.2f, 1.0f) : ImVec4(0.7f, 0.9f, 0.7f, 1.0f);
         ImGui::PushTextWrapPos(0.0f);
-        ImGui::TextColored(colour, "counterfactual clicks/list %.3f [%.3f, %.3f] vs logged %.3f, ESS %.0f%s", cf.value, cf.low,
-                           cf.high, cf.logged, cf.ess, cf.unreliable ? "  UNRELIABLE" : "");
+        ImGui::TextColored(colour, "counterfactual clicks/list %.3f [%.3f, %.3f] vs logged %.3f, ESS %.0f%s", cf.snips,
+                           cf.snips_low, cf.snips_high, cf.logged_clicks_per_list, cf.ess, cf.unreliable ? "  UNRELIABLE" : "");
         ImGui::PopTextWrapPos();
       }
       if (!e.policy.empty()) {
@@ -293,13 +291,6 @@ class ShadowPanel final : public Panel {
       ImGui::Separator();
     }
   }
-
- private:
-  struct ShadowCounterfactualView {
-    int64_t rows;
-    double value, low, high, logged, ess;
-    bool unreliable;
-  };
 };
 
 }  // namespace
