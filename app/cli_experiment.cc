@@ -4,7 +4,7 @@
 
 #include "app/cli.h"
 #include "common/clock.h"
-#include "experiment/controller.h"
+#include "serving/controller.h"
 #include "experiment/guardrail_sim.h"
 #include "storage/audit_log.h"
 #include "storage/database.h"
@@ -17,6 +17,7 @@ struct ExperimentFlags {
   std::string db, file, name, reason, actor, role;
   bool json = false, on = false, off = false;
   experiment::GuardrailSimOptions sim;
+  std::string sim_test = "sequential";
 };
 
 nlohmann::json StatusJson(const std::string& name, const experiment::ExperimentConfig& config,
@@ -86,7 +87,7 @@ void AddExperimentCommands(CLI::App& app) {
     if (!config.ok()) Fail(config.status());
     auto db = storage::Database::Open(f->db);
     if (!db.ok()) Fail(db.status());
-    experiment::RolloutController controller(**db, SystemClock::Default());
+    serving::RolloutController controller(**db, SystemClock::Default());
     auto version = controller.Create(*config, f->actor);
     if (!version.ok()) Fail(version.status());
     std::printf("experiment '%s' saved as version %lld\n", config->name.c_str(), static_cast<long long>(*version));
@@ -97,7 +98,7 @@ void AddExperimentCommands(CLI::App& app) {
   status->add_flag("--json", f->json, "Print {\"experiments\": [...]}");
   status->callback([f] {
     auto db = OpenExistingDatabase(f->db, /*read_only=*/false);
-    experiment::RolloutController controller(*db, SystemClock::Default());
+    serving::RolloutController controller(*db, SystemClock::Default());
     auto all = storage::ExperimentStore(*db).List();
     if (!all.ok()) Fail(all.status());
     nlohmann::json list = nlohmann::json::array();
@@ -126,7 +127,7 @@ void AddExperimentCommands(CLI::App& app) {
   auto* ramp = WithTarget(exp->add_subcommand("ramp", "Start: draft -> shadow (with a shadow model) -> ramping step 1"), *f, false);
   ramp->callback([f] {
     auto db = OpenExistingDatabase(f->db, /*read_only=*/false);
-    experiment::RolloutController controller(*db, SystemClock::Default());
+    serving::RolloutController controller(*db, SystemClock::Default());
     Check(controller.Start(f->name, f->actor, f->reason));
     std::printf("experiment '%s': %s\n", f->name.c_str(), experiment::RolloutStateName(controller.Status(f->name)->state));
   });
@@ -135,7 +136,7 @@ void AddExperimentCommands(CLI::App& app) {
   approve->add_option("--role", f->role, "The approving role named by the step (e.g. rai-reviewer)")->required();
   approve->callback([f] {
     auto db = OpenExistingDatabase(f->db, /*read_only=*/false);
-    experiment::RolloutController controller(*db, SystemClock::Default());
+    serving::RolloutController controller(*db, SystemClock::Default());
     Check(controller.Approve(f->name, f->role, f->actor, f->reason));
     std::printf("experiment '%s': approved by %s as %s\n", f->name.c_str(), f->actor.c_str(), f->role.c_str());
   });
@@ -143,7 +144,7 @@ void AddExperimentCommands(CLI::App& app) {
   auto* promote = WithTarget(exp->add_subcommand("promote", "Advance to the next step now (approvals still required)"), *f, false);
   promote->callback([f] {
     auto db = OpenExistingDatabase(f->db, /*read_only=*/false);
-    experiment::RolloutController controller(*db, SystemClock::Default());
+    serving::RolloutController controller(*db, SystemClock::Default());
     Check(controller.Promote(f->name, f->actor, f->reason));
     auto s = controller.Status(f->name);
     std::printf("experiment '%s': %s, step %d\n", f->name.c_str(), experiment::RolloutStateName(s->state), s->step + 1);
@@ -152,7 +153,7 @@ void AddExperimentCommands(CLI::App& app) {
   auto* rollback = WithTarget(exp->add_subcommand("rollback", "Roll back now: treatment coverage to 0, durable, audited"), *f, true);
   rollback->callback([f] {
     auto db = OpenExistingDatabase(f->db, /*read_only=*/false);
-    experiment::RolloutController controller(*db, SystemClock::Default());
+    serving::RolloutController controller(*db, SystemClock::Default());
     Check(controller.Rollback(f->name, f->actor, f->reason));
     std::printf("experiment '%s': rolled_back (%s)\n", f->name.c_str(), f->reason.c_str());
   });
@@ -160,7 +161,7 @@ void AddExperimentCommands(CLI::App& app) {
   auto* stop = WithTarget(exp->add_subcommand("stop", "Stop the experiment (everyone gets control)"), *f, true);
   stop->callback([f] {
     auto db = OpenExistingDatabase(f->db, /*read_only=*/false);
-    experiment::RolloutController controller(*db, SystemClock::Default());
+    serving::RolloutController controller(*db, SystemClock::Default());
     Check(controller.Stop(f->name, f->actor, f->reason));
     std::printf("experiment '%s': stopped\n", f->name.c_str());
   });
@@ -175,7 +176,7 @@ void AddExperimentCommands(CLI::App& app) {
   kill->callback([f] {
     if (f->on == f->off) Fail(InvalidArgument("say --on or --off"));
     auto db = OpenExistingDatabase(f->db, /*read_only=*/false);
-    experiment::RolloutController controller(*db, SystemClock::Default());
+    serving::RolloutController controller(*db, SystemClock::Default());
     Check(controller.SetKillSwitch(f->on, f->actor, f->reason));
     std::printf("kill switch %s\n", f->on ? "ON" : "off");
   });
@@ -218,17 +219,18 @@ void AddExperimentCommands(CLI::App& app) {
   sim->add_option("--requests", f->sim.requests, "Requests per run")->capture_default_str()->check(AtLeast(1));
   sim->add_option("--interval", f->sim.interval, "Requests between analyses")->capture_default_str()->check(AtLeast(1));
   sim->add_option("--base-ctr", f->sim.base_ctr, "Click probability per item shown")->capture_default_str();
-  sim->add_option("--test", f->sim.test, "sequential (mSPRT) or fixed (z-test at every look)")
+  sim->add_option("--test", f->sim_test, "sequential (mSPRT) or fixed (z-test at every look)")
       ->capture_default_str()
       ->check(CLI::IsMember({"sequential", "fixed"}));
   sim->add_option("--seed", f->sim.seed, "Seed")->capture_default_str();
   sim->add_flag("--json", f->json, "Print one JSON object");
   sim->callback([f] {
+    f->sim.test = experiment::ParseGuardrailTest(f->sim_test).value();  // CLI11 checked the name
     auto r = experiment::SimulateGuardrail(f->sim);
     if (!r.ok()) Fail(r.status());
     nlohmann::json j = {{"runs", r->runs}, {"alarms", r->alarms}, {"alarm_rate", r->alarm_rate},
                         {"median_exposures_to_detection", r->median_exposures_to_detection}, {"effect", f->sim.effect},
-                        {"test", f->sim.test}, {"requests_per_run", f->sim.requests}, {"interval", f->sim.interval}};
+                        {"test", f->sim_test}, {"requests_per_run", f->sim.requests}, {"interval", f->sim.interval}};
     if (f->json) {
       PrintJsonLine(j.dump());
     } else {

@@ -1,5 +1,6 @@
 #include "app/demo.h"
 #include "app/model_factory.h"
+#include "app/sim_traffic.h"
 
 #include <algorithm>
 #include <filesystem>
@@ -14,7 +15,9 @@
 #include "common/progress.h"
 #include "data/goodbooks.h"
 #include "experiment/assigner.h"
-#include "experiment/controller.h"
+#include "serving/controller.h"
+#include "serving/pipeline.h"
+#include "serving/rollout_driver.h"
 #include "experiment/metrics.h"
 #include "experiment/stats.h"
 #include "fairness/metrics.h"
@@ -36,21 +39,11 @@ namespace {
 constexpr int kProviderGroups = 3;
 
 struct ArmState {
-  std::unique_ptr<models::Recommender> model;
   ArmSummary summary;
   std::unique_ptr<fairness::ExposureAccumulator> exposure;
   std::vector<double> latencies_us;
   std::vector<char> seen_user;
 };
-
-std::shared_ptr<const models::Catalog> BuildCatalog(const sim::World& world) {
-  auto catalog = std::make_shared<models::Catalog>();
-  catalog->num_categories = world.config().num_categories;
-  for (const sim::Item& item : world.items()) {
-    catalog->items.push_back({item.id, item.category, static_cast<int>(item.provider), item.popularity, item.released_ms});
-  }
-  return catalog;
-}
 
 // The regression scenario's fault: from `from_ms` of event time the wrapped model serves
 // uniformly random available items (a broken embedding table, say).
@@ -88,14 +81,31 @@ class DegradingRecommender final : public models::Recommender {
   Rng rng_;
 };
 
+// Where a previous run on this database left the experiment's traffic.
+struct DemoResume {
+  int64_t last_ts_ms = 0;      // the last logged request's event time; 0 when none
+  int64_t unfinished_seq = 0;  // audit seq of a demo.start with no demo.finish after it; 0 when none
+};
+
+StatusOr<DemoResume> FindResume(storage::Database& db, const std::string& experiment) {
+  DemoResume out;
+  ASSIGN_OR_RETURN(auto rows, storage::AuditLog(db).ForSubject(experiment));
+  for (const auto& row : rows) {
+    if (row.action == "demo.start") out.unfinished_seq = row.seq;
+    if (row.action == "demo.finish") out.unfinished_seq = 0;
+  }
+  ASSIGN_OR_RETURN(out.last_ts_ms, storage::QueryLastExposureTime(db, experiment));
+  return out;
+}
+
 }  // namespace
 
 StatusOr<DemoSummary> RunDemo(const DemoOptions& options) {
-  if (options.requests < 0) return InvalidArgument("--requests must be zero or more");
-  if (options.list_size < 1 || options.list_size > 100) return InvalidArgument("--k must be between 1 and 100");
-  if (options.days < 1) return InvalidArgument("--days must be at least 1");
+  if (options.requests < 0) return InvalidArgument("requests must be zero or more");
+  if (options.list_size < 1 || options.list_size > 100) return InvalidArgument("the list size k must be between 1 and 100");
+  if (options.days < 1) return InvalidArgument("days must be at least 1");
   if (!options.scenario.empty() && options.scenario != "healthy" && options.scenario != "regression") {
-    return InvalidArgument("--scenario must be healthy or regression, got '" + options.scenario + "'");
+    return InvalidArgument("the scenario must be healthy or regression, got '" + options.scenario + "'");
   }
   const SystemClock& clock = SystemClock::Default();
   const int64_t started_ns = clock.MonotonicNanos();
@@ -104,23 +114,50 @@ StatusOr<DemoSummary> RunDemo(const DemoOptions& options) {
       options.experiment_file.empty() ? data_dir + "/experiments/demo.yaml" : options.experiment_file;
 
   ASSIGN_OR_RETURN(auto books, data::LoadGoodbooks(data_dir + "/goodbooks/books.csv"));
-  sim::WorldConfig world_config;
-  world_config.seed = options.seed;
-  world_config.horizon_days = options.days;
-  ASSIGN_OR_RETURN(sim::World world, sim::World::Create(books, world_config));
-  auto catalog = BuildCatalog(world);
-
   ASSIGN_OR_RETURN(experiment::ExperimentConfig config, experiment::LoadExperimentConfig(experiment_file));
   if (config.type != experiment::ExperimentType::kAB) {
     return InvalidArgument(experiment_file + ": the demo runs A/B experiments (type: ab)");
   }
   const bool controlled = !config.ramp.empty() || !config.guardrails.empty();
   if (!options.scenario.empty() && !controlled) {
-    return InvalidArgument(experiment_file + ": --scenario needs an experiment with a ramp or guardrails");
+    return InvalidArgument(experiment_file + ": a scenario needs an experiment with a ramp or guardrails");
   }
-  experiment::Assigner assigner(config);
 
-  std::shared_ptr<const models::CandidateFilter> blocklist;
+  // Control plane. The controller runs on simulated event time, so ramp durations are event time.
+  if (const auto parent = std::filesystem::path(options.db_path).parent_path(); !parent.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(parent, ec);
+    if (ec) return IoError(options.db_path + ": cannot create its directory (" + ec.message() + ")");
+  }
+  ASSIGN_OR_RETURN(auto db, storage::Database::Open(options.db_path));
+  storage::AuditLog audit(*db);
+
+  // A run on a database that already served this experiment resumes its traffic after the last
+  // logged request (the rollout resumes where it stands; the world continues in event time).
+  sim::WorldConfig world_config;
+  world_config.seed = options.seed;
+  world_config.horizon_days = options.days;
+  ASSIGN_OR_RETURN(DemoResume resume, FindResume(*db, config.name));
+  if (resume.last_ts_ms > 0) world_config.start_ms = resume.last_ts_ms + 1;
+  ASSIGN_OR_RETURN(sim::World world, sim::World::Create(books, world_config));
+  auto catalog = SimCatalog(world);
+
+  ManualClock event_clock(world_config.start_ms);
+  serving::RolloutController controller(*db, event_clock);
+  ASSIGN_OR_RETURN(int64_t version, controller.Create(config, "demo"));
+  (void)version;
+  const int64_t now_ms = clock.NowMillis();
+  if (resume.unfinished_seq > 0) {
+    // The previous run on this database started and never finished: it died (kill -9, crash, power).
+    RETURN_IF_ERROR(audit.Append({0, event_clock.NowMillis(), "demo", "demo.resume", config.name,
+                                  "the run started in audit row seq=" + std::to_string(resume.unfinished_seq) +
+                                      " did not finish; resuming after its last logged request",
+                                  nlohmann::json{{"unfinished_run_seq", resume.unfinished_seq},
+                                                 {"last_request_ts_ms", resume.last_ts_ms}, {"wall_time_ms", now_ms}}.dump()})
+                        .status());
+  }
+
+  std::shared_ptr<const safety::BlocklistFilter> blocklist;
   if (!options.blocklist_file.empty()) {
     std::vector<int64_t> ids;
     for (const auto& item : catalog->items) ids.push_back(item.id);
@@ -128,50 +165,6 @@ StatusOr<DemoSummary> RunDemo(const DemoOptions& options) {
     blocklist = std::make_shared<safety::BlocklistFilter>(std::move(filter));
   }
 
-  // Models: one per arm (each learns only from its own traffic, as in a clean A/B test) and the
-  // shadow model (learns from all logged feedback, never shown).
-  const int64_t horizon_ms = static_cast<int64_t>(options.days) * 86'400'000LL;
-  std::vector<ArmState> arms(config.arms.size());
-  for (size_t a = 0; a < config.arms.size(); ++a) {
-    ASSIGN_OR_RETURN(arms[a].model, MakeModel(config.arms[a].model, catalog, books, world, Mix64(options.seed + 17 * (a + 1))));
-    if (options.scenario == "regression" && a > 0) {
-      const int64_t from_ms = world_config.start_ms + static_cast<int64_t>(0.4 * static_cast<double>(horizon_ms));
-      arms[a].model = std::make_unique<DegradingRecommender>(std::move(arms[a].model), catalog, from_ms, Mix64(options.seed + 5));
-    }
-    if (blocklist) arms[a].model->AddFilter(blocklist);
-    arms[a].summary.name = config.arms[a].name;
-    arms[a].summary.model = config.arms[a].model;
-    arms[a].exposure = std::make_unique<fairness::ExposureAccumulator>(static_cast<int>(catalog->items.size()),
-                                                                        catalog->num_categories, kProviderGroups);
-  }
-  std::unique_ptr<models::Recommender> shadow_model;
-  if (!config.shadow_model.empty()) {
-    ASSIGN_OR_RETURN(shadow_model, MakeModel(config.shadow_model, catalog, books, world, Mix64(options.seed + 991)));
-    if (blocklist) shadow_model->AddFilter(blocklist);
-  }
-
-  // Control plane. The controller runs on simulated event time, so ramp durations are event time.
-  if (const auto parent = std::filesystem::path(options.db_path).parent_path(); !parent.empty()) {
-    std::error_code ec;
-    std::filesystem::create_directories(parent, ec);
-    if (ec) return IoError("--db " + options.db_path + ": cannot create its directory (" + ec.message() + ")");
-  }
-  ASSIGN_OR_RETURN(auto db, storage::Database::Open(options.db_path));
-  storage::AuditLog audit(*db);
-  ManualClock event_clock(world_config.start_ms);
-  experiment::RolloutController controller(*db, event_clock);
-  ASSIGN_OR_RETURN(int64_t version, controller.Create(config, "demo"));
-  (void)version;
-  const int64_t now_ms = clock.NowMillis();
-  storage::ModelRegistry registry(*db);
-  for (size_t a = 0; a < arms.size(); ++a) {
-    storage::ModelRecord record;
-    record.name = arms[a].model->name();
-    record.kind = config.arms[a].model;
-    record.created_at_ms = now_ms;
-    record.params_json = nlohmann::json{{"version", arms[a].model->version()}, {"seed", options.seed}}.dump();
-    RETURN_IF_ERROR(registry.Register(record).status());
-  }
   // Audit rows of a demo run are in simulated event time, like the controller's; the wall-clock
   // time goes into the details.
   RETURN_IF_ERROR(audit.Append({0, event_clock.NowMillis(), "demo", "demo.start", config.name,
@@ -182,62 +175,84 @@ StatusOr<DemoSummary> RunDemo(const DemoOptions& options) {
   if (blocklist) {
     // The safety policy that screens this run, recorded with the experiment (tamper-evident), so
     // reviewers' reports count violations against what was actually in force.
-    const auto& filter = static_cast<const safety::BlocklistFilter&>(*blocklist);
-    RETURN_IF_ERROR(audit.Append({0, event_clock.NowMillis(), "demo", "safety.policy", config.name, filter.reason(),
-                                  nlohmann::json{{"filter", filter.name()}, {"reason", filter.reason()},
-                                                 {"items", filter.item_ids()}, {"file", options.blocklist_file},
+    RETURN_IF_ERROR(audit.Append({0, event_clock.NowMillis(), "demo", "safety.policy", config.name, blocklist->reason(),
+                                  nlohmann::json{{"filter", blocklist->name()}, {"reason", blocklist->reason()},
+                                                 {"items", blocklist->item_ids()}, {"file", options.blocklist_file},
                                                  {"applies_to", "every arm and the shadow model"}}.dump()})
                         .status());
   }
-  ASSIGN_OR_RETURN(int64_t request_base, storage::QueryMaxRequestId(*db));
   {
     std::vector<storage::CatalogRow> rows;
     for (const auto& item : catalog->items) rows.push_back({item.id, item.category, item.provider_group, item.prior_popularity});
     RETURN_IF_ERROR(storage::SaveCatalog(*db, rows));
   }
 
-  // The rollout: start it (draft -> shadow), or honour the state a previous run left.
-  double coverage = config.coverage;
-  const int64_t shadow_until_ms = world_config.start_ms + horizon_ms / 20;  // 5% of the run in shadow
-  if (controlled) {
-    ASSIGN_OR_RETURN(experiment::RolloutStatus status, controller.Status(config.name));
-    if (status.state == experiment::RolloutState::kDraft) {
-      RETURN_IF_ERROR(controller.Start(config.name, "demo", "demo run: shadow phase before the ramp"));
+  // The control loop: a library, driven here on event time. The simulated responsible-AI reviewer
+  // is a driver-side actor: asked when the next step waits for its role, it signs off.
+  const int64_t horizon_ms = static_cast<int64_t>(options.days) * 86'400'000LL;
+  serving::ServingPipeline* pipeline_ptr = nullptr;
+  serving::DriverOptions driver_options;
+  driver_options.approver = [](const std::string&, const experiment::RolloutStatus&) {
+    return std::optional<serving::Approval>(
+        serving::Approval{"demo-reviewer", "simulated review of exposure and diversity: sign-off"});
+  };
+  driver_options.before_analysis = [&pipeline_ptr] { return pipeline_ptr ? pipeline_ptr->Flush() : Status::Ok(); };
+  driver_options.after_change = [&pipeline_ptr] { return pipeline_ptr ? pipeline_ptr->Refresh() : Status::Ok(); };
+  ASSIGN_OR_RETURN(auto driver, serving::RolloutDriver::Open(options.db_path, config.name, world_config.start_ms, driver_options));
+  DemoSummary summary;
+  summary.resumed_lists = driver->rebuilt_lists();
+  if (driver->rebuilt_lists() > 0) summary.resumed_step = driver->state().step + 1;
+  RETURN_IF_ERROR(driver->Start("demo", "demo run: shadow phase before the ramp", world_config.start_ms));
+
+  // The data plane: one serving pipeline. Models: one per arm (each learns only from its own
+  // traffic, as in a clean A/B test) and the shadow model (learns from all feedback, never shown).
+  std::vector<std::pair<std::string, std::string>> built;  // (kind, version) per arm, for the registry
+  serving::PipelineSetup setup;
+  setup.db_path = options.db_path;
+  setup.experiments = {config.name};
+  setup.catalog = catalog;
+  if (blocklist) setup.filters.push_back(blocklist);
+  setup.factory = [&](const experiment::ExperimentConfig& c, int arm,
+                      const std::string& model) -> StatusOr<std::unique_ptr<models::Recommender>> {
+    const uint64_t seed = arm < 0 ? Mix64(options.seed + 991) : Mix64(options.seed + 17 * static_cast<uint64_t>(arm + 1));
+    ASSIGN_OR_RETURN(auto m, MakeModel(model, catalog, books, world, seed));
+    if (options.scenario == "regression" && arm > 0) {
+      const int64_t from_ms = world_config.start_ms + static_cast<int64_t>(0.4 * static_cast<double>(horizon_ms));
+      m = std::make_unique<DegradingRecommender>(std::move(m), catalog, from_ms, Mix64(options.seed + 5));
     }
-    ASSIGN_OR_RETURN(coverage, controller.ServingCoverageFor(config.name));
-  }
-  assigner.SetCoverage(coverage);
-  experiment::ExperimentMetrics metrics(static_cast<int>(config.arms.size()));
-  int64_t next_eval_ms = world_config.start_ms + config.evaluation.interval_ms;
-
-  // Data plane: the production ingest path, and the shadow model on its own worker, off the
-  // serving path; its lists go to the same writer.
-  ASSIGN_OR_RETURN(auto writer, storage::EventWriter::Start(options.db_path));
-  std::unique_ptr<shadow::ShadowRunner> shadow_runner;
-  if (shadow_model) {
-    storage::EventWriter* sink = writer.get();
-    shadow::ShadowRunnerOptions runner_options;
-    runner_options.queue_capacity = options.shadow_queue;
-    shadow_runner = std::make_unique<shadow::ShadowRunner>(
-        std::move(shadow_model), runner_options, [sink, catalog, name = config.name](shadow::ShadowResult r) {
-          storage::ShadowOutcome out;
-          out.request_id = r.request_id;
-          out.experiment = name;
-          out.model_version = r.model_version;
-          for (int32_t item : r.items) out.items.push_back(catalog->items[static_cast<size_t>(item)].id);
-          out.latency_us = static_cast<int32_t>(r.latency_us);
-          out.error = r.error;
-          out.timed_out = r.timed_out;
-          (void)sink->Submit(std::move(out));
-        });
+    if (arm >= 0) built.emplace_back(c.arms[static_cast<size_t>(arm)].model, m->version());
+    return m;
+  };
+  serving::RolloutDriver* driver_ptr = driver.get();
+  setup.on_list_complete = [driver_ptr](const serving::CompletedList& list) {
+    driver_ptr->Record(list.arm_index, list.user, list.outcome, list.ts_ms);
+  };
+  serving::PipelineOptions pipeline_options;
+  pipeline_options.shadow_queue = options.shadow_queue;
+  pipeline_options.on_recommend = options.on_recommend;
+  ASSIGN_OR_RETURN(auto pipeline, serving::ServingPipeline::Create(std::move(setup), pipeline_options));
+  pipeline_ptr = pipeline.get();
+  storage::ModelRegistry registry(*db);
+  for (const auto& [kind, model_version] : built) {
+    storage::ModelRecord record;
+    record.name = kind;
+    record.kind = kind;
+    record.created_at_ms = now_ms;
+    record.params_json = nlohmann::json{{"version", model_version}, {"seed", options.seed}}.dump();
+    RETURN_IF_ERROR(registry.Register(record).status());
   }
 
-  std::vector<std::vector<int32_t>> history;  // per user index: clicked item indices, oldest first
+  std::vector<ArmState> arms(config.arms.size());
+  for (size_t a = 0; a < config.arms.size(); ++a) {
+    arms[a].summary.name = config.arms[a].name;
+    arms[a].summary.model = config.arms[a].model;
+    arms[a].exposure = std::make_unique<fairness::ExposureAccumulator>(static_cast<int>(catalog->items.size()),
+                                                                        catalog->num_categories, kProviderGroups);
+  }
   Progress progress("demo", static_cast<uint64_t>(options.requests), "requests", clock);
   progress.set_enabled(options.progress);
   const double requests_per_day = std::max(1.0, static_cast<double>(options.requests) / options.days);
 
-  DemoSummary summary;
   summary.db = options.db_path;
   summary.experiment = config.name;
   summary.seed = options.seed;
@@ -245,9 +260,7 @@ StatusOr<DemoSummary> RunDemo(const DemoOptions& options) {
   summary.scenario = options.scenario;
   int64_t rolled_back_at_request = 0;
 
-  std::vector<storage::Event> events;
   std::vector<int32_t> items;
-  std::vector<char> clicked;
   std::vector<int> categories, groups;
   for (int64_t r = 0; r < options.requests; ++r) {
     if (options.cancel && options.cancel->load()) {
@@ -255,123 +268,58 @@ StatusOr<DemoSummary> RunDemo(const DemoOptions& options) {
       break;
     }
     const sim::Request req = world.NextRequest(requests_per_day);
-    if (history.size() < world.users().size()) history.resize(world.users().size());
-
-    // Analyses at every interval of event time; their decisions are durable before the next
-    // request is served.
-    while (controlled && req.ts_ms >= next_eval_ms) {
-      event_clock.SetMillis(next_eval_ms);
-      ASSIGN_OR_RETURN(experiment::RolloutStatus status, controller.Status(config.name));
-      if (status.state == experiment::RolloutState::kShadow && next_eval_ms >= shadow_until_ms) {
-        RETURN_IF_ERROR(controller.Start(config.name, "demo", "shadow phase done: start the ramp"));
-      } else if (experiment::IsLive(status.state)) {
-        ASSIGN_OR_RETURN(experiment::Analysis analysis, controller.Evaluate(config.name, metrics, next_eval_ms));
-        if (analysis.action == experiment::Action::kRollback) rolled_back_at_request = r + 1;
-        const int next = status.step + 1;
-        if (analysis.action == experiment::Action::kHold && next < static_cast<int>(config.ramp.size()) &&
-            !config.ramp[static_cast<size_t>(next)].approval.empty() && analysis.reason.find("approval") != std::string::npos) {
-          // The simulated responsible-AI reviewer signs off; the next analysis advances.
-          RETURN_IF_ERROR(controller.Approve(config.name, config.ramp[static_cast<size_t>(next)].approval, "demo-reviewer",
-                                             "simulated review of exposure and diversity: sign-off"));
-        }
+    // Analyses due before this request; their decisions are durable and reach serving before it.
+    ASSIGN_OR_RETURN(auto decisions, driver->Tick(req.ts_ms));
+    for (const serving::DriverEvent& d : decisions) {
+      if (d.kind == serving::DriverEvent::Kind::kAnalysis && d.analysis.action == experiment::Action::kRollback) {
+        rolled_back_at_request = r + 1;
       }
-      ASSIGN_OR_RETURN(coverage, controller.ServingCoverageFor(config.name));
-      assigner.SetCoverage(coverage);
-      next_eval_ms += config.evaluation.interval_ms;
     }
+    event_clock.SetMillis(req.ts_ms);
 
     const sim::User& user = world.users()[req.user_index];
-    const std::string user_key = std::to_string(user.id);
-    const experiment::Assignment assignment = assigner.Assign(user_key);
-    const size_t arm_index = assignment.in_experiment ? static_cast<size_t>(assignment.arm_index) : 0;
-    if (!assignment.in_experiment) ++summary.excluded;
-    ArmState& arm = arms[arm_index];
+    ASSIGN_OR_RETURN(serving::ServeResponse served,
+                     pipeline->Serve(SimServeRequest(user, req.ts_ms, options.list_size, config.name)));
+    if (!served.in_experiment) ++summary.excluded;
+    ArmState& arm = arms[served.in_experiment ? static_cast<size_t>(served.arm_index) : 0];  // outside: control served
 
-    models::RecommendRequest request;
-    request.request_id = request_base + r + 1;
-    request.user_id = user.id;
-    request.ts_ms = req.ts_ms;
-    request.history = history[req.user_index];
-    request.k = options.list_size;
-    const int64_t t0 = clock.MonotonicNanos();
-    arm.model->AdvanceTo(request.ts_ms);
-    models::Recommendation rec = arm.model->Recommend(request);
-    const int64_t t1 = clock.MonotonicNanos();
-    if (shadow_runner) shadow_runner->SubmitRequest(request);  // a copy of the same inputs; never blocks
-
-    storage::Exposure exposure;
-    exposure.request_id = request.request_id;
-    exposure.ts_ms = req.ts_ms;
-    exposure.user_id = user.id;
-    exposure.experiment = config.name;
-    exposure.arm = assignment.in_experiment ? config.arms[arm_index].name : "excluded";
-    exposure.model_version = arm.model->version();
-    exposure.latency_us = static_cast<int32_t>((t1 - t0) / 1000);
+    // Simulated user response, position by position.
     items.clear();
     categories.clear();
     groups.clear();
-    for (const models::ScoredItem& s : rec.items) {
-      const auto& item = catalog->items[static_cast<size_t>(s.item)];
-      exposure.served.push_back({item.id, s.propensity});
-      items.push_back(s.item);
-      categories.push_back(item.category);
-      groups.push_back(item.provider_group);
-    }
-    events.clear();
-    events.emplace_back(std::move(exposure));
-
-    // Simulated user response, position by position.
-    clicked.assign(rec.items.size(), 0);
-    experiment::RequestOutcome outcome;
-    outcome.latency_ms = static_cast<double>(t1 - t0) / 1e6;
-    for (size_t p = 0; p < rec.items.size(); ++p) {
-      const int32_t item = rec.items[p].item;
+    for (size_t p = 0; p < served.items.size(); ++p) {
+      const serving::ServedItem& item = served.items[p];
+      const auto& info = catalog->items[static_cast<size_t>(item.index)];
+      items.push_back(item.index);
+      categories.push_back(info.category);
+      groups.push_back(info.provider_group);
       const int position = static_cast<int>(p) + 1;
-      if (!world.SimulateClick(req.user_index, static_cast<size_t>(item), position)) continue;
-      clicked[p] = 1;
+      if (!world.SimulateClick(req.user_index, static_cast<size_t>(item.index), position)) continue;
       const int64_t click_ts = req.ts_ms + 1000 * position;
-      events.emplace_back(storage::Feedback{request.request_id, click_ts, user.id, catalog->items[static_cast<size_t>(item)].id,
-                                            position, storage::FeedbackKind::kClick, 1.0});
+      RETURN_IF_ERROR(pipeline->RecordFeedback({served.request_id, click_ts, item.item_id, position, storage::FeedbackKind::kClick, 1.0}));
       ++arm.summary.clicks;
-      outcome.clicks += 1;
-      if (world.SimulateConversion(static_cast<size_t>(item))) {
-        events.emplace_back(storage::Feedback{request.request_id, click_ts + 60000, user.id,
-                                              catalog->items[static_cast<size_t>(item)].id, position,
-                                              storage::FeedbackKind::kConversion, 1.0});
+      if (world.SimulateConversion(static_cast<size_t>(item.index))) {
+        RETURN_IF_ERROR(pipeline->RecordFeedback(
+            {served.request_id, click_ts + 60000, item.item_id, position, storage::FeedbackKind::kConversion, 1.0}));
         ++arm.summary.conversions;
-        outcome.conversions += 1;
       }
-      models::FeedbackSignal signal{user.id, click_ts, item, position, true, history[req.user_index]};
-      arm.model->Observe(signal);
-      if (shadow_runner) shadow_runner->SubmitFeedback(signal);
-      history[req.user_index].push_back(item);
     }
-    // The whole list's outcome, for models that learn from it (the hybrid's bandit).
-    const models::ListFeedback list_feedback{request.request_id, user.id, req.ts_ms, items, clicked};
-    arm.model->ObserveList(list_feedback);
-    if (shadow_runner) shadow_runner->SubmitListFeedback(list_feedback);
-    if (assignment.in_experiment) metrics.Record(static_cast<int>(arm_index), user.id, outcome);
-    auto submitted = writer->SubmitBatch(std::move(events));
-    if (!submitted.ok()) return submitted.status().WithContext("logging request " + std::to_string(request.request_id));
-    events = {};
+    // The whole list's outcome is known: models learn it, the control loop counts it.
+    RETURN_IF_ERROR(pipeline->CompleteList(served.request_id));
 
     ++arm.summary.exposures;
-    if (arm.seen_user.size() <= req.user_index) arm.seen_user.resize(world.users().size(), 0);
+    if (arm.seen_user.size() < world.users().size()) arm.seen_user.resize(world.users().size(), 0);
     if (!arm.seen_user[req.user_index]) {
       arm.seen_user[req.user_index] = 1;
       ++arm.summary.users;
     }
     arm.exposure->AddList(items, categories, groups);
-    arm.latencies_us.push_back(static_cast<double>(t1 - t0) / 1000.0);
+    arm.latencies_us.push_back(static_cast<double>(served.latency_us));
     progress.Update(static_cast<uint64_t>(r + 1));
   }
-  if (shadow_runner) {
-    shadow_runner->Drain();
-    const shadow::ShadowStats stats = shadow_runner->stats();
-    summary.shadow_dropped = static_cast<int64_t>(stats.dropped);
-    shadow_runner.reset();  // its callback writes through the writer: stop it first
-  }
-  RETURN_IF_ERROR(writer->Close());
+  RETURN_IF_ERROR(pipeline->Close());
+  summary.shadow_dropped = static_cast<int64_t>(pipeline->stats().shadow_dropped);
+  pipeline_ptr = nullptr;
   progress.Finish();
 
   for (ArmState& arm : arms) {
@@ -393,6 +341,7 @@ StatusOr<DemoSummary> RunDemo(const DemoOptions& options) {
   }
 
   // Primary metrics, treatment vs control at user level, Holm-corrected across the metrics.
+  const experiment::ExperimentMetrics& metrics = driver->metrics();
   if (config.arms.size() >= 2) {
     std::vector<double> p;
     for (experiment::Metric m : config.decision.primary_metrics) {
@@ -404,20 +353,15 @@ StatusOr<DemoSummary> RunDemo(const DemoOptions& options) {
 
   ExperimentOutcome outcome;
   outcome.name = config.name;
-  if (controlled) {
-    ASSIGN_OR_RETURN(experiment::RolloutStatus status, controller.Status(config.name));
-    outcome.state = experiment::RolloutStateName(status.state);
-    outcome.step = status.step + 1;
-    outcome.coverage = experiment::ServingCoverage(config, status);
-    outcome.rolled_back_at = status.rolled_back_at_ms;
-    outcome.rolled_back_at_request = rolled_back_at_request;
-    outcome.reason = status.reason;
-    outcome.analyses = status.analyses;
-  } else {
-    outcome.state = "ramping";
-    outcome.coverage = config.coverage;
-    outcome.reason = "no ramp or guardrails configured: fixed coverage";
-  }
+  ASSIGN_OR_RETURN(experiment::RolloutStatus status, controller.Status(config.name));
+  outcome.state = experiment::RolloutStateName(status.state);
+  outcome.step = status.step + 1;
+  outcome.coverage = experiment::ServingCoverage(config, status);
+  outcome.rolled_back_at = status.rolled_back_at_ms;
+  outcome.rolled_back_at_request = rolled_back_at_request;
+  outcome.reason = status.reason;
+  outcome.analyses = status.analyses;
+  if (!status.waiting_for_role.empty()) outcome.waiting_for_role = status.waiting_for_role;
   summary.experiments.push_back(outcome);
 
   // Read the outcome back from the database rather than trusting the counters.
@@ -452,14 +396,16 @@ std::string DemoSummaryJson(const DemoSummary& s) {
     experiments.push_back({{"name", e.name}, {"state", e.state}, {"step", e.step}, {"coverage", e.coverage},
                            {"rolled_back_at", e.rolled_back_at ? nlohmann::json(e.rolled_back_at) : nlohmann::json(nullptr)},
                            {"rolled_back_at_request", e.rolled_back_at_request}, {"reason", e.reason},
-                           {"analyses", e.analyses}});
+                           {"analyses", e.analyses},
+                           {"waiting_for_role", e.waiting_for_role.empty() ? nlohmann::json(nullptr) : nlohmann::json(e.waiting_for_role)}});
   }
   nlohmann::json j = {{"requests", s.requests},   {"exposures", s.exposures}, {"clicks", s.clicks},
                       {"conversions", s.conversions}, {"db", s.db},          {"experiment", s.experiment},
                       {"seed", s.seed},           {"excluded", s.excluded},  {"arms", arms},
                       {"seconds", s.seconds},     {"cancelled", s.cancelled}, {"experiments", experiments},
                       {"scenario", s.scenario.empty() ? nlohmann::json(nullptr) : nlohmann::json(s.scenario)},
-                      {"primary_p_values_holm", s.primary_p_values}};
+                      {"primary_p_values_holm", s.primary_p_values},
+                      {"resumed", {{"lists", s.resumed_lists}, {"step", s.resumed_step}}}};
   if (!s.shadow_model.empty()) {
     j["shadow"] = {{"model", s.shadow_model}, {"overlap_at_10", s.shadow_overlap_at_k}, {"dropped", s.shadow_dropped}};
   }

@@ -1,16 +1,16 @@
-// The walking skeleton: simulated traffic through the real serving path.
-//   world request -> assignment (consistent hashing) -> the arm's recommender (+ shadow model)
-//   -> served list -> simulated clicks/conversions -> exposures and feedback through the
-//   EventWriter into SQLite -> online model updates -> summary.
-// Every stage is the real component; later issues replace the models and add the controller.
+// `steward demo`: simulated traffic through the one serving path (serving/pipeline.h) under the
+// control loop (serving/rollout_driver.h). A thin driver: the world makes requests and clicks; the
+// pipeline assigns, serves, shadows, logs and feeds the models; the driver runs the rollout.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
 #include "common/status.h"
+#include "models/recommender.h"
 
 namespace steward::app {
 
@@ -33,6 +33,8 @@ struct DemoOptions {
   bool progress = true;
   // Set by another thread to stop early (the dashboard's window closing, SIGINT).
   const std::atomic<bool>* cancel = nullptr;
+  // Diagnostics and tests: every request handed to a served model (serving::PipelineOptions).
+  std::function<void(const models::RecommendRequest&)> on_recommend;
 };
 
 struct ArmSummary {
@@ -60,6 +62,7 @@ struct ExperimentOutcome {
   int64_t rolled_back_at_request = 0;
   std::string reason;
   int64_t analyses = 0;
+  std::string waiting_for_role;  // the role the next step waits for; "" when none
 };
 
 struct DemoSummary {
@@ -81,6 +84,11 @@ struct DemoSummary {
   std::string scenario;
   std::vector<ExperimentOutcome> experiments;
   std::vector<double> primary_p_values;  // Holm-adjusted, one per primary metric (treatment vs control)
+  // A run on a database that already served the experiment resumes it: the lists the control loop
+  // read back from storage as its guardrail evidence, and the ramp step it resumed at (1-based; 0
+  // when nothing was stored).
+  int64_t resumed_lists = 0;
+  int resumed_step = 0;
 };
 
 StatusOr<DemoSummary> RunDemo(const DemoOptions& options);

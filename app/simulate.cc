@@ -8,11 +8,13 @@
 
 #include "app/model_factory.h"
 #include "app/paths.h"
+#include "app/sim_traffic.h"
 #include "common/progress.h"
 #include "data/goodbooks.h"
 #include "fairness/metrics.h"
 #include "models/hybrid.h"
 #include "common/rng.h"
+#include "serving/pipeline.h"
 #include "sim/world.h"
 
 namespace steward::app {
@@ -49,11 +51,7 @@ StatusOr<SimulateResult> RunSimulation(const SimulateOptions& o) {
   wc.new_users_per_day = std::max(1, o.users / 50);
   wc.horizon_days = o.days;
   ASSIGN_OR_RETURN(sim::World world, sim::World::Create(books, wc));
-  auto catalog = std::make_shared<models::Catalog>();
-  catalog->num_categories = wc.num_categories;
-  for (const sim::Item& item : world.items()) {
-    catalog->items.push_back({item.id, item.category, static_cast<int>(item.provider), item.popularity, item.released_ms});
-  }
+  auto catalog = SimCatalog(world);
 
   if (std::find(ModelNames().begin(), ModelNames().end(), o.policy) == ModelNames().end()) {
     return InvalidArgument("--policy '" + o.policy + "' is not a model; use baseline, hybrid, popularity, baseline-genre or baseline-egreedy");
@@ -61,9 +59,13 @@ StatusOr<SimulateResult> RunSimulation(const SimulateOptions& o) {
   ASSIGN_OR_RETURN(std::unique_ptr<models::Recommender> model,
                    MakeModel(o.policy, catalog, books, world, o.policy == "hybrid" ? o.seed : Mix64(o.seed + 17)));
   auto* hybrid = dynamic_cast<models::HybridRecommender*>(model.get());
+  // The one serving path, without a database or an experiment: the policy serves everyone.
+  serving::PipelineSetup setup;
+  setup.catalog = catalog;
+  setup.default_model = std::move(model);
+  ASSIGN_OR_RETURN(auto pipeline, serving::ServingPipeline::Create(std::move(setup)));
 
   fairness::ExposureAccumulator exposure(static_cast<int>(catalog->items.size()), catalog->num_categories, 3);
-  std::vector<std::vector<int32_t>> history;
   std::vector<std::vector<float>> last_list_vector;
   std::vector<int64_t> requests_of_user;
   double seq_sum = 0;
@@ -76,9 +78,9 @@ StatusOr<SimulateResult> RunSimulation(const SimulateOptions& o) {
   double established_clicks = 0, established_quality = 0;
   int64_t established_requests = 0, established_measured = 0;
   std::vector<int32_t> served_items;
-  const auto list_quality = [&](size_t u, const models::Recommendation& rec, int64_t ts) {
+  const auto list_quality = [&](size_t u, const serving::ServeResponse& rec, int64_t ts) {
     served_items.clear();
-    for (const auto& s : rec.items) served_items.push_back(s.item);
+    for (const auto& s : rec.items) served_items.push_back(s.index);
     return world.ListQuality(u, served_items, ts);
   };
   std::vector<int> item_clicks(catalog->items.size(), 0);
@@ -95,29 +97,17 @@ StatusOr<SimulateResult> RunSimulation(const SimulateOptions& o) {
   const int dim = wc.latent_dim;
   std::vector<int32_t> items;
   std::vector<int> categories, groups;
-  std::vector<char> clicked;
   for (int64_t n = 0; n < total_requests; ++n) {
     if (o.cancel && o.cancel->load()) return Unavailable("simulation interrupted");
     const sim::Request req = world.NextRequest(per_day);
     if (req.ts_ms >= end_ms) break;
-    if (hybrid) hybrid->AdvanceTo(req.ts_ms);
     const size_t u = req.user_index;
-    if (history.size() < world.users().size()) {
-      history.resize(world.users().size());
+    if (last_list_vector.size() < world.users().size()) {
       last_list_vector.resize(world.users().size());
       requests_of_user.resize(world.users().size(), 0);
     }
     const sim::User& user = world.users()[u];
-    models::RecommendRequest rq;
-    rq.request_id = n + 1;
-    rq.user_id = user.id;
-    rq.ts_ms = req.ts_ms;
-    rq.history = history[u];
-    rq.k = o.k;
-    rq.user_group = static_cast<int>(user.age);
-    rq.new_user = user.is_new;
-    rq.activity = user.activity;
-    const models::Recommendation rec = model->Recommend(rq);
+    ASSIGN_OR_RETURN(const serving::ServeResponse rec, pipeline->Serve(SimServeRequest(user, req.ts_ms, o.k, "")));
     const bool second_half = req.ts_ms >= wc.start_ms + (end_ms - wc.start_ms) / 2;
     double quality = -1;  // measured before the clicks below change what the user has consumed
     if ((user.is_new && requests_of_user[u] < kQualityHorizon) || (!user.is_new && second_half && Mix64(static_cast<uint64_t>(n) + o.seed) % 10 == 0)) {
@@ -127,11 +117,10 @@ StatusOr<SimulateResult> RunSimulation(const SimulateOptions& o) {
     items.clear();
     categories.clear();
     groups.clear();
-    clicked.assign(rec.items.size(), 0);
     std::vector<float> list_vector(static_cast<size_t>(dim), 0.0f);
     int clicks = 0;
     for (size_t p = 0; p < rec.items.size(); ++p) {
-      const int32_t item = rec.items[p].item;
+      const int32_t item = rec.items[p].index;
       items.push_back(item);
       categories.push_back(catalog->items[static_cast<size_t>(item)].category);
       groups.push_back(catalog->items[static_cast<size_t>(item)].provider_group);
@@ -139,14 +128,13 @@ StatusOr<SimulateResult> RunSimulation(const SimulateOptions& o) {
       for (int i = 0; i < dim; ++i) list_vector[static_cast<size_t>(i)] += latent[static_cast<size_t>(i)];
       ++item_impressions[static_cast<size_t>(item)];
       if (world.SimulateClick(u, static_cast<size_t>(item), static_cast<int>(p) + 1)) {
-        clicked[p] = 1;
         ++clicks;
-        model->Observe({user.id, req.ts_ms, item, static_cast<int>(p) + 1, true, history[u]});
-        history[u].push_back(item);
+        RETURN_IF_ERROR(pipeline->RecordFeedback(
+            {rec.request_id, req.ts_ms, rec.items[p].item_id, static_cast<int>(p) + 1, storage::FeedbackKind::kClick, 1.0}));
         if (++item_clicks[static_cast<size_t>(item)] == kSignalClicks) signal_at[static_cast<size_t>(item)] = req.ts_ms;
       }
     }
-    model->ObserveList({rq.request_id, user.id, req.ts_ms, items, clicked});
+    RETURN_IF_ERROR(pipeline->CompleteList(rec.request_id));
     exposure.AddList(items, categories, groups);
     if (!last_list_vector[u].empty()) {
       seq_sum += CosMean(last_list_vector[u], list_vector);
@@ -170,6 +158,7 @@ StatusOr<SimulateResult> RunSimulation(const SimulateOptions& o) {
     }
     progress.Update(static_cast<uint64_t>(n + 1));
   }
+  RETURN_IF_ERROR(pipeline->Close());
   if (hybrid) {
     hybrid->Finish();
     r.embedding_versions = hybrid->embedding_version();

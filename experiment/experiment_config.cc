@@ -22,6 +22,14 @@ StatusOr<Metric> ParseMetric(const std::string& name) {
   return InvalidArgument("unknown metric '" + name + "'; known metrics: ctr, conversion_rate, latency_ms, error_rate");
 }
 
+const char* GuardrailTestName(GuardrailTest t) { return t == GuardrailTest::kSequential ? "sequential" : "fixed"; }
+
+StatusOr<GuardrailTest> ParseGuardrailTest(const std::string& name) {
+  if (name == "sequential") return GuardrailTest::kSequential;
+  if (name == "fixed") return GuardrailTest::kFixed;
+  return InvalidArgument("unknown guardrail test '" + name + "'; use sequential or fixed");
+}
+
 StatusOr<int64_t> ParseDurationMs(const ConfigNode& node) {
   ASSIGN_OR_RETURN(std::string text, node.AsString());
   const auto bad = [&] { return node.Error("expected a duration, got \"" + text + "\"", "write e.g. 90s, 15m, 2h or 1d"); };
@@ -100,10 +108,12 @@ StatusOr<std::vector<GuardrailConfig>> ParseGuardrails(const ConfigNode& list) {
     ASSIGN_OR_RETURN(g.threshold, node.GetDouble("threshold", 0.0));
     if (g.threshold < 0) return node.Get("threshold")->Error("must be >= 0", "write the tolerated harm, e.g. 0.05");
     ASSIGN_OR_RETURN(g.relative, node.GetBool("relative", true));
-    ASSIGN_OR_RETURN(g.test, node.GetString("test", std::string("sequential")));
-    if (g.test != "sequential" && g.test != "fixed") {
+    ASSIGN_OR_RETURN(std::string test, node.GetString("test", std::string("sequential")));
+    auto parsed = ParseGuardrailTest(test);
+    if (!parsed.ok()) {
       return node.Get("test")->Error("must be 'sequential' or 'fixed'", "use sequential to check continuously without inflating false alarms");
     }
+    g.test = *parsed;
     ASSIGN_OR_RETURN(g.alpha, node.GetDouble("alpha", 0.05));
     if (!(g.alpha > 0 && g.alpha < 1)) return node.Get("alpha")->Error("must be in (0, 1)", "write e.g. 0.05");
     out.push_back(g);
@@ -117,7 +127,7 @@ StatusOr<ExperimentConfig> ParseExperimentConfig(const ConfigNode& root) {
   if (!root.IsMap()) return root.Error("must be a map of experiment fields", "start the file with `name: my-experiment`");
   RETURN_IF_ERROR(root.RejectUnknownKeys(
       {"name", "seed", "hash_attribute", "hash_version", "coverage", "arms", "namespace", "shadow", "description", "type",
-       "ramp", "guardrails", "evaluation", "decision", "sticky", "bucket_version"}));
+       "ramp", "guardrails", "evaluation", "decision", "sticky", "bucket_version", "attributes"}));
   ExperimentConfig c;
   ASSIGN_OR_RETURN(c.name, root.GetString("name"));
   if (c.name.empty()) return root.Error("'name' is empty", "give the experiment a name");
@@ -172,7 +182,32 @@ StatusOr<ExperimentConfig> ParseExperimentConfig(const ConfigNode& root) {
     }
     c.namespace_ = n;
   }
-  ASSIGN_OR_RETURN(c.shadow_model, root.GetString("shadow", std::string()));
+  if (auto shadow = root.Find("shadow")) {
+    // `shadow: MODEL`, or `shadow: {model: MODEL, min_duration: 1d, min_requests: 1000}`.
+    if (shadow->IsMap()) {
+      RETURN_IF_ERROR(shadow->RejectUnknownKeys({"model", "min_duration", "min_requests"}));
+      ASSIGN_OR_RETURN(c.shadow_model, shadow->GetString("model"));
+      if (auto d = shadow->Find("min_duration")) {
+        ASSIGN_OR_RETURN(c.shadow.min_duration_ms, ParseDurationMs(*d));
+        if (c.shadow.min_duration_ms < 0) return d->Error("must not be negative", "write e.g. 1d");
+      }
+      ASSIGN_OR_RETURN(c.shadow.min_requests, shadow->GetInt("min_requests", 0));
+      if (c.shadow.min_requests < 0) return shadow->Get("min_requests")->Error("must not be negative", "write e.g. 1000");
+    } else {
+      ASSIGN_OR_RETURN(c.shadow_model, shadow->AsString());
+    }
+    if (c.shadow_model.empty()) return shadow->Error("names no model", "write `shadow: {model: hybrid}` or remove `shadow`");
+  }
+  if (auto attributes = root.Find("attributes")) {
+    if (!attributes->IsSequence()) return attributes->Error("must be a list of attribute names", "write e.g. `[age_band, country]`");
+    std::set<std::string> seen;
+    for (size_t i = 0; i < attributes->size(); ++i) {
+      ASSIGN_OR_RETURN(std::string name, attributes->At(i).AsString());
+      if (name.empty() || name.size() > 64) return attributes->At(i).Error("must be 1-64 characters", "name the attribute, e.g. country");
+      if (!seen.insert(name).second) return attributes->At(i).Error("repeats '" + name + "'", "list each attribute once");
+      c.attributes.push_back(name);
+    }
+  }
   ASSIGN_OR_RETURN(std::string type, root.GetString("type", std::string("ab")));
   if (type == "ab") c.type = ExperimentType::kAB;
   else if (type == "interleaving") c.type = ExperimentType::kInterleaving;

@@ -41,12 +41,18 @@ struct RampStep {
 
 enum class HarmDirection { kDecrease, kIncrease };  // which change of the metric is harmful
 
+// kSequential: always-valid mSPRT p-value, safe to check at every analysis; kFixed: a z-test at
+// each look (inflates false alarms under peeking; kept for comparison).
+enum class GuardrailTest { kSequential, kFixed };
+const char* GuardrailTestName(GuardrailTest t);  // "sequential" | "fixed"
+StatusOr<GuardrailTest> ParseGuardrailTest(const std::string& name);
+
 struct GuardrailConfig {
   Metric metric = Metric::kCtr;
   HarmDirection harm = HarmDirection::kDecrease;
   double threshold = 0.0;   // tolerated harm before a breach (non-inferiority margin). Default: 0
   bool relative = true;     // threshold relative to control's value (true) or absolute. Default: relative
-  std::string test = "sequential";  // "sequential" (always-valid mSPRT) or "fixed" (z-test at each look)
+  GuardrailTest test = GuardrailTest::kSequential;  // `test: sequential` (default) or `test: fixed`
   double alpha = 0.05;      // false-alarm bound over the whole experiment. Default: 0.05
 };
 
@@ -65,6 +71,13 @@ struct DecisionConfig {
 
 enum class ExperimentType { kAB, kInterleaving };
 
+// When the shadow phase ends and the ramp starts (the control loop checks at each analysis): both
+// conditions must hold. `shadow: {model: M, min_duration: 1d, min_requests: 1000}`.
+struct ShadowPhaseConfig {
+  int64_t min_duration_ms = 0;  // event time in shadow. Default: 0
+  int64_t min_requests = 0;     // requests served (and shadowed) during the phase. Default: 0
+};
+
 struct ExperimentConfig {
   std::string name;
   std::string seed;                       // Default: name
@@ -74,6 +87,9 @@ struct ExperimentConfig {
   std::vector<ArmConfig> arms;            // at least two; weights sum to 1
   std::optional<NamespaceConfig> namespace_;
   std::string shadow_model;               // model run in shadow beside the served one; "" for none
+  ShadowPhaseConfig shadow;               // when the shadow phase may end
+  // User attributes recorded with every exposure (for user-group audits), e.g. [age_band, country].
+  std::vector<std::string> attributes;
   ExperimentType type = ExperimentType::kAB;  // "ab" (default) or "interleaving" (team draft)
   std::vector<RampStep> ramp;             // empty: no ramp (the experiment runs at `coverage`)
   std::vector<GuardrailConfig> guardrails;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "experiment/experiment_config.h"
 
 namespace steward::experiment {
 
@@ -23,7 +24,7 @@ struct GuardrailSimOptions {
   double base_ctr = 0.03;         // per item shown
   int list_size = 10;
   double alpha = 0.05;
-  std::string test = "sequential";  // or "fixed" (a z-test at every look: shows the inflation)
+  GuardrailTest test = GuardrailTest::kSequential;  // or kFixed (a z-test at every look: shows the inflation)
   uint64_t seed = 1;
 };
 

@@ -49,7 +49,8 @@ std::string RolloutStatus::ToJson() const {
   return nlohmann::json{{"state", RolloutStateName(state)}, {"step", step}, {"coverage", coverage},
                         {"step_started_ms", step_started_ms}, {"failures", failures}, {"approvals", approvals},
                         {"guardrails", g}, {"last_eval_ms", last_eval_ms}, {"last_exposures", last_exposures},
-                        {"analyses", analyses}, {"rolled_back_at_ms", rolled_back_at_ms}, {"reason", reason}}
+                        {"analyses", analyses}, {"rolled_back_at_ms", rolled_back_at_ms}, {"reason", reason},
+                        {"waiting_for_role", waiting_for_role.empty() ? nlohmann::json(nullptr) : nlohmann::json(waiting_for_role)}}
       .dump();
 }
 
@@ -72,10 +73,16 @@ StatusOr<RolloutStatus> RolloutStatus::FromJson(const std::string& text) {
     s.analyses = j.at("analyses").get<int64_t>();
     s.rolled_back_at_ms = j.at("rolled_back_at_ms").get<int64_t>();
     s.reason = j.at("reason").get<std::string>();
+    if (auto w = j.find("waiting_for_role"); w != j.end() && w->is_string()) s.waiting_for_role = w->get<std::string>();
     return s;
   } catch (const nlohmann::json::exception& e) {
     return DataLoss(std::string("stored rollout status is not valid: ") + e.what());
   }
+}
+
+bool ShadowPhaseDone(const ExperimentConfig& config, const RolloutStatus& status, int64_t now_ms, int64_t shadow_requests) {
+  return status.state == RolloutState::kShadow && now_ms - status.step_started_ms >= config.shadow.min_duration_ms &&
+         shadow_requests >= config.shadow.min_requests;
 }
 
 double ServingCoverage(const ExperimentConfig& config, const RolloutStatus& status) {
@@ -98,12 +105,13 @@ Status AdvanceStep(const ExperimentConfig& config, RolloutStatus& status, int64_
   if (!role.empty() && std::find(status.approvals.begin(), status.approvals.end(), role) == status.approvals.end()) {
     return FailedPrecondition("step " + std::to_string(next + 1) + " (coverage " +
                               std::to_string(config.ramp[static_cast<size_t>(next)].coverage) +
-                              ") needs approval from role '" + role + "'; run `steward experiment approve --role " + role + "`");
+                              ") needs approval from role '" + role + "'");
   }
   status.step = next;
   status.state = RolloutState::kRamping;
   status.step_started_ms = now_ms;
   status.approvals.clear();
+  status.waiting_for_role.clear();
   status.reason = why;
   status.coverage = ServingCoverage(config, status);
   return Status::Ok();
@@ -123,6 +131,7 @@ Analysis Analyze(const ExperimentConfig& config, RolloutStatus& status, const Ex
   Analysis out;
   if (!IsLive(status.state)) return out;
   ++status.analyses;
+  status.waiting_for_role.clear();
   status.last_eval_ms = now_ms;
   const int arms = metrics.num_arms();
   nlohmann::json evidence = {{"at_ms", now_ms}, {"step", status.step}, {"coverage", status.coverage}};
@@ -161,7 +170,7 @@ Analysis Analyze(const ExperimentConfig& config, RolloutStatus& status, const Ex
         gs.diff = rt - rc;
         gs.ci_low = gs.diff - zq * std::sqrt(variance);
         gs.ci_high = gs.diff + zq * std::sqrt(variance);
-        if (gc.test == "sequential") {
+        if (gc.test == GuardrailTest::kSequential) {
           // Mixing variance: the square of a 10% change of the control's value (documented default).
           const double tau2 = std::max(1e-12, 0.01 * rc * rc);
           const double l = MsprtOneSidedHarmRatio(harm_diff, variance, tau2);
@@ -175,11 +184,11 @@ Analysis Analyze(const ExperimentConfig& config, RolloutStatus& status, const Ex
           out.reason = std::string("guardrail ") + MetricName(gc.metric) + " breached: " + config.arms[static_cast<size_t>(a)].name +
                        " " + Fmt(rt) + " vs control " + Fmt(rc) + " (diff " + Fmt(gs.diff) + ", " +
                        Fmt(100 * (1 - gc.alpha)) + "% CI [" + Fmt(gs.ci_low) + ", " + Fmt(gs.ci_high) + "], " +
-                       (gc.test == "sequential" ? "always-valid p " : "p ") + Fmt(gs.p_value) + ")";
+                       (gc.test == GuardrailTest::kSequential ? "always-valid p " : "p ") + Fmt(gs.p_value) + ")";
           evidence["guardrail"] = {{"metric", MetricName(gc.metric)}, {"arm", config.arms[static_cast<size_t>(a)].name},
                                    {"control", rc}, {"treatment", rt}, {"diff", gs.diff}, {"ci_low", gs.ci_low},
                                    {"ci_high", gs.ci_high}, {"p_value", gs.p_value}, {"alpha", gc.alpha},
-                                   {"test", gc.test}, {"threshold", gc.threshold}, {"relative", gc.relative},
+                                   {"test", GuardrailTestName(gc.test)}, {"threshold", gc.threshold}, {"relative", gc.relative},
                                    {"exposures", total_exposures}};
         }
       }
@@ -247,6 +256,7 @@ Analysis Analyze(const ExperimentConfig& config, RolloutStatus& status, const Ex
   if (!advanced.ok()) {
     out.action = Action::kHold;
     out.reason = "waiting for approval: " + advanced.message();
+    status.waiting_for_role = config.ramp[static_cast<size_t>(status.step + 1)].approval;
     status.state = RolloutState::kHolding;
     status.reason = out.reason;
   } else {

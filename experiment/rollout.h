@@ -47,6 +47,8 @@ struct RolloutStatus {
   int64_t analyses = 0;
   int64_t rolled_back_at_ms = 0;
   std::string reason;  // why the state last changed, or what it waits for
+  // The role whose approval the next step waits for (every other condition met); "" when none.
+  std::string waiting_for_role;
 
   std::string ToJson() const;
   static StatusOr<RolloutStatus> FromJson(const std::string& json);
@@ -64,6 +66,11 @@ struct Analysis {
 // Evaluates one interval. Updates `status` (guardrail monitors, failures, state and step on
 // advance, hold, rollback or completion) and returns what happened. Pure: no I/O, no clock.
 Analysis Analyze(const ExperimentConfig& config, RolloutStatus& status, const ExperimentMetrics& metrics, int64_t now_ms);
+
+// Whether the shadow phase may end at event time `now_ms`: the experiment is in shadow, has been for
+// config.shadow.min_duration_ms (since status.step_started_ms) and served at least
+// config.shadow.min_requests requests (`shadow_requests`) in it.
+bool ShadowPhaseDone(const ExperimentConfig& config, const RolloutStatus& status, int64_t now_ms, int64_t shadow_requests);
 
 // The coverage users see in `status` (0 unless live or completed).
 double ServingCoverage(const ExperimentConfig& config, const RolloutStatus& status);

@@ -1,7 +1,7 @@
 #include "gui/snapshot.h"
 
 #include "common/clock.h"
-#include "experiment/controller.h"
+#include "serving/controller.h"
 #include "storage/database.h"
 
 namespace steward::gui {
@@ -15,7 +15,7 @@ StatusOr<DashboardSnapshot> LoadSnapshot(const std::string& db_path, bool with_s
   snap.taken_at_ms = SystemClock::Default().NowMillis();
   storage::ExperimentStore experiments(*db);
   ASSIGN_OR_RETURN(snap.experiments, experiments.List());
-  experiment::RolloutController controller(*db, SystemClock::Default());
+  serving::RolloutController controller(*db, SystemClock::Default());
   for (const storage::ExperimentRecord& e : snap.experiments) {
     RolloutView view;
     view.name = e.name;
@@ -46,7 +46,7 @@ StatusOr<DashboardSnapshot> LoadSnapshot(const std::string& db_path, bool with_s
 Status RollbackExperiment(const std::string& db_path, const std::string& name, const std::string& actor,
                           const std::string& reason) {
   ASSIGN_OR_RETURN(auto db, storage::Database::Open(db_path));
-  experiment::RolloutController controller(*db, SystemClock::Default());
+  serving::RolloutController controller(*db, SystemClock::Default());
   return controller.Rollback(name, actor, reason);
 }
 

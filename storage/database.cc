@@ -131,6 +131,21 @@ const std::vector<const char*>& Migrations() {
         error      TEXT NOT NULL
       );
       )sql",
+      // 5: the serving pipeline. Exposures record the user id as the caller sent it (user_key; user_id
+      // is the stable internal id derived from it) and the user attributes the request carried
+      // (JSON object, the keys the experiment declares). Request ids come from id_sequences in
+      // blocks reserved in a write transaction, so several processes can serve one database
+      // without MAX(request_id)+1 races.
+      R"sql(
+      ALTER TABLE exposures ADD COLUMN user_key TEXT;
+      ALTER TABLE exposures ADD COLUMN attributes TEXT;
+      CREATE TABLE id_sequences (
+        name TEXT PRIMARY KEY,
+        next INTEGER NOT NULL
+      );
+      INSERT INTO id_sequences (name, next) SELECT 'request_id', COALESCE(MAX(request_id), 0) + 1 FROM exposures;
+      CREATE INDEX exposures_by_experiment_time ON exposures(experiment, ts_ms);
+      )sql",
   };
   return migrations;
 }

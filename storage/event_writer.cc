@@ -192,7 +192,7 @@ void EventWriter::Run() {
 Status EventWriter::WriteBatch(const std::vector<Event>& batch) {
   static constexpr const char* kInsertExposure =
       "INSERT INTO exposures (request_id, ts_ms, user_id, experiment, arm, served, shadow, model_version, "
-      "shadow_model_version, latency_us, shadow_latency_us) VALUES (?,?,?,?,?,?,?,?,?,?,?)";
+      "shadow_model_version, latency_us, shadow_latency_us, user_key, attributes) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)";
   static constexpr const char* kInsertFeedback =
       "INSERT INTO feedback (request_id, ts_ms, user_id, item_id, position, kind, value) VALUES (?,?,?,?,?,?,?)";
   ASSIGN_OR_RETURN(auto exposure_stmt, db_->Prepare(kInsertExposure));
@@ -255,6 +255,16 @@ Status EventWriter::InsertAll(const std::vector<Event>& batch, Statement& exposu
       }
       st.BindText(8, e.model_version);
       st.BindInt(10, e.latency_us);
+      if (e.user_key.empty()) {
+        st.BindNull(12);
+      } else {
+        st.BindText(12, e.user_key);
+      }
+      if (e.attributes.empty()) {
+        st.BindNull(13);
+      } else {
+        st.BindText(13, e.attributes);
+      }
       s = st.Run();
       if (!s.ok()) s = s.WithContext("exposure request_id " + std::to_string(e.request_id));
     }

@@ -17,7 +17,9 @@ struct ServedItem {
 struct Exposure {
   int64_t request_id = 0;
   int64_t ts_ms = 0;
-  int64_t user_id = 0;
+  int64_t user_id = 0;      // stable internal id (serving/user_id.h derives it from user_key)
+  std::string user_key;     // the user id as the caller sent it ("" when unknown)
+  std::string attributes;   // JSON object of the user attributes the request carried; "" for none
   std::string experiment;
   std::string arm;
   std::vector<ServedItem> served;     // position = index + 1

@@ -1,11 +1,27 @@
 #include "storage/queries.h"
 
 #include <map>
+#include <nlohmann/json.hpp>
 #include <tuple>
 
+#include "storage/events.h"
 #include "storage/statement.h"
 
 namespace steward::storage {
+namespace {
+
+// exposures.served: [[item_id, propensity], ...] in position order.
+StatusOr<std::vector<ServedItem>> ParseServedJson(const std::string& text) {
+  try {
+    std::vector<ServedItem> out;
+    for (const auto& pair : nlohmann::json::parse(text)) out.push_back({pair.at(0).get<int64_t>(), pair.at(1).get<double>()});
+    return out;
+  } catch (const nlohmann::json::exception& e) {
+    return DataLoss(std::string("stored served list is not valid JSON [[item, propensity], ...]: ") + e.what());
+  }
+}
+
+}  // namespace
 
 StatusOr<std::vector<ArmCounts>> QueryArmCounts(Database& db) {
   std::map<std::pair<std::string, std::string>, ArmCounts> by_arm;
@@ -103,8 +119,85 @@ StatusOr<std::vector<CatalogRow>> LoadCatalog(Database& db) {
   });
 }
 
-StatusOr<int64_t> QueryMaxRequestId(Database& db) {
-  ASSIGN_OR_RETURN(auto st, db.Prepare("SELECT COALESCE(MAX(request_id), 0) FROM exposures"));
+StatusOr<int64_t> ReserveIds(Database& db, const std::string& sequence, int64_t count) {
+  if (count < 1) return InvalidArgument("ids to reserve must be at least 1, got " + std::to_string(count));
+  int64_t first = 0;
+  RETURN_IF_ERROR(db.InTransaction([&]() -> Status {
+    ASSIGN_OR_RETURN(auto st, db.Prepare("UPDATE id_sequences SET next = next + ? WHERE name = ? RETURNING next"));
+    st->BindInt(1, count);
+    st->BindText(2, sequence);
+    ASSIGN_OR_RETURN(bool row, st->Step());
+    if (!row) return NotFound("no id sequence named '" + sequence + "'");
+    first = st->ColumnInt(0) - count;
+    return Status::Ok();
+  }));
+  return first;
+}
+
+StatusOr<int64_t> DataVersion(Database& db) {
+  ASSIGN_OR_RETURN(auto st, db.Prepare("PRAGMA data_version"));
+  ASSIGN_OR_RETURN(bool row, st->Step());
+  return row ? st->ColumnInt(0) : 0;
+}
+
+StatusOr<std::optional<StoredExposure>> FindExposure(Database& db, int64_t request_id) {
+  ASSIGN_OR_RETURN(auto st, db.Prepare(
+      "SELECT request_id, ts_ms, user_id, COALESCE(user_key, CAST(user_id AS TEXT)), experiment, arm, served "
+      "FROM exposures WHERE request_id = ?"));
+  st->BindInt(1, request_id);
+  ASSIGN_OR_RETURN(bool row, st->Step());
+  if (!row) return std::optional<StoredExposure>();
+  StoredExposure e;
+  e.request_id = st->ColumnInt(0);
+  e.ts_ms = st->ColumnInt(1);
+  e.user_id = st->ColumnInt(2);
+  e.user_key = st->ColumnText(3);
+  e.experiment = st->ColumnText(4);
+  e.arm = st->ColumnText(5);
+  ASSIGN_OR_RETURN(auto served, ParseServedJson(st->ColumnText(6)));
+  for (const ServedItem& s : served) e.items.push_back(s.item_id);
+  return std::optional<StoredExposure>(std::move(e));
+}
+
+Status ForEachListOutcome(Database& db, const std::string& experiment, int64_t until_ms,
+                          const std::function<void(const ListOutcomeRow&)>& row) {
+  ASSIGN_OR_RETURN(auto st, db.Prepare(
+      "SELECT e.request_id, e.ts_ms, e.user_id, e.arm, e.latency_us, COALESCE(f.clicks, 0), COALESCE(f.conversions, 0) "
+      "FROM exposures e LEFT JOIN ("
+      "  SELECT request_id, COUNT(DISTINCT CASE WHEN kind = 1 THEN position END) AS clicks, "
+      "         COUNT(DISTINCT CASE WHEN kind = 2 THEN position END) AS conversions "
+      "  FROM feedback WHERE request_id IN (SELECT request_id FROM exposures WHERE experiment = ?1) "
+      "  GROUP BY request_id) f ON f.request_id = e.request_id "
+      "WHERE e.experiment = ?1 AND e.ts_ms < ?2 ORDER BY e.request_id"));
+  st->BindText(1, experiment);
+  st->BindInt(2, until_ms);
+  while (true) {
+    ASSIGN_OR_RETURN(bool more, st->Step());
+    if (!more) break;
+    ListOutcomeRow r;
+    r.request_id = st->ColumnInt(0);
+    r.ts_ms = st->ColumnInt(1);
+    r.user_id = st->ColumnInt(2);
+    r.arm = st->ColumnText(3);
+    r.latency_us = static_cast<int32_t>(st->ColumnInt(4));
+    r.clicks = st->ColumnInt(5);
+    r.conversions = st->ColumnInt(6);
+    row(r);
+  }
+  return Status::Ok();
+}
+
+StatusOr<int64_t> QueryLastExposureTime(Database& db, const std::string& experiment) {
+  ASSIGN_OR_RETURN(auto st, db.Prepare("SELECT COALESCE(MAX(ts_ms), 0) FROM exposures WHERE experiment = ?"));
+  st->BindText(1, experiment);
+  ASSIGN_OR_RETURN(bool row, st->Step());
+  return row ? st->ColumnInt(0) : 0;
+}
+
+StatusOr<int64_t> CountExposuresSince(Database& db, const std::string& experiment, int64_t since_ms) {
+  ASSIGN_OR_RETURN(auto st, db.Prepare("SELECT COUNT(*) FROM exposures WHERE experiment = ? AND ts_ms >= ?"));
+  st->BindText(1, experiment);
+  st->BindInt(2, since_ms);
   ASSIGN_OR_RETURN(bool row, st->Step());
   return row ? st->ColumnInt(0) : 0;
 }

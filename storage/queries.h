@@ -3,6 +3,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -49,7 +51,44 @@ struct CatalogRow {
 Status SaveCatalog(Database& db, const std::vector<CatalogRow>& rows);
 StatusOr<std::vector<CatalogRow>> LoadCatalog(Database& db);
 
-// Highest request id logged so far (0 when none), so a new run continues after it.
-StatusOr<int64_t> QueryMaxRequestId(Database& db);
+// Reserves `count` consecutive ids of the named sequence ("request_id") in one write transaction
+// and returns the first. Safe across processes sharing the database: every caller gets a disjoint
+// block (ids are unique, not gap-free). Errors: kInvalidArgument when count < 1; kNotFound for an
+// unknown sequence.
+StatusOr<int64_t> ReserveIds(Database& db, const std::string& sequence, int64_t count);
+
+// SQLite's PRAGMA data_version: changes whenever another connection commits to the database.
+StatusOr<int64_t> DataVersion(Database& db);
+
+// A logged exposure, read back (the feedback join's fallback when a list left memory).
+struct StoredExposure {
+  int64_t request_id = 0;
+  int64_t ts_ms = 0;
+  int64_t user_id = 0;
+  std::string user_key;
+  std::string experiment;
+  std::string arm;
+  std::vector<int64_t> items;  // position order
+};
+StatusOr<std::optional<StoredExposure>> FindExposure(Database& db, int64_t request_id);
+
+// One served list of an experiment with its outcome, as stored: clicks and conversions count
+// distinct positions (a repeated click on one position counts once).
+struct ListOutcomeRow {
+  int64_t request_id = 0;
+  int64_t ts_ms = 0;
+  int64_t user_id = 0;
+  std::string arm;
+  int64_t clicks = 0;
+  int64_t conversions = 0;
+  int32_t latency_us = 0;
+};
+// Calls `row` for every exposure of `experiment` with ts_ms < until_ms, in request id order.
+Status ForEachListOutcome(Database& db, const std::string& experiment, int64_t until_ms,
+                          const std::function<void(const ListOutcomeRow&)>& row);
+// Event time of the experiment's last logged exposure; 0 when none.
+StatusOr<int64_t> QueryLastExposureTime(Database& db, const std::string& experiment);
+// Exposures of `experiment` with ts_ms >= since_ms.
+StatusOr<int64_t> CountExposuresSince(Database& db, const std::string& experiment, int64_t since_ms);
 
 }  // namespace steward::storage

@@ -8,7 +8,7 @@
 #include "app/ingest_bench.h"
 #include "app/simulate.h"
 #include "common/clock.h"
-#include "experiment/controller.h"
+#include "serving/controller.h"
 #include "storage/audit_log.h"
 #include "storage/database.h"
 #include "storage/queries.h"
@@ -121,10 +121,10 @@ TEST(DemoScenario, RegressionIsRolledBackWithEvidenceAndStaysRolledBack) {
 
   // Reopen: the state survived, and the audit log holds the evidence.
   auto db = storage::Database::Open(db_path).value();
-  auto status = experiment::RolloutController(*db, SystemClock::Default()).Status("homepage-recs");
+  auto status = serving::RolloutController(*db, SystemClock::Default()).Status("homepage-recs");
   ASSERT_TRUE(status.ok());
   EXPECT_EQ(status->state, experiment::RolloutState::kRolledBack);
-  EXPECT_EQ(experiment::RolloutController(*db, SystemClock::Default()).ServingCoverageFor("homepage-recs").value(), 0.0);
+  EXPECT_EQ(serving::RolloutController(*db, SystemClock::Default()).ServingCoverageFor("homepage-recs").value(), 0.0);
   auto rows = storage::AuditLog(*db).ForSubject("homepage-recs").value();
   bool found = false;
   for (const auto& row : rows) {

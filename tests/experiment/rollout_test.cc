@@ -5,13 +5,10 @@
 #include <nlohmann/json.hpp>
 
 #include "common/clock.h"
-#include "experiment/controller.h"
 #include "experiment/guardrail_sim.h"
 #include "experiment/interleaving.h"
 #include "experiment/rollout.h"
 #include "experiment/sticky.h"
-#include "storage/audit_log.h"
-#include "storage/rollout_store.h"
 
 namespace steward::experiment {
 namespace {
@@ -203,94 +200,10 @@ TEST(GuardrailSimulation, FalseAlarmsAndPower) {
   EXPECT_GT(drop->median_exposures_to_detection, 0);
   // The same peeking with a fixed-horizon z-test at every look inflates false alarms well past 5%.
   o.effect = 0.0;
-  o.test = "fixed";
+  o.test = GuardrailTest::kFixed;
   auto naive = SimulateGuardrail(o);
   ASSERT_TRUE(naive.ok());
   EXPECT_GT(naive->alarm_rate, 0.10);
-}
-
-class ControllerTest : public testing::Test {
- protected:
-  void SetUp() override {
-    path_ = testing::TempDir() + "/controller-" + std::to_string(getpid()) + ".db";
-    for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path_ + suffix);
-    db_ = std::move(storage::Database::Open(path_).value());
-    config_ = Parse(kRamped);
-  }
-  std::string path_;
-  std::unique_ptr<storage::Database> db_;
-  ExperimentConfig config_;
-  ManualClock clock_{1000};
-};
-
-TEST_F(ControllerTest, LifecycleIsPersistedAndAudited) {
-  RolloutController c(*db_, clock_);
-  EXPECT_EQ(*c.Create(config_, "alice"), 1);
-  EXPECT_EQ(*c.Create(config_, "alice"), 1);  // unchanged: same version
-  EXPECT_EQ(c.Status("ramped")->state, RolloutState::kDraft);
-  EXPECT_EQ(*c.ServingCoverageFor("ramped"), 0.0);
-  ASSERT_TRUE(c.Start("ramped", "alice", "go").ok());
-  EXPECT_EQ(c.Status("ramped")->state, RolloutState::kRamping);
-  EXPECT_DOUBLE_EQ(*c.ServingCoverageFor("ramped"), 0.1);
-  // Promotion to step 2 needs the reviewer.
-  Status promote = c.Promote("ramped", "alice", "");
-  EXPECT_EQ(promote.code(), StatusCode::kFailedPrecondition);
-  EXPECT_NE(promote.message().find("rai-reviewer"), std::string::npos);
-  EXPECT_EQ(c.Approve("ramped", "legal", "bob", "").code(), StatusCode::kFailedPrecondition);
-  ASSERT_TRUE(c.Approve("ramped", "rai-reviewer", "rita", "exposure parity ok").ok());
-  ASSERT_TRUE(c.Promote("ramped", "alice", "looks good").ok());
-  EXPECT_DOUBLE_EQ(*c.ServingCoverageFor("ramped"), 0.5);
-  // Rollback needs a reason, is durable and survives reopening.
-  EXPECT_EQ(c.Rollback("ramped", "oncall", "").code(), StatusCode::kInvalidArgument);
-  ASSERT_TRUE(c.Rollback("ramped", "oncall", "p99 latency alarm").ok());
-  db_.reset();
-  db_ = std::move(storage::Database::Open(path_).value());
-  RolloutController reopened(*db_, clock_);
-  EXPECT_EQ(reopened.Status("ramped")->state, RolloutState::kRolledBack);
-  EXPECT_EQ(*reopened.ServingCoverageFor("ramped"), 0.0);
-  EXPECT_EQ(reopened.Status("ramped")->reason, "p99 latency alarm");
-  auto rows = storage::AuditLog(*db_).ForSubject("ramped").value();
-  std::vector<std::string> actions;
-  for (const auto& r : rows) actions.push_back(r.action);
-  EXPECT_EQ(actions, (std::vector<std::string>{"experiment.version", "experiment.ramp", "experiment.approve",
-                                               "experiment.promote", "experiment.rollback"}));
-  EXPECT_EQ(rows.back().actor, "oncall");
-  EXPECT_TRUE(storage::AuditLog(*db_).Verify()->ok);
-  // A rolled-back experiment cannot be restarted or promoted.
-  EXPECT_FALSE(reopened.Start("ramped", "alice", "").ok());
-  EXPECT_FALSE(reopened.Promote("ramped", "alice", "").ok());
-}
-
-TEST_F(ControllerTest, KillSwitchRollsBackEverythingLiveAndBlocksStarts) {
-  RolloutController c(*db_, clock_);
-  ASSERT_TRUE(c.Create(config_, "alice").ok());
-  ASSERT_TRUE(c.Start("ramped", "alice", "").ok());
-  ExperimentConfig other = config_;
-  other.name = "other";
-  ASSERT_TRUE(c.Create(other, "alice").ok());
-  ASSERT_TRUE(c.SetKillSwitch(true, "oncall", "incident 42").ok());
-  EXPECT_TRUE(*c.KillSwitch());
-  EXPECT_EQ(c.Status("ramped")->state, RolloutState::kRolledBack);
-  EXPECT_EQ(c.Status("other")->state, RolloutState::kDraft);
-  EXPECT_EQ(c.Start("other", "alice", "").code(), StatusCode::kFailedPrecondition);
-  EXPECT_EQ(*c.ServingCoverageFor("other"), 0.0);
-  ASSERT_TRUE(c.SetKillSwitch(false, "oncall", "resolved").ok());
-  ASSERT_TRUE(c.Start("other", "alice", "").ok());
-}
-
-TEST_F(ControllerTest, EvaluateAuditsARollbackWithItsEvidence) {
-  RolloutController c(*db_, clock_);
-  ASSERT_TRUE(c.Create(config_, "alice").ok());
-  ASSERT_TRUE(c.Start("ramped", "alice", "").ok());
-  ExperimentMetrics m(2);
-  Fill(m, 400, 3, 0.05, 0.02, 4);
-  auto a = c.Evaluate("ramped", m, 5000);
-  ASSERT_TRUE(a.ok());
-  EXPECT_EQ(a->action, Action::kRollback);
-  const auto last = storage::AuditLog(*db_).Recent(1).value()[0];
-  EXPECT_EQ(last.action, "experiment.rollback");
-  EXPECT_EQ(last.actor, "controller");
-  EXPECT_EQ(nlohmann::json::parse(last.payload)["guardrail"]["metric"], "ctr");
 }
 
 TEST(Sticky, WeightChangesDoNotMoveExposedUsers) {
@@ -313,23 +226,6 @@ TEST(Sticky, WeightChangesDoNotMoveExposedUsers) {
   // Coverage 0 (rollback) overrides stickiness.
   second.assigner().SetCoverage(0.0);
   EXPECT_FALSE(second.Assign("1").in_experiment);
-}
-
-TEST(Sticky, StoredByBucketVersion) {
-  const std::string path = testing::TempDir() + "/sticky-" + std::to_string(getpid()) + ".db";
-  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
-  auto db = storage::Database::Open(path).value();
-  storage::RolloutStore store(*db);
-  ASSERT_TRUE(store.SaveSticky("e", 1, {{"u1", 0}, {"u2", 1}}).ok());
-  ASSERT_TRUE(store.SaveSticky("e", 1, {{"u1", 1}}).ok());  // ignored: u1 keeps arm 0
-  auto v1 = store.LoadSticky("e", 1).value();
-  ASSERT_EQ(v1.size(), 2u);
-  for (const auto& [user, a] : v1) {
-    if (user == "u1") {
-      EXPECT_EQ(a, 0);
-    }
-  }
-  EXPECT_TRUE(store.LoadSticky("e", 2).value().empty());
 }
 
 TEST(Interleaving, TeamDraftMatchesTheAlgorithm) {

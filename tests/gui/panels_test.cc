@@ -15,7 +15,7 @@
 #include "storage/event_writer.h"
 #include "storage/experiment_store.h"
 #include "common/clock.h"
-#include "experiment/controller.h"
+#include "serving/controller.h"
 
 namespace steward::gui {
 namespace {
@@ -112,7 +112,7 @@ TEST(Dashboard, RollbackActionIsDurableAndAudited) {
     c.name = c.seed = "gui-exp";
     c.arms = {{"a", "m", 0.5}, {"b", "m", 0.5}};
     c.source_json = R"({"name":"gui-exp","arms":[{"name":"a","model":"m","weight":0.5},{"name":"b","model":"m","weight":0.5}]})";
-    experiment::RolloutController controller(*db, SystemClock::Default());
+    serving::RolloutController controller(*db, SystemClock::Default());
     ASSERT_TRUE(controller.Create(c, "test").ok());
     ASSERT_TRUE(controller.Start("gui-exp", "test", "").ok());
   }

@@ -1,4 +1,4 @@
-#include "experiment/controller.h"
+#include "serving/controller.h"
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
@@ -7,20 +7,30 @@
 #include "storage/experiment_store.h"
 #include "storage/rollout_store.h"
 
-namespace steward::experiment {
+namespace steward::serving {
+
+using experiment::Action;
+using experiment::Analysis;
+using experiment::ExperimentConfig;
+using experiment::ExperimentMetrics;
+using experiment::RolloutState;
+using experiment::RolloutStatus;
+
 namespace {
 
 constexpr const char* kKillSwitch = "kill_switch";
 
 steward::Status RequireReason(const std::string& reason, const std::string& command) {
-  if (reason.empty()) return InvalidArgument(command + " needs a reason; add --reason \"why\"");
+  if (reason.empty()) return InvalidArgument(command + " needs a reason: say why, for the audit log");
   return steward::Status::Ok();
 }
 
 steward::Status RequireActor(const std::string& actor) {
-  if (actor.empty()) return InvalidArgument("say who is acting; add --actor NAME");
+  if (actor.empty()) return InvalidArgument("the actor is empty: say who is acting, for the audit log");
   return steward::Status::Ok();
 }
+
+constexpr const char* kKillSwitchOnMessage = "the global kill switch is on; turn it off first (with a reason)";
 
 }  // namespace
 
@@ -61,7 +71,7 @@ StatusOr<ExperimentConfig> RolloutController::Config(const std::string& name) {
   for (const auto& v : versions) {
     if (v.version != record.current_version) continue;
     ASSIGN_OR_RETURN(ConfigNode node, ConfigNode::Parse(v.config_json, name + "@v" + std::to_string(v.version)));
-    return ParseExperimentConfig(node);
+    return experiment::ParseExperimentConfig(node);
   }
   return DataLoss("experiment '" + name + "' has no stored version " + std::to_string(record.current_version));
 }
@@ -84,12 +94,13 @@ StatusOr<bool> RolloutController::KillSwitch() {
 steward::Status RolloutController::Start(const std::string& name, const std::string& actor, const std::string& reason) {
   RETURN_IF_ERROR(RequireActor(actor));
   ASSIGN_OR_RETURN(bool killed, KillSwitch());
-  if (killed) return FailedPrecondition("the global kill switch is on; turn it off with `steward experiment kill-switch --off`");
+  if (killed) return FailedPrecondition(kKillSwitchOnMessage);
   ASSIGN_OR_RETURN(ExperimentConfig config, Config(name));
   ASSIGN_OR_RETURN(RolloutStatus status, Status(name));
   const int64_t now = clock_.NowMillis();
   if (status.state == RolloutState::kDraft && !config.shadow_model.empty()) {
     status.state = RolloutState::kShadow;
+    status.step_started_ms = now;  // the shadow phase's clock (shadow.min_duration)
     status.reason = reason.empty() ? "shadow started" : reason;
     return Transition(name, actor, "experiment.shadow", status.reason, status);
   }
@@ -113,7 +124,7 @@ steward::Status RolloutController::Start(const std::string& name, const std::str
 steward::Status RolloutController::Approve(const std::string& name, const std::string& role, const std::string& actor,
                                            const std::string& reason) {
   RETURN_IF_ERROR(RequireActor(actor));
-  if (role.empty()) return InvalidArgument("approve needs the approving role; add --role NAME");
+  if (role.empty()) return InvalidArgument("an approval names the approving role");
   ASSIGN_OR_RETURN(ExperimentConfig config, Config(name));
   ASSIGN_OR_RETURN(RolloutStatus status, Status(name));
   if (status.state == RolloutState::kCompleted || status.state == RolloutState::kRolledBack || status.state == RolloutState::kStopped) {
@@ -124,6 +135,7 @@ steward::Status RolloutController::Approve(const std::string& name, const std::s
     return FailedPrecondition("the next step of '" + name + "' does not ask for approval from role '" + role + "'");
   }
   if (std::find(status.approvals.begin(), status.approvals.end(), role) == status.approvals.end()) status.approvals.push_back(role);
+  if (status.waiting_for_role == role) status.waiting_for_role.clear();
   RETURN_IF_ERROR(Save(name, status));
   return Audit(actor, "experiment.approve", name, reason.empty() ? "approved step " + std::to_string(next + 1) : reason,
                nlohmann::json{{"role", role}, {"step", next}}.dump());
@@ -132,7 +144,7 @@ steward::Status RolloutController::Approve(const std::string& name, const std::s
 steward::Status RolloutController::Promote(const std::string& name, const std::string& actor, const std::string& reason) {
   RETURN_IF_ERROR(RequireActor(actor));
   ASSIGN_OR_RETURN(bool killed, KillSwitch());
-  if (killed) return FailedPrecondition("the global kill switch is on; turn it off with `steward experiment kill-switch --off`");
+  if (killed) return FailedPrecondition(kKillSwitchOnMessage);
   ASSIGN_OR_RETURN(ExperimentConfig config, Config(name));
   ASSIGN_OR_RETURN(RolloutStatus status, Status(name));
   if (!IsLive(status.state)) {
@@ -150,6 +162,7 @@ steward::Status RolloutController::Rollback(const std::string& name, const std::
   if (status.state == RolloutState::kRolledBack) return steward::Status::Ok();  // idempotent
   status.state = RolloutState::kRolledBack;
   status.coverage = 0.0;
+  status.waiting_for_role.clear();
   status.rolled_back_at_ms = clock_.NowMillis();
   status.reason = reason;
   return Transition(name, actor, "experiment.rollback", reason, status);
@@ -161,6 +174,7 @@ steward::Status RolloutController::Stop(const std::string& name, const std::stri
   ASSIGN_OR_RETURN(RolloutStatus status, Status(name));
   status.state = RolloutState::kStopped;
   status.coverage = 0.0;
+  status.waiting_for_role.clear();
   status.reason = reason;
   return Transition(name, actor, "experiment.stop", reason, status);
 }
@@ -205,4 +219,4 @@ StatusOr<double> RolloutController::ServingCoverageFor(const std::string& name) 
   return ServingCoverage(config, status);
 }
 
-}  // namespace steward::experiment
+}  // namespace steward::serving

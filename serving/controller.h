@@ -1,4 +1,4 @@
-// RolloutController: the persisted rollout state machine (rollout.h) with its audit trail.
+// RolloutController: the persisted rollout state machine (experiment/rollout.h) with its audit trail.
 // Every change is saved in one SQLite transaction before the call returns, so a rollback is
 // durable before the next request is served, and survives restarts. Every change appends to the
 // hash-chained audit log with actor, reason and evidence.
@@ -15,7 +15,7 @@
 #include "experiment/rollout.h"
 #include "storage/database.h"
 
-namespace steward::experiment {
+namespace steward::serving {
 
 class RolloutController {
  public:
@@ -23,11 +23,11 @@ class RolloutController {
 
   // Saves the definition as the experiment's next version (a new experiment starts in draft).
   // Returns the version; saving an unchanged definition returns the current one and logs nothing.
-  StatusOr<int64_t> Create(const ExperimentConfig& config, const std::string& actor);
+  StatusOr<int64_t> Create(const experiment::ExperimentConfig& config, const std::string& actor);
   // The current version's definition, parsed and validated.
-  StatusOr<ExperimentConfig> Config(const std::string& name);
+  StatusOr<experiment::ExperimentConfig> Config(const std::string& name);
   // The persisted status; a created experiment without one is in draft.
-  StatusOr<RolloutStatus> Status(const std::string& name);
+  StatusOr<experiment::RolloutStatus> Status(const std::string& name);
 
   // draft -> shadow (when the experiment has a shadow model), or draft/shadow -> ramping step 1.
   steward::Status Start(const std::string& name, const std::string& actor, const std::string& reason);
@@ -44,19 +44,19 @@ class RolloutController {
 
   // One analysis at event time `now_ms` (see Analyze); persists the new status and audits any
   // action. Returns the analysis.
-  StatusOr<Analysis> Evaluate(const std::string& name, const ExperimentMetrics& metrics, int64_t now_ms);
+  StatusOr<experiment::Analysis> Evaluate(const std::string& name, const experiment::ExperimentMetrics& metrics, int64_t now_ms);
   // Coverage to serve now (0 when not live or when the kill switch is on).
   StatusOr<double> ServingCoverageFor(const std::string& name);
 
  private:
-  steward::Status Save(const std::string& name, const RolloutStatus& status);
+  steward::Status Save(const std::string& name, const experiment::RolloutStatus& status);
   steward::Status Audit(const std::string& actor, const std::string& action, const std::string& subject,
                         const std::string& reason, const std::string& payload);
   steward::Status Transition(const std::string& name, const std::string& actor, const std::string& action,
-                             const std::string& reason, RolloutStatus& status);
+                             const std::string& reason, experiment::RolloutStatus& status);
 
   storage::Database& db_;
   const Clock& clock_;
 };
 
-}  // namespace steward::experiment
+}  // namespace steward::serving

@@ -1,0 +1,141 @@
+#include "serving/rollout_driver.h"
+
+#include "serving/controller.h"
+#include "serving/pipeline.h"
+#include "storage/database.h"
+#include "storage/queries.h"
+
+namespace steward::serving {
+
+using experiment::RolloutState;
+
+RolloutDriver::RolloutDriver(std::unique_ptr<storage::Database> db, experiment::ExperimentConfig config, DriverOptions options)
+    : db_(std::move(db)),
+      controller_(std::make_unique<RolloutController>(*db_, clock_)),
+      config_(std::move(config)),
+      options_(std::move(options)),
+      metrics_(static_cast<int>(config_.arms.size())) {}
+
+RolloutDriver::~RolloutDriver() = default;
+
+StatusOr<std::unique_ptr<RolloutDriver>> RolloutDriver::Open(const std::string& db_path, const std::string& name, int64_t now_ms,
+                                                             DriverOptions options) {
+  ASSIGN_OR_RETURN(auto db, storage::Database::Open(db_path));
+  ManualClock clock(now_ms);
+  ASSIGN_OR_RETURN(experiment::ExperimentConfig config, RolloutController(*db, clock).Config(name));
+  std::unique_ptr<RolloutDriver> driver(new RolloutDriver(std::move(db), std::move(config), std::move(options)));
+  driver->clock_.SetMillis(now_ms);
+  RETURN_IF_ERROR(driver->Reload());
+  // The analysis grid continues from the last stored analysis.
+  driver->next_analysis_ms_ = driver->status_.last_eval_ms > 0 ? driver->status_.last_eval_ms + driver->config_.evaluation.interval_ms
+                                                              : now_ms + driver->config_.evaluation.interval_ms;
+  // The guardrails' evidence: every stored list of the experiment, in request order (the order the
+  // live process counted them, so the sums are the same to the last bit).
+  std::vector<std::string> arm_names;
+  for (const auto& arm : driver->config_.arms) arm_names.push_back(arm.name);
+  RETURN_IF_ERROR(storage::ForEachListOutcome(*driver->db_, name, INT64_MAX, [&](const storage::ListOutcomeRow& row) {
+    ++driver->rebuilt_lists_;
+    for (size_t a = 0; a < arm_names.size(); ++a) {
+      if (row.arm != arm_names[a]) continue;
+      experiment::RequestOutcome outcome;
+      outcome.clicks = static_cast<double>(row.clicks);
+      outcome.conversions = static_cast<double>(row.conversions);
+      outcome.latency_ms = static_cast<double>(row.latency_us) / 1000.0;
+      driver->metrics_.Record(static_cast<int>(a), row.user_id, outcome);
+    }
+  }));
+  if (driver->status_.state == RolloutState::kShadow) {
+    ASSIGN_OR_RETURN(driver->shadow_requests_, storage::CountExposuresSince(*driver->db_, name, driver->status_.step_started_ms));
+  }
+  return driver;
+}
+
+Status RolloutDriver::Reload() {
+  ASSIGN_OR_RETURN(status_, controller_->Status(config_.name));
+  std::lock_guard lock(metrics_mu_);
+  in_shadow_ = status_.state == RolloutState::kShadow;
+  shadow_since_ms_ = status_.step_started_ms;
+  return Status::Ok();
+}
+
+Status RolloutDriver::Start(const std::string& actor, const std::string& reason, int64_t now_ms) {
+  RETURN_IF_ERROR(Reload());
+  if (status_.state != RolloutState::kDraft) return Status::Ok();
+  clock_.SetMillis(now_ms);
+  RETURN_IF_ERROR(controller_->Start(config_.name, actor, reason));
+  RETURN_IF_ERROR(Reload());
+  {
+    std::lock_guard lock(metrics_mu_);
+    shadow_requests_ = 0;
+  }
+  if (options_.after_change) RETURN_IF_ERROR(options_.after_change());
+  return Status::Ok();
+}
+
+void RolloutDriver::Record(int arm_index, int64_t user, const experiment::RequestOutcome& outcome, int64_t ts_ms) {
+  std::lock_guard lock(metrics_mu_);
+  if (in_shadow_ && ts_ms >= shadow_since_ms_) ++shadow_requests_;
+  if (arm_index >= 0 && arm_index < metrics_.num_arms()) metrics_.Record(arm_index, user, outcome);
+}
+
+StatusOr<std::vector<DriverEvent>> RolloutDriver::Tick(int64_t now_ms) {
+  std::vector<DriverEvent> events;
+  while (now_ms >= next_analysis_ms_) {
+    const int64_t at = next_analysis_ms_;
+    next_analysis_ms_ += config_.evaluation.interval_ms;
+    clock_.SetMillis(at);
+    RETURN_IF_ERROR(Reload());  // another process may have acted (rollback, approval, kill switch)
+    if (status_.state == RolloutState::kShadow) {
+      int64_t shadowed;
+      {
+        std::lock_guard lock(metrics_mu_);
+        shadowed = shadow_requests_;
+      }
+      if (experiment::ShadowPhaseDone(config_, status_, at, shadowed)) {
+        RETURN_IF_ERROR(controller_->Start(config_.name, options_.actor,
+                                           "shadow phase done (" + std::to_string(shadowed) + " requests shadowed): start the ramp"));
+        RETURN_IF_ERROR(Reload());
+        events.push_back({DriverEvent::Kind::kShadowEnded, at, {}, {}});
+        if (options_.after_change) RETURN_IF_ERROR(options_.after_change());
+      }
+      continue;
+    }
+    if (!experiment::IsLive(status_.state)) continue;
+    if (options_.before_analysis) RETURN_IF_ERROR(options_.before_analysis());
+    experiment::Analysis analysis;
+    {
+      std::lock_guard lock(metrics_mu_);
+      ASSIGN_OR_RETURN(analysis, controller_->Evaluate(config_.name, metrics_, at));
+    }
+    RETURN_IF_ERROR(Reload());
+    const bool changed = analysis.action == experiment::Action::kAdvance || analysis.action == experiment::Action::kRollback ||
+                         analysis.action == experiment::Action::kComplete;
+    events.push_back({DriverEvent::Kind::kAnalysis, at, analysis, {}});
+    if (!status_.waiting_for_role.empty() && options_.approver) {
+      const std::string role = status_.waiting_for_role;
+      if (std::optional<Approval> approval = options_.approver(role, status_)) {
+        RETURN_IF_ERROR(controller_->Approve(config_.name, role, approval->actor, approval->reason));
+        RETURN_IF_ERROR(Reload());
+        events.push_back({DriverEvent::Kind::kApproved, at, {}, role});
+      }
+    }
+    if (changed && options_.after_change) RETURN_IF_ERROR(options_.after_change());
+  }
+  return events;
+}
+
+DriverState RolloutDriver::state() const {
+  DriverState s;
+  s.state = status_.state;
+  s.step = status_.step;
+  s.coverage = experiment::ServingCoverage(config_, status_);
+  if (!status_.waiting_for_role.empty()) s.waiting_for_role = status_.waiting_for_role;
+  s.next_analysis_ms = next_analysis_ms_;
+  std::lock_guard lock(metrics_mu_);
+  s.shadow_requests = shadow_requests_;
+  return s;
+}
+
+experiment::RolloutStatus RolloutDriver::status() const { return status_; }
+
+}  // namespace steward::serving

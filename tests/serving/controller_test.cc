@@ -1,0 +1,161 @@
+// The SQLite-backed rollout controller (serving/controller.h): persistence, audit, kill switch.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "common/clock.h"
+#include "common/rng.h"
+#include "experiment/rollout.h"
+#include "serving/controller.h"
+#include "storage/audit_log.h"
+#include "storage/rollout_store.h"
+
+namespace steward::serving {
+namespace {
+
+using experiment::Action;
+using experiment::ExperimentConfig;
+using experiment::ExperimentMetrics;
+using experiment::RequestOutcome;
+using experiment::RolloutState;
+
+ExperimentConfig Parse(const std::string& yaml) {
+  auto node = ConfigNode::Parse(yaml, "test.yaml");
+  auto config = experiment::ParseExperimentConfig(*node);
+  EXPECT_TRUE(config.ok()) << config.status().ToString();
+  return *config;
+}
+
+void Fill(ExperimentMetrics& m, int users, int per_user, double ctr_a, double ctr_b, uint64_t seed) {
+  Rng rng(seed);
+  for (int u = 0; u < users; ++u) {
+    for (int arm = 0; arm < 2; ++arm) {
+      for (int r = 0; r < per_user; ++r) {
+        RequestOutcome o;
+        for (int i = 0; i < 10; ++i) o.clicks += rng.Bernoulli(arm == 0 ? ctr_a : ctr_b) ? 1 : 0;
+        o.latency_ms = 1.0;
+        m.Record(arm, arm * 1000000 + u, o);
+      }
+    }
+  }
+}
+
+const char* kRamped = R"(
+name: ramped
+arms:
+  - {name: control, model: baseline, weight: 0.5}
+  - {name: treatment, model: baseline-genre, weight: 0.5}
+ramp:
+  - {coverage: 0.1, min_duration: 1h, min_users_per_arm: 10}
+  - {coverage: 0.5, min_duration: 2h, approval: rai-reviewer}
+  - {coverage: 1.0}
+guardrails:
+  - {metric: ctr, direction: decrease, threshold: 0.0}
+evaluation: {interval: 15m, failure_limit: 2, min_users_per_arm: 20}
+)";
+
+class ControllerTest : public testing::Test {
+ protected:
+  void SetUp() override {
+    path_ = testing::TempDir() + "/controller-" + std::to_string(getpid()) + ".db";
+    for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path_ + suffix);
+    db_ = std::move(storage::Database::Open(path_).value());
+    config_ = Parse(kRamped);
+  }
+  std::string path_;
+  std::unique_ptr<storage::Database> db_;
+  ExperimentConfig config_;
+  ManualClock clock_{1000};
+};
+
+TEST_F(ControllerTest, LifecycleIsPersistedAndAudited) {
+  RolloutController c(*db_, clock_);
+  EXPECT_EQ(*c.Create(config_, "alice"), 1);
+  EXPECT_EQ(*c.Create(config_, "alice"), 1);  // unchanged: same version
+  EXPECT_EQ(c.Status("ramped")->state, RolloutState::kDraft);
+  EXPECT_EQ(*c.ServingCoverageFor("ramped"), 0.0);
+  ASSERT_TRUE(c.Start("ramped", "alice", "go").ok());
+  EXPECT_EQ(c.Status("ramped")->state, RolloutState::kRamping);
+  EXPECT_DOUBLE_EQ(*c.ServingCoverageFor("ramped"), 0.1);
+  // Promotion to step 2 needs the reviewer.
+  Status promote = c.Promote("ramped", "alice", "");
+  EXPECT_EQ(promote.code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(promote.message().find("rai-reviewer"), std::string::npos);
+  EXPECT_EQ(c.Approve("ramped", "legal", "bob", "").code(), StatusCode::kFailedPrecondition);
+  ASSERT_TRUE(c.Approve("ramped", "rai-reviewer", "rita", "exposure parity ok").ok());
+  ASSERT_TRUE(c.Promote("ramped", "alice", "looks good").ok());
+  EXPECT_DOUBLE_EQ(*c.ServingCoverageFor("ramped"), 0.5);
+  // Rollback needs a reason, is durable and survives reopening.
+  EXPECT_EQ(c.Rollback("ramped", "oncall", "").code(), StatusCode::kInvalidArgument);
+  ASSERT_TRUE(c.Rollback("ramped", "oncall", "p99 latency alarm").ok());
+  db_.reset();
+  db_ = std::move(storage::Database::Open(path_).value());
+  RolloutController reopened(*db_, clock_);
+  EXPECT_EQ(reopened.Status("ramped")->state, RolloutState::kRolledBack);
+  EXPECT_EQ(*reopened.ServingCoverageFor("ramped"), 0.0);
+  EXPECT_EQ(reopened.Status("ramped")->reason, "p99 latency alarm");
+  auto rows = storage::AuditLog(*db_).ForSubject("ramped").value();
+  std::vector<std::string> actions;
+  for (const auto& r : rows) actions.push_back(r.action);
+  EXPECT_EQ(actions, (std::vector<std::string>{"experiment.version", "experiment.ramp", "experiment.approve",
+                                               "experiment.promote", "experiment.rollback"}));
+  EXPECT_EQ(rows.back().actor, "oncall");
+  EXPECT_TRUE(storage::AuditLog(*db_).Verify()->ok);
+  // A rolled-back experiment cannot be restarted or promoted.
+  EXPECT_FALSE(reopened.Start("ramped", "alice", "").ok());
+  EXPECT_FALSE(reopened.Promote("ramped", "alice", "").ok());
+}
+
+TEST_F(ControllerTest, KillSwitchRollsBackEverythingLiveAndBlocksStarts) {
+  RolloutController c(*db_, clock_);
+  ASSERT_TRUE(c.Create(config_, "alice").ok());
+  ASSERT_TRUE(c.Start("ramped", "alice", "").ok());
+  ExperimentConfig other = config_;
+  other.name = "other";
+  ASSERT_TRUE(c.Create(other, "alice").ok());
+  ASSERT_TRUE(c.SetKillSwitch(true, "oncall", "incident 42").ok());
+  EXPECT_TRUE(*c.KillSwitch());
+  EXPECT_EQ(c.Status("ramped")->state, RolloutState::kRolledBack);
+  EXPECT_EQ(c.Status("other")->state, RolloutState::kDraft);
+  EXPECT_EQ(c.Start("other", "alice", "").code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(*c.ServingCoverageFor("other"), 0.0);
+  ASSERT_TRUE(c.SetKillSwitch(false, "oncall", "resolved").ok());
+  ASSERT_TRUE(c.Start("other", "alice", "").ok());
+}
+
+TEST_F(ControllerTest, EvaluateAuditsARollbackWithItsEvidence) {
+  RolloutController c(*db_, clock_);
+  ASSERT_TRUE(c.Create(config_, "alice").ok());
+  ASSERT_TRUE(c.Start("ramped", "alice", "").ok());
+  ExperimentMetrics m(2);
+  Fill(m, 400, 3, 0.05, 0.02, 4);
+  auto a = c.Evaluate("ramped", m, 5000);
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ(a->action, Action::kRollback);
+  const auto last = storage::AuditLog(*db_).Recent(1).value()[0];
+  EXPECT_EQ(last.action, "experiment.rollback");
+  EXPECT_EQ(last.actor, "controller");
+  EXPECT_EQ(nlohmann::json::parse(last.payload)["guardrail"]["metric"], "ctr");
+}
+
+TEST(Sticky, StoredByBucketVersion) {
+  const std::string path = testing::TempDir() + "/sticky-" + std::to_string(getpid()) + ".db";
+  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
+  auto db = storage::Database::Open(path).value();
+  storage::RolloutStore store(*db);
+  ASSERT_TRUE(store.SaveSticky("e", 1, {{"u1", 0}, {"u2", 1}}).ok());
+  ASSERT_TRUE(store.SaveSticky("e", 1, {{"u1", 1}}).ok());  // ignored: u1 keeps arm 0
+  auto v1 = store.LoadSticky("e", 1).value();
+  ASSERT_EQ(v1.size(), 2u);
+  for (const auto& [user, a] : v1) {
+    if (user == "u1") {
+      EXPECT_EQ(a, 0);
+    }
+  }
+  EXPECT_TRUE(store.LoadSticky("e", 2).value().empty());
+}
+
+}  // namespace
+}  // namespace steward::serving
