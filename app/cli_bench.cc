@@ -8,6 +8,7 @@
 
 #include "app/cli.h"
 #include "app/ingest_bench.h"
+#include "app/serve_bench.h"
 #include "common/percentile.h"
 #include "common/rng.h"
 #include "experiment/assigner.h"
@@ -35,6 +36,10 @@ struct BenchFlags {
   int candidates = 1000;
   int64_t rec_items = 10000;
   std::string shadow = "on";
+  int threads = 1;
+  std::string path = "recommend";
+  std::string model = "baseline-genre";
+  std::string db;
   double rate = 5000;
   int64_t serve_requests = 20000;
   int k = 10;
@@ -284,63 +289,36 @@ void AddBenchCommands(CLI::App& app) {
     }
   });
 
-  auto* serve = bench->add_subcommand("serve", "Served path latency (assignment + served model) with the shadow pool on or off, same offered load");
+  auto* serve = bench->add_subcommand(
+      "serve", "The serving pipeline from N threads: latency and throughput of the served path (or assignment only), shadow on or off");
   serve->add_option("--shadow", flags->shadow, "on or off")->capture_default_str()->check(CLI::IsMember({"on", "off"}));
-  serve->add_option("--rate", flags->rate, "Offered load, requests per second")->capture_default_str()->check(AtLeast(1));
+  serve->add_option("--rate", flags->rate, "Offered load in requests per second over all threads; 0 serves as fast as possible")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   serve->add_option("--requests", flags->serve_requests, "Requests")->capture_default_str()->check(AtLeast(1));
-  serve->add_flag("--json", flags->json, "Print {\"p50_us\", \"p99_us\", \"qps\", \"shadow_dropped\"}");
+  serve->add_option("--threads", flags->threads, "Serving threads")->capture_default_str()->check(CLI::Range(1, 64));
+  serve->add_option("--path", flags->path, "recommend (the whole request path) or assign (assignment only)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"recommend", "assign"}));
+  serve->add_option("--model", flags->model, "The arms' model (any model name, e.g. baseline-genre or hybrid)")->capture_default_str();
+  serve->add_option("--db", flags->db, "Log exposures to this database and take control state from it (default: no logging)");
+  serve->add_flag("--json", flags->json, "Print {\"p50_us\", \"p99_us\", \"qps\", \"shadow_dropped\", \"threads\"}");
   serve->callback([flags] {
-    auto books = data::LoadGoodbooks(ResolveDataDir("") + "/goodbooks/books.csv");
-    if (!books.ok()) Fail(books.status());
-    auto world = sim::World::Create(*books, sim::WorldConfig());
-    if (!world.ok()) Fail(world.status());
-    auto catalog = std::make_shared<models::Catalog>();
-    catalog->num_categories = world->config().num_categories;
-    for (const auto& item : world->items()) catalog->items.push_back({item.id, item.category, static_cast<int>(item.provider), item.popularity, 0});
-    auto served = models::MakeRecommender("baseline-genre", catalog, 1).value();
-    std::unique_ptr<shadow::ShadowRunner> runner;
-    if (flags->shadow == "on") {
-      runner = std::make_unique<shadow::ShadowRunner>(models::MakeRecommender("baseline-genre", catalog, 2).value(),
-                                                      shadow::ShadowRunnerOptions(), [](shadow::ShadowResult) {});
-    }
-    experiment::ExperimentConfig config;
-    config.name = config.seed = "bench-serve";
-    config.arms = {{"control", "baseline-genre", 0.5}, {"treatment", "baseline-genre", 0.5}};
-    const experiment::Assigner assigner(config);
-    Rng rng(3);
-    std::vector<std::vector<int32_t>> histories(2000);
-    for (auto& h : histories) {
-      for (int j = 0; j < 3; ++j) h.push_back(static_cast<int32_t>(rng.UniformInt(2000)));
-    }
-    std::vector<double> us;
-    us.reserve(static_cast<size_t>(flags->serve_requests));
-    const auto interval = std::chrono::duration<double>(1.0 / flags->rate);
-    const auto start = std::chrono::steady_clock::now();
-    for (int64_t r = 0; r < flags->serve_requests; ++r) {
-      std::this_thread::sleep_until(start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(interval * static_cast<double>(r)));
-      const size_t user = static_cast<size_t>(rng.UniformInt(histories.size()));
-      const auto t0 = std::chrono::steady_clock::now();
-      const auto a = assigner.Assign(std::to_string(user));
-      models::RecommendRequest rq;
-      rq.request_id = r + 1;
-      rq.user_id = static_cast<int64_t>(user);
-      rq.history = histories[user];
-      rq.k = 10;
-      const auto rec = served->Recommend(rq);
-      us.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
-      // The response is complete; the shadow copy is handed off after it (never blocks).
-      if (runner) runner->SubmitRequest(rq);
-      if (rec.items.empty() || a.arm_index < -1) Fail(Internal("empty response"));
-    }
-    const double total = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    uint64_t dropped = 0;
-    if (runner) {
-      runner->Drain();
-      dropped = runner->stats().dropped;
-    }
-    const double p50 = Percentile(us, 0.50), p99 = Percentile(us, 0.99);
-    const nlohmann::json j = {{"p50_us", p50}, {"p99_us", p99}, {"qps", static_cast<double>(flags->serve_requests) / total},
-                              {"shadow", flags->shadow}, {"shadow_dropped", dropped}, {"offered_rate", flags->rate}};
+    ServeBenchOptions o;
+    o.shadow = flags->shadow == "on";
+    o.rate = flags->rate;
+    o.requests = flags->serve_requests;
+    o.threads = flags->threads;
+    o.assign_only = flags->path == "assign";
+    o.model = flags->model;
+    o.db_path = flags->db;
+    o.progress = !flags->json;
+    auto r = RunServeBench(o);
+    if (!r.ok()) Fail(r.status());
+    const nlohmann::json j = {{"p50_us", r->p50_us}, {"p99_us", r->p99_us}, {"qps", r->qps}, {"shadow", flags->shadow},
+                              {"shadow_dropped", r->shadow_dropped}, {"offered_rate", flags->rate}, {"threads", flags->threads},
+                              {"path", flags->path}, {"model", flags->model}, {"requests", flags->serve_requests},
+                              {"logged", !flags->db.empty()}};
     if (flags->json) {
       PrintJsonLine(j.dump());
     } else {

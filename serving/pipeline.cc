@@ -9,6 +9,7 @@
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/rng.h"
 #include "experiment/assigner.h"
 #include "experiment/sticky.h"
 #include "serving/controller.h"
@@ -71,13 +72,17 @@ struct OpenList {
   int64_t latency_us = 0;
 };
 
-struct JoinShard {
+struct alignas(64) JoinShard {
   std::mutex mu;
   std::unordered_map<int64_t, OpenList> lists;
   std::deque<std::pair<int64_t, int64_t>> order;  // (ts_ms, request_id) in serving order; may hold completed ids
+  uint64_t served = 0, excluded = 0, screened_out = 0;  // under mu (no shared counter on the hot path)
 };
 
-struct HistoryShard {
+// Spreads request ids (consecutive within a thread's block) over the shards.
+size_t ShardOf(int64_t request_id) { return static_cast<size_t>(Mix64(static_cast<uint64_t>(request_id)) % kShards); }
+
+struct alignas(64) HistoryShard {
   std::mutex mu;
   std::unordered_map<int64_t, std::vector<int32_t>> users;
 };
@@ -127,8 +132,8 @@ struct ServingPipeline::Impl {
   std::atomic<bool> closed{false};
 
   std::atomic<uint64_t> shadow_dropped{0};  // of shadow runners already stopped
-  std::atomic<uint64_t> served{0}, excluded{0}, screened_out{0}, feedback{0}, feedback_from_store{0},
-      feedback_rejected{0}, lists_completed{0}, refreshes{0}, control_changes{0};
+  std::atomic<uint64_t> feedback{0}, feedback_from_store{0},
+      feedback_rejected{0}, refreshes{0}, control_changes{0};
 
   const Snapshot& CurrentSnapshot() {
     const uint64_t g = generation.load(std::memory_order_acquire);
@@ -213,7 +218,6 @@ struct ServingPipeline::Impl {
       list.model->model->ObserveList(outcome);
     }
     if (list.shadow) list.shadow->SubmitListFeedback(outcome);
-    lists_completed.fetch_add(1, std::memory_order_relaxed);
     if (on_list_complete) {
       CompletedList done;
       done.request_id = request_id;
@@ -577,17 +581,19 @@ StatusOr<ServeResponse> ServingPipeline::Serve(const ServeRequest& request) {
     if (!submitted.ok()) return submitted.status().WithContext("logging request " + std::to_string(out.request_id));
   }
 
-  JoinShard& shard = p.join[static_cast<uint64_t>(out.request_id) % kShards];
+  JoinShard& shard = p.join[ShardOf(out.request_id)];
+  const size_t per_shard = std::max<size_t>(1, p.options.join_window_lists / kShards);
+  bool full;
   {
     std::lock_guard lock(shard.mu);
     shard.order.emplace_back(request.ts_ms, out.request_id);
     shard.lists.emplace(out.request_id, std::move(list));
+    ++shard.served;
+    if (!out.in_experiment) ++shard.excluded;
+    shard.screened_out += static_cast<uint64_t>(out.screened_out);
+    full = shard.lists.size() > per_shard;
   }
-  const size_t per_shard = std::max<size_t>(1, p.options.join_window_lists / kShards);
-  p.Evict(shard, [per_shard](int64_t, size_t open) { return open > per_shard; });
-  p.served.fetch_add(1, std::memory_order_relaxed);
-  if (!out.in_experiment) p.excluded.fetch_add(1, std::memory_order_relaxed);
-  p.screened_out.fetch_add(static_cast<uint64_t>(out.screened_out), std::memory_order_relaxed);
+  if (full) p.Evict(shard, [per_shard](int64_t, size_t open) { return open > per_shard; });
   return out;
 }
 
@@ -606,7 +612,7 @@ Status ServingPipeline::RecordFeedback(const FeedbackEvent& event) {
   bool learn = false;
   bool in_memory = false;
   {
-    JoinShard& shard = p.join[static_cast<uint64_t>(event.request_id) % kShards];
+    JoinShard& shard = p.join[ShardOf(event.request_id)];
     std::lock_guard lock(shard.mu);
     auto it = shard.lists.find(event.request_id);
     if (it != shard.lists.end()) {
@@ -700,7 +706,7 @@ Status ServingPipeline::RecordFeedback(const FeedbackEvent& event) {
 
 Status ServingPipeline::CompleteList(int64_t request_id) {
   Impl& p = *impl_;
-  JoinShard& shard = p.join[static_cast<uint64_t>(request_id) % kShards];
+  JoinShard& shard = p.join[ShardOf(request_id)];
   OpenList list;
   {
     std::lock_guard lock(shard.mu);
@@ -760,13 +766,16 @@ Status ServingPipeline::Close() {
 PipelineStats ServingPipeline::stats() const {
   const Impl& p = *impl_;
   PipelineStats s;
-  s.served = p.served.load();
-  s.excluded = p.excluded.load();
-  s.screened_out = p.screened_out.load();
+  for (JoinShard& shard : impl_->join) {
+    std::lock_guard lock(shard.mu);
+    s.served += shard.served;
+    s.excluded += shard.excluded;
+    s.screened_out += shard.screened_out;
+    s.lists_completed += shard.served - shard.lists.size();
+  }
   s.feedback = p.feedback.load();
   s.feedback_from_store = p.feedback_from_store.load();
   s.feedback_rejected = p.feedback_rejected.load();
-  s.lists_completed = p.lists_completed.load();
   s.refreshes = p.refreshes.load();
   s.control_changes = p.control_changes.load();
   s.shadow_dropped = p.shadow_dropped.load();
