@@ -4,6 +4,7 @@
 
 #include "app/cli.h"
 #include "storage/audit_log.h"
+#include "storage/json.h"
 #include "storage/database.h"
 
 namespace steward::app {
@@ -49,9 +50,7 @@ void AddAuditCommands(CLI::App& app) {
     if (!rows.ok()) Fail(rows.status());
     for (const auto& e : *rows) {
       if (flags->json) {
-        PrintJsonLine(nlohmann::json{{"seq", e.seq}, {"ts_ms", e.ts_ms}, {"actor", e.actor}, {"action", e.action},
-                                     {"subject", e.subject}, {"reason", e.reason}, {"payload", e.payload}, {"hash", e.hash}}
-                          .dump());
+        PrintJsonLine(storage::AuditEntryJson(e, storage::PayloadAs::kText));
       } else {
         std::printf("%6lld  %-14s %-22s %-16s %s\n", static_cast<long long>(e.seq), e.actor.c_str(), e.action.c_str(),
                     e.subject.c_str(), e.reason.c_str());

@@ -6,7 +6,9 @@
 #include "common/clock.h"
 #include "serving/controller.h"
 #include "experiment/guardrail_sim.h"
+#include "experiment/rollout.h"
 #include "storage/audit_log.h"
+#include "storage/json.h"
 #include "storage/database.h"
 #include "storage/experiment_store.h"
 
@@ -19,29 +21,6 @@ struct ExperimentFlags {
   experiment::GuardrailSimOptions sim;
   std::string sim_test = "sequential";
 };
-
-nlohmann::json StatusJson(const std::string& name, const experiment::ExperimentConfig& config,
-                          const experiment::RolloutStatus& s, int64_t version) {
-  nlohmann::json guardrails = nlohmann::json::array();
-  for (size_t g = 0; g < s.guardrails.size() && g < config.guardrails.size(); ++g) {
-    const auto& gs = s.guardrails[g];
-    guardrails.push_back({{"metric", experiment::MetricName(config.guardrails[g].metric)}, {"p_value", gs.p_value},
-                          {"breached", gs.breached}, {"control", gs.control}, {"treatment", gs.treatment},
-                          {"diff", gs.diff}, {"ci_low", gs.ci_low}, {"ci_high", gs.ci_high}});
-  }
-  return {{"name", name},
-          {"state", experiment::RolloutStateName(s.state)},
-          {"step", s.step + 1},
-          {"steps", config.ramp.size()},
-          {"coverage", experiment::ServingCoverage(config, s)},
-          {"version", version},
-          {"failures", s.failures},
-          {"analyses", s.analyses},
-          {"approvals", s.approvals},
-          {"rolled_back_at_ms", s.rolled_back_at_ms},
-          {"reason", s.reason},
-          {"guardrails", guardrails}};
-}
 
 void Check(const Status& s) {
   if (!s.ok()) Fail(s);
@@ -107,7 +86,7 @@ void AddExperimentCommands(CLI::App& app) {
       if (!config.ok()) Fail(config.status());
       auto s = controller.Status(record.name);
       if (!s.ok()) Fail(s.status());
-      list.push_back(StatusJson(record.name, *config, *s, record.current_version));
+      list.push_back(nlohmann::json::parse(experiment::RolloutStatusJson(record.name, *config, *s, record.current_version)));
     }
     auto killed = controller.KillSwitch();
     if (!killed.ok()) Fail(killed.status());
@@ -117,10 +96,12 @@ void AddExperimentCommands(CLI::App& app) {
     }
     if (*killed) std::printf("KILL SWITCH ON: every experiment serves control\n");
     for (const auto& e : list) {
-      std::printf("%-24s %-12s step %d/%d  coverage %.2f  v%lld  %s\n", e["name"].get<std::string>().c_str(),
+      const std::string waiting =
+          e["waiting_for_role"].is_string() ? " [waiting for approval by role " + e["waiting_for_role"].get<std::string>() + "]" : "";
+      std::printf("%-24s %-12s step %d/%d  coverage %.2f  v%lld  %s%s\n", e["name"].get<std::string>().c_str(),
                   e["state"].get<std::string>().c_str(), e["step"].get<int>(), e["steps"].get<int>(),
                   e["coverage"].get<double>(), static_cast<long long>(e["version"].get<int64_t>()),
-                  e["reason"].get<std::string>().c_str());
+                  e["reason"].get<std::string>().c_str(), waiting.c_str());
     }
   });
 
@@ -198,10 +179,7 @@ void AddExperimentCommands(CLI::App& app) {
         v.push_back({{"version", x.version}, {"created_at_ms", x.created_at_ms}, {"actor", x.actor},
                      {"config", nlohmann::json::parse(x.config_json)}});
       }
-      for (const auto& e : *audit) {
-        a.push_back({{"seq", e.seq}, {"ts_ms", e.ts_ms}, {"actor", e.actor}, {"action", e.action}, {"reason", e.reason},
-                     {"payload", nlohmann::json::parse(e.payload, nullptr, false)}});
-      }
+      for (const auto& e : *audit) a.push_back(nlohmann::json::parse(storage::AuditEntryJson(e, storage::PayloadAs::kObject)));
       PrintJsonLine(nlohmann::json{{"name", f->name}, {"versions", v}, {"audit", a}}.dump());
       return;
     }

@@ -2,6 +2,7 @@
 #include <nlohmann/json.hpp>
 
 #include "app/cli.h"
+#include "serving/safety_policy.h"
 #include "data/obd.h"
 #include "models/bandit.h"
 #include "shadow/replay.h"
@@ -197,35 +198,8 @@ void AddModelCommands(CLI::App& app) {
     options.experiment = (*report_flags)[1];
     // The policy: --policy FILE for every experiment; otherwise the one each experiment's run
     // recorded in the audit log (action safety.policy), if any.
-    std::vector<std::unique_ptr<safety::BlocklistFilter>> policies;
-    auto catalog = storage::LoadCatalog(*db);
-    if (!catalog.ok()) Fail(catalog.status());
-    std::vector<int64_t> ids;
-    for (const auto& row : *catalog) ids.push_back(row.item_id);  // ordered by id, as the report indexes them
-    if (!(*report_flags)[3].empty()) {
-      if (catalog->empty()) Fail(FailedPrecondition("--policy: the database has no catalog snapshot to resolve item ids; run the demo with this build"));
-      auto loaded = safety::BlocklistFilter::Load((*report_flags)[3], ids);
-      if (!loaded.ok()) Fail(loaded.status());
-      policies.push_back(std::make_unique<safety::BlocklistFilter>(std::move(*loaded)));
-      options.policy = policies.back().get();
-      options.policy_source = "--policy " + (*report_flags)[3];
-    } else if (!catalog->empty()) {
-      storage::AuditLog audit(*db);
-      auto recent = audit.Recent(0);  // newest first
-      if (!recent.ok()) Fail(recent.status());
-      for (const storage::AuditEntry& entry : *recent) {
-        if (entry.action != "safety.policy" || options.policies.count(entry.subject)) continue;
-        const auto payload = nlohmann::json::parse(entry.payload, nullptr, /*allow_exceptions=*/false);
-        if (payload.is_discarded() || !payload.contains("items") || !payload["items"].is_array()) {
-          Fail(Internal("audit row seq=" + std::to_string(entry.seq) + " (safety.policy) has no item list; run `steward audit-log verify`"));
-        }
-        auto filter = safety::BlocklistFilter::FromIds(payload["items"].get<std::vector<int64_t>>(), entry.reason, ids);
-        if (!filter.ok()) Fail(filter.status().WithContext("audit row seq=" + std::to_string(entry.seq)));
-        policies.push_back(std::make_unique<safety::BlocklistFilter>(std::move(*filter)));
-        options.policies[entry.subject] = policies.back().get();
-        options.policy_sources[entry.subject] = "recorded in audit row seq=" + std::to_string(entry.seq);
-      }
-    }
+    auto policies = serving::ResolveSafetyPolicies(*db, (*report_flags)[3], options);
+    if (!policies.ok()) Fail(policies.status().WithContext("--policy"));
     auto r = shadow::BuildShadowReport(*db, options);
     if (!r.ok()) Fail(r.status());
     if (!options.experiment.empty() && r->experiments.empty()) {

@@ -91,8 +91,8 @@ StatusOr<DemoResume> FindResume(storage::Database& db, const std::string& experi
   DemoResume out;
   ASSIGN_OR_RETURN(auto rows, storage::AuditLog(db).ForSubject(experiment));
   for (const auto& row : rows) {
-    if (row.action == "demo.start") out.unfinished_seq = row.seq;
-    if (row.action == "demo.finish") out.unfinished_seq = 0;
+    if (row.action == storage::AuditActionName(storage::AuditAction::kDemoStart)) out.unfinished_seq = row.seq;
+    if (row.action == storage::AuditActionName(storage::AuditAction::kDemoFinish)) out.unfinished_seq = 0;
   }
   ASSIGN_OR_RETURN(out.last_ts_ms, storage::QueryLastExposureTime(db, experiment));
   return out;
@@ -149,7 +149,7 @@ StatusOr<DemoSummary> RunDemo(const DemoOptions& options) {
   const int64_t now_ms = clock.NowMillis();
   if (resume.unfinished_seq > 0) {
     // The previous run on this database started and never finished: it died (kill -9, crash, power).
-    RETURN_IF_ERROR(audit.Append({0, event_clock.NowMillis(), "demo", "demo.resume", config.name,
+    RETURN_IF_ERROR(audit.Append({0, event_clock.NowMillis(), "demo", storage::AuditActionName(storage::AuditAction::kDemoResume), config.name,
                                   "the run started in audit row seq=" + std::to_string(resume.unfinished_seq) +
                                       " did not finish; resuming after its last logged request",
                                   nlohmann::json{{"unfinished_run_seq", resume.unfinished_seq},
@@ -167,7 +167,7 @@ StatusOr<DemoSummary> RunDemo(const DemoOptions& options) {
 
   // Audit rows of a demo run are in simulated event time, like the controller's; the wall-clock
   // time goes into the details.
-  RETURN_IF_ERROR(audit.Append({0, event_clock.NowMillis(), "demo", "demo.start", config.name,
+  RETURN_IF_ERROR(audit.Append({0, event_clock.NowMillis(), "demo", storage::AuditActionName(storage::AuditAction::kDemoStart), config.name,
                                 options.scenario.empty() ? "simulated traffic run" : "scenario " + options.scenario,
                                 nlohmann::json{{"requests", options.requests}, {"seed", options.seed}, {"days", options.days},
                                                {"scenario", options.scenario}, {"wall_time_ms", now_ms}}.dump()})
@@ -175,7 +175,7 @@ StatusOr<DemoSummary> RunDemo(const DemoOptions& options) {
   if (blocklist) {
     // The safety policy that screens this run, recorded with the experiment (tamper-evident), so
     // reviewers' reports count violations against what was actually in force.
-    RETURN_IF_ERROR(audit.Append({0, event_clock.NowMillis(), "demo", "safety.policy", config.name, blocklist->reason(),
+    RETURN_IF_ERROR(audit.Append({0, event_clock.NowMillis(), "demo", storage::AuditActionName(storage::AuditAction::kSafetyPolicy), config.name, blocklist->reason(),
                                   nlohmann::json{{"filter", blocklist->name()}, {"reason", blocklist->reason()},
                                                  {"items", blocklist->item_ids()}, {"file", options.blocklist_file},
                                                  {"applies_to", "every arm and the shadow model"}}.dump()})
@@ -372,7 +372,7 @@ StatusOr<DemoSummary> RunDemo(const DemoOptions& options) {
   nlohmann::json finish = nlohmann::json::parse(DemoSummaryJson(summary));
   finish["wall_time_ms"] = clock.NowMillis();
   event_clock.SetMillis(std::max(event_clock.NowMillis(), world.now_ms()));  // the last request's event time
-  RETURN_IF_ERROR(audit.Append({0, event_clock.NowMillis(), "demo", "demo.finish", config.name,
+  RETURN_IF_ERROR(audit.Append({0, event_clock.NowMillis(), "demo", storage::AuditActionName(storage::AuditAction::kDemoFinish), config.name,
                                 summary.cancelled ? "run cancelled" : "run completed", finish.dump()})
                       .status());
   summary.audit_rows = totals.audit_rows + 1;

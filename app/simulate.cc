@@ -63,7 +63,9 @@ StatusOr<SimulateResult> RunSimulation(const SimulateOptions& o) {
   serving::PipelineSetup setup;
   setup.catalog = catalog;
   setup.default_model = std::move(model);
-  ASSIGN_OR_RETURN(auto pipeline, serving::ServingPipeline::Create(std::move(setup)));
+  serving::PipelineOptions pipeline_options;
+  pipeline_options.on_recommend = o.on_recommend;
+  ASSIGN_OR_RETURN(auto pipeline, serving::ServingPipeline::Create(std::move(setup), pipeline_options));
 
   fairness::ExposureAccumulator exposure(static_cast<int>(catalog->items.size()), catalog->num_categories, 3);
   std::vector<std::vector<float>> last_list_vector;

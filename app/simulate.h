@@ -4,10 +4,12 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
 #include "common/status.h"
+#include "models/recommender.h"
 
 namespace steward::app {
 
@@ -21,6 +23,8 @@ struct SimulateOptions {
   std::string data_dir;
   bool progress = true;
   const std::atomic<bool>* cancel = nullptr;
+  // Diagnostics and tests: every request handed to the model (serving::PipelineOptions).
+  std::function<void(const models::RecommendRequest&)> on_recommend;
 };
 
 struct SimulateResult {

@@ -80,6 +80,31 @@ StatusOr<RolloutStatus> RolloutStatus::FromJson(const std::string& text) {
   }
 }
 
+std::string RolloutStatusJson(const std::string& name, const ExperimentConfig& config, const RolloutStatus& s,
+                              int64_t version) {
+  nlohmann::json guardrails = nlohmann::json::array();
+  for (size_t g = 0; g < s.guardrails.size() && g < config.guardrails.size(); ++g) {
+    const auto& gs = s.guardrails[g];
+    guardrails.push_back({{"metric", MetricName(config.guardrails[g].metric)}, {"p_value", gs.p_value},
+                          {"breached", gs.breached}, {"control", gs.control}, {"treatment", gs.treatment},
+                          {"diff", gs.diff}, {"ci_low", gs.ci_low}, {"ci_high", gs.ci_high}});
+  }
+  return nlohmann::json{{"name", name},
+                        {"state", RolloutStateName(s.state)},
+                        {"step", s.step + 1},
+                        {"steps", config.ramp.size()},
+                        {"coverage", ServingCoverage(config, s)},
+                        {"version", version},
+                        {"failures", s.failures},
+                        {"analyses", s.analyses},
+                        {"approvals", s.approvals},
+                        {"waiting_for_role", s.waiting_for_role.empty() ? nlohmann::json(nullptr) : nlohmann::json(s.waiting_for_role)},
+                        {"rolled_back_at_ms", s.rolled_back_at_ms},
+                        {"reason", s.reason},
+                        {"guardrails", guardrails}}
+      .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 bool ShadowPhaseDone(const ExperimentConfig& config, const RolloutStatus& status, int64_t now_ms, int64_t shadow_requests) {
   return status.state == RolloutState::kShadow && now_ms - status.step_started_ms >= config.shadow.min_duration_ms &&
          shadow_requests >= config.shadow.min_requests;
@@ -208,8 +233,19 @@ Analysis Analyze(const ExperimentConfig& config, RolloutStatus& status, const Ex
   auto srm = SampleRatioMismatch(users, weights);
   if (srm.ok()) evidence["srm"] = {{"chi2", srm->chi2}, {"p_value", srm->p_value}, {"mismatch", srm->mismatch}};
   if (srm.ok() && srm->mismatch) health = "sample-ratio mismatch (chi2 " + Fmt(srm->chi2) + ", p " + Fmt(srm->p_value) + ")";
-  if (health.empty() && total_exposures <= status.last_exposures) health = "no traffic since the last analysis";
+  // No traffic is inconclusive, not a failure (Argo Rollouts' Inconclusive): hold and say so, but
+  // never spend the failure budget on it, so a quiet hour cannot roll a healthy experiment back.
+  const bool no_traffic = health.empty() && total_exposures <= status.last_exposures;
   status.last_exposures = total_exposures;
+  if (no_traffic) {
+    evidence["alert"] = "no traffic since the last analysis";
+    out.action = Action::kHold;
+    out.reason = "inconclusive: no traffic since the last analysis (holding; the failure budget is not spent)";
+    status.state = RolloutState::kHolding;
+    status.reason = out.reason;
+    out.evidence_json = evidence.dump();
+    return out;
+  }
   if (health.empty()) status.failures = 0;  // the budget counts consecutive failed checks
   if (!health.empty()) {
     ++status.failures;

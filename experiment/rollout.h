@@ -72,6 +72,13 @@ Analysis Analyze(const ExperimentConfig& config, RolloutStatus& status, const Ex
 // config.shadow.min_requests requests (`shadow_requests`) in it.
 bool ShadowPhaseDone(const ExperimentConfig& config, const RolloutStatus& status, int64_t now_ms, int64_t shadow_requests);
 
+// The status as users and scripts see it (`steward experiment status --json`, the HTTP API):
+// {"name", "state", "step" (1-based), "steps", "coverage" (served now), "version", "failures",
+//  "analyses", "approvals", "waiting_for_role" (null or a role), "rolled_back_at_ms", "reason",
+//  "guardrails": [{"metric", "p_value", "breached", "control", "treatment", "diff", "ci_low", "ci_high"}]}
+std::string RolloutStatusJson(const std::string& name, const ExperimentConfig& config, const RolloutStatus& status,
+                              int64_t version);
+
 // The coverage users see in `status` (0 unless live or completed).
 double ServingCoverage(const ExperimentConfig& config, const RolloutStatus& status);
 

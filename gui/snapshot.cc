@@ -2,6 +2,7 @@
 
 #include "common/clock.h"
 #include "serving/controller.h"
+#include "serving/safety_policy.h"
 #include "storage/database.h"
 
 namespace steward::gui {
@@ -38,7 +39,10 @@ StatusOr<DashboardSnapshot> LoadSnapshot(const std::string& db_path, bool with_s
   snap.audit_chain_ok = verify.ok;
   snap.audit_first_bad_seq = verify.first_bad_seq;
   if (with_shadow_report) {
-    ASSIGN_OR_RETURN(snap.shadow_report, shadow::BuildShadowReport(*db, ""));
+    // Violations counted against the policy each run recorded (serving/safety_policy.h).
+    shadow::ShadowReportOptions report_options;
+    ASSIGN_OR_RETURN(auto policies, serving::ResolveSafetyPolicies(*db, "", report_options));
+    ASSIGN_OR_RETURN(snap.shadow_report, shadow::BuildShadowReport(*db, report_options));
   }
   return snap;
 }

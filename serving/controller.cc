@@ -30,14 +30,27 @@ steward::Status RequireActor(const std::string& actor) {
   return steward::Status::Ok();
 }
 
+using storage::AuditAction;
+
+AuditAction AnalysisAuditAction(Action a) {
+  switch (a) {
+    case Action::kAdvance: return AuditAction::kExperimentAdvance;
+    case Action::kHold: return AuditAction::kExperimentHold;
+    case Action::kRollback: return AuditAction::kExperimentRollback;
+    case Action::kComplete: return AuditAction::kExperimentComplete;
+    case Action::kNone: break;
+  }
+  return AuditAction::kExperimentHold;  // not reached: kNone is never audited
+}
+
 constexpr const char* kKillSwitchOnMessage = "the global kill switch is on; turn it off first (with a reason)";
 
 }  // namespace
 
-steward::Status RolloutController::Audit(const std::string& actor, const std::string& action, const std::string& subject,
+steward::Status RolloutController::Audit(const std::string& actor, storage::AuditAction action, const std::string& subject,
                                          const std::string& reason, const std::string& payload) {
   storage::AuditLog audit(db_);
-  return audit.Append({0, clock_.NowMillis(), actor, action, subject, reason, payload}).status();
+  return audit.Append({0, clock_.NowMillis(), actor, storage::AuditActionName(action), subject, reason, payload}).status();
 }
 
 steward::Status RolloutController::Save(const std::string& name, const RolloutStatus& status) {
@@ -45,7 +58,7 @@ steward::Status RolloutController::Save(const std::string& name, const RolloutSt
   return store.Save(name, RolloutStateName(status.state), status.ToJson(), clock_.NowMillis());
 }
 
-steward::Status RolloutController::Transition(const std::string& name, const std::string& actor, const std::string& action,
+steward::Status RolloutController::Transition(const std::string& name, const std::string& actor, storage::AuditAction action,
                                               const std::string& reason, RolloutStatus& status) {
   RETURN_IF_ERROR(Save(name, status));
   nlohmann::json payload = {{"state", RolloutStateName(status.state)}, {"step", status.step}, {"coverage", status.coverage}};
@@ -58,7 +71,7 @@ StatusOr<int64_t> RolloutController::Create(const ExperimentConfig& config, cons
   ASSIGN_OR_RETURN(auto versions, experiments.Versions(config.name));
   ASSIGN_OR_RETURN(int64_t version, experiments.SaveVersion(config.name, config.source_json, actor, clock_.NowMillis(), "draft"));
   if (static_cast<int64_t>(versions.size()) < version) {
-    RETURN_IF_ERROR(Audit(actor, "experiment.version", config.name, "saved version " + std::to_string(version),
+    RETURN_IF_ERROR(Audit(actor, AuditAction::kExperimentVersion, config.name, "saved version " + std::to_string(version),
                           nlohmann::json{{"version", version}, {"config", nlohmann::json::parse(config.source_json)}}.dump()));
   }
   return version;
@@ -102,7 +115,7 @@ steward::Status RolloutController::Start(const std::string& name, const std::str
     status.state = RolloutState::kShadow;
     status.step_started_ms = now;  // the shadow phase's clock (shadow.min_duration)
     status.reason = reason.empty() ? "shadow started" : reason;
-    return Transition(name, actor, "experiment.shadow", status.reason, status);
+    return Transition(name, actor, AuditAction::kExperimentShadow, status.reason, status);
   }
   if (status.state != RolloutState::kDraft && status.state != RolloutState::kShadow) {
     return FailedPrecondition("experiment '" + name + "' is " + RolloutStateName(status.state) +
@@ -118,7 +131,7 @@ steward::Status RolloutController::Start(const std::string& name, const std::str
     status.step = -1;
     RETURN_IF_ERROR(AdvanceStep(config, status, now, reason.empty() ? "ramp started" : reason));
   }
-  return Transition(name, actor, "experiment.ramp", status.reason, status);
+  return Transition(name, actor, AuditAction::kExperimentRamp, status.reason, status);
 }
 
 steward::Status RolloutController::Approve(const std::string& name, const std::string& role, const std::string& actor,
@@ -137,7 +150,7 @@ steward::Status RolloutController::Approve(const std::string& name, const std::s
   if (std::find(status.approvals.begin(), status.approvals.end(), role) == status.approvals.end()) status.approvals.push_back(role);
   if (status.waiting_for_role == role) status.waiting_for_role.clear();
   RETURN_IF_ERROR(Save(name, status));
-  return Audit(actor, "experiment.approve", name, reason.empty() ? "approved step " + std::to_string(next + 1) : reason,
+  return Audit(actor, AuditAction::kExperimentApprove, name, reason.empty() ? "approved step " + std::to_string(next + 1) : reason,
                nlohmann::json{{"role", role}, {"step", next}}.dump());
 }
 
@@ -151,7 +164,7 @@ steward::Status RolloutController::Promote(const std::string& name, const std::s
     return FailedPrecondition("experiment '" + name + "' is " + RolloutStateName(status.state) + "; only a ramping or holding experiment can be promoted");
   }
   RETURN_IF_ERROR(AdvanceStep(config, status, clock_.NowMillis(), reason.empty() ? "promoted" : reason));
-  return Transition(name, actor, status.state == RolloutState::kCompleted ? "experiment.complete" : "experiment.promote",
+  return Transition(name, actor, status.state == RolloutState::kCompleted ? AuditAction::kExperimentComplete : AuditAction::kExperimentPromote,
                     status.reason, status);
 }
 
@@ -165,7 +178,7 @@ steward::Status RolloutController::Rollback(const std::string& name, const std::
   status.waiting_for_role.clear();
   status.rolled_back_at_ms = clock_.NowMillis();
   status.reason = reason;
-  return Transition(name, actor, "experiment.rollback", reason, status);
+  return Transition(name, actor, AuditAction::kExperimentRollback, reason, status);
 }
 
 steward::Status RolloutController::Stop(const std::string& name, const std::string& actor, const std::string& reason) {
@@ -176,7 +189,7 @@ steward::Status RolloutController::Stop(const std::string& name, const std::stri
   status.coverage = 0.0;
   status.waiting_for_role.clear();
   status.reason = reason;
-  return Transition(name, actor, "experiment.stop", reason, status);
+  return Transition(name, actor, AuditAction::kExperimentStop, reason, status);
 }
 
 steward::Status RolloutController::SetKillSwitch(bool on, const std::string& actor, const std::string& reason) {
@@ -184,7 +197,7 @@ steward::Status RolloutController::SetKillSwitch(bool on, const std::string& act
   RETURN_IF_ERROR(RequireReason(reason, "kill-switch"));
   storage::RolloutStore store(db_);
   RETURN_IF_ERROR(store.SetFlag(kKillSwitch, on ? "on" : "off", actor, clock_.NowMillis()));
-  RETURN_IF_ERROR(Audit(actor, on ? "kill_switch.on" : "kill_switch.off", "*", reason, "{}"));
+  RETURN_IF_ERROR(Audit(actor, on ? AuditAction::kKillSwitchOn : AuditAction::kKillSwitchOff, "*", reason, "{}"));
   if (!on) return steward::Status::Ok();
   storage::ExperimentStore experiments(db_);
   ASSIGN_OR_RETURN(auto all, experiments.List());
@@ -205,7 +218,7 @@ StatusOr<Analysis> RolloutController::Evaluate(const std::string& name, const Ex
   RETURN_IF_ERROR(Save(name, status));
   const bool changed = analysis.action != Action::kNone && !(analysis.action == Action::kHold && status.reason == before);
   if (changed) {
-    RETURN_IF_ERROR(Audit("controller", std::string("experiment.") + ActionName(analysis.action), name, analysis.reason,
+    RETURN_IF_ERROR(Audit("controller", AnalysisAuditAction(analysis.action), name, analysis.reason,
                           analysis.evidence_json));
   }
   return analysis;

@@ -13,6 +13,7 @@
 #include "experiment/experiment_config.h"
 #include "experiment/metrics.h"
 #include "experiment/rollout.h"
+#include "storage/audit_log.h"
 #include "storage/database.h"
 
 namespace steward::serving {
@@ -50,9 +51,9 @@ class RolloutController {
 
  private:
   steward::Status Save(const std::string& name, const experiment::RolloutStatus& status);
-  steward::Status Audit(const std::string& actor, const std::string& action, const std::string& subject,
+  steward::Status Audit(const std::string& actor, storage::AuditAction action, const std::string& subject,
                         const std::string& reason, const std::string& payload);
-  steward::Status Transition(const std::string& name, const std::string& actor, const std::string& action,
+  steward::Status Transition(const std::string& name, const std::string& actor, storage::AuditAction action,
                              const std::string& reason, experiment::RolloutStatus& status);
 
   storage::Database& db_;

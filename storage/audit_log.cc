@@ -5,6 +5,35 @@
 #include "storage/statement.h"
 
 namespace steward::storage {
+
+const char* AuditActionName(AuditAction action) {
+  switch (action) {
+    case AuditAction::kExperimentVersion: return "experiment.version";
+    case AuditAction::kExperimentShadow: return "experiment.shadow";
+    case AuditAction::kExperimentRamp: return "experiment.ramp";
+    case AuditAction::kExperimentApprove: return "experiment.approve";
+    case AuditAction::kExperimentPromote: return "experiment.promote";
+    case AuditAction::kExperimentAdvance: return "experiment.advance";
+    case AuditAction::kExperimentHold: return "experiment.hold";
+    case AuditAction::kExperimentComplete: return "experiment.complete";
+    case AuditAction::kExperimentRollback: return "experiment.rollback";
+    case AuditAction::kExperimentStop: return "experiment.stop";
+    case AuditAction::kKillSwitchOn: return "kill_switch.on";
+    case AuditAction::kKillSwitchOff: return "kill_switch.off";
+    case AuditAction::kSafetyPolicy: return "safety.policy";
+    case AuditAction::kDemoStart: return "demo.start";
+    case AuditAction::kDemoFinish: return "demo.finish";
+    case AuditAction::kDemoResume: return "demo.resume";
+  }
+  return "?";
+}
+
+StatusOr<AuditAction> ParseAuditAction(const std::string& name) {
+  for (int a = 0; a <= static_cast<int>(AuditAction::kDemoResume); ++a) {
+    if (name == AuditActionName(static_cast<AuditAction>(a))) return static_cast<AuditAction>(a);
+  }
+  return InvalidArgument("unknown audit action '" + name + "'");
+}
 namespace {
 
 const std::string kGenesisHash(64, '0');

@@ -15,6 +15,29 @@
 
 namespace steward::storage {
 
+// What an audit row records. Stored (and hashed) as its name; code uses the enum, never a literal.
+enum class AuditAction {
+  kExperimentVersion,   // "experiment.version": a definition saved as a new version
+  kExperimentShadow,    // "experiment.shadow": draft -> shadow
+  kExperimentRamp,      // "experiment.ramp": the ramp started
+  kExperimentApprove,   // "experiment.approve": a role approved the next step
+  kExperimentPromote,   // "experiment.promote": advanced by a person
+  kExperimentAdvance,   // "experiment.advance": advanced by the control loop
+  kExperimentHold,      // "experiment.hold": the control loop holds (health check failed, waiting)
+  kExperimentComplete,  // "experiment.complete"
+  kExperimentRollback,  // "experiment.rollback": by a person, a guardrail or the kill switch
+  kExperimentStop,      // "experiment.stop"
+  kKillSwitchOn,        // "kill_switch.on"
+  kKillSwitchOff,       // "kill_switch.off"
+  kSafetyPolicy,        // "safety.policy": the blocklist a run served under
+  kDemoStart,           // "demo.start"
+  kDemoFinish,          // "demo.finish"
+  kDemoResume,          // "demo.resume": a run resumed after one that never finished
+};
+const char* AuditActionName(AuditAction action);
+// Errors: kInvalidArgument for a name that is not an action.
+StatusOr<AuditAction> ParseAuditAction(const std::string& name);
+
 struct AuditEntry {
   int64_t seq = 0;  // assigned by Append
   int64_t ts_ms = 0;

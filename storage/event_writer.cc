@@ -4,6 +4,7 @@
 #include <tuple>
 
 #include "common/log.h"
+#include "storage/json.h"
 #include "storage/statement.h"
 
 namespace steward::storage {
@@ -33,27 +34,10 @@ std::string IdsJson(const std::vector<int64_t>& ids) {
 
 // The request id, kind and a JSON payload of an event, for rejected_events.
 std::tuple<int64_t, std::string, std::string> Describe(const Event& event) {
-  if (const auto* sh = std::get_if<ShadowOutcome>(&event)) {
-    return {sh->request_id, "shadow_result",
-            nlohmann::json{{"request_id", sh->request_id}, {"experiment", sh->experiment}, {"model_version", sh->model_version},
-                           {"items", sh->items}, {"latency_us", sh->latency_us}, {"error", sh->error}, {"timed_out", sh->timed_out}}
-                .dump()};
-  }
-  if (const auto* f = std::get_if<Feedback>(&event)) {
-    return {f->request_id, "feedback",
-            nlohmann::json{{"request_id", f->request_id}, {"ts_ms", f->ts_ms}, {"user_id", f->user_id}, {"item_id", f->item_id},
-                           {"position", f->position}, {"kind", static_cast<int>(f->kind)}, {"value", f->value}}
-                .dump()};
-  }
+  if (const auto* sh = std::get_if<ShadowOutcome>(&event)) return {sh->request_id, "shadow_result", ShadowOutcomeJson(*sh)};
+  if (const auto* f = std::get_if<Feedback>(&event)) return {f->request_id, "feedback", FeedbackJson(*f)};
   const auto& e = std::get<Exposure>(event);
-  nlohmann::json served = nlohmann::json::array();
-  for (const auto& s : e.served) served.push_back({s.item_id, s.propensity});
-  return {e.request_id, "exposure",
-          nlohmann::json{{"request_id", e.request_id}, {"ts_ms", e.ts_ms}, {"user_id", e.user_id}, {"experiment", e.experiment},
-                         {"arm", e.arm}, {"served", served}, {"model_version", e.model_version}, {"latency_us", e.latency_us},
-                         {"shadow_items", e.shadow_items}, {"shadow_model_version", e.shadow_model_version},
-                         {"shadow_latency_us", e.shadow_latency_us}}
-              .dump()};
+  return {e.request_id, "exposure", ExposureJson(e)};
 }
 
 }  // namespace

@@ -1,5 +1,10 @@
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <chrono>
+#include <thread>
 
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -8,6 +13,7 @@
 #include "app/ingest_bench.h"
 #include "app/simulate.h"
 #include "common/clock.h"
+#include "experiment/rollout.h"
 #include "serving/controller.h"
 #include "storage/audit_log.h"
 #include "storage/database.h"
@@ -188,6 +194,129 @@ TEST(Simulate, HybridAndBaselineAreDeterministicAndSane) {
       EXPECT_TRUE(j.contains(key)) << key;
     }
   }
+}
+
+// Demo and simulate serve the world through the same request builder and pipeline: the hybrid
+// sees the same user context (age band as user group, new user, activity) for the same user and
+// time. Same seed and rate: both worlds make the same requests until the first click changes them.
+TEST(SharedPath, DemoAndSimulateGiveTheHybridTheSameContext) {
+  struct Seen {
+    int64_t user, ts;
+    int group;
+    bool new_user;
+    double activity;
+    size_t history;
+  };
+  std::vector<Seen> demo_seen, sim_seen;
+  DemoOptions d = Options(FreshPath("context"), 3);
+  d.experiment_file = std::string(STEWARD_TEST_DATA_DIR) + "/app/data/hybrid_ab.yaml";
+  d.requests = 140;  // 10 a day over 14 days
+  d.on_recommend = [&](const models::RecommendRequest& r) {
+    demo_seen.push_back({r.user_id, r.ts_ms, r.user_group, r.new_user, r.activity, r.history.size()});
+  };
+  ASSERT_TRUE(RunDemo(d).ok());
+  SimulateOptions o;
+  o.policy = "hybrid";
+  o.users = 2000;
+  o.requests_per_user_day = 0.005;  // 10 a day
+  o.days = 14;
+  o.seed = 3;
+  o.data_dir = STEWARD_DATA_DIR;
+  o.progress = false;
+  o.on_recommend = [&](const models::RecommendRequest& r) {
+    sim_seen.push_back({r.user_id, r.ts_ms, r.user_group, r.new_user, r.activity, r.history.size()});
+  };
+  ASSERT_TRUE(RunSimulation(o).ok());
+  size_t matched = 0;
+  for (; matched < demo_seen.size() && matched < sim_seen.size(); ++matched) {
+    const Seen& a = demo_seen[matched];
+    const Seen& b = sim_seen[matched];
+    if (a.user != b.user || a.ts != b.ts) break;
+    EXPECT_EQ(a.group, b.group) << "request " << matched;
+    EXPECT_GE(a.group, 0) << "the user's age band reaches the model";
+    EXPECT_EQ(a.new_user, b.new_user);
+    EXPECT_EQ(a.activity, b.activity);
+    EXPECT_GT(a.activity, 0.0);
+    EXPECT_EQ(a.history, b.history);
+  }
+  EXPECT_GE(matched, 1u);
+}
+
+// kill -9 of a demo mid-ramp, then a re-run on the same database: the stored events reproduce the
+// evidence of the last analysis exactly, and the new run resumes at the same step.
+TEST(DemoResume, KilledMidRampResumesAtTheSameStepWithTheSameEvidence) {
+  const std::string db_path = FreshPath("killed");
+  DemoOptions o = Scenario(db_path, 42, "healthy");
+  o.requests = 400000;  // long enough to be killed mid-ramp
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    (void)RunDemo(o);
+    _exit(0);
+  }
+  // Wait until the ramp is at step 3 (index 2), then kill it without warning.
+  experiment::RolloutStatus seen;
+  const auto start = std::chrono::steady_clock::now();
+  while (std::chrono::steady_clock::now() - start < std::chrono::seconds(120)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    storage::DatabaseOptions ro;
+    ro.read_only = true;
+    auto db = storage::Database::Open(db_path, ro);
+    if (!db.ok()) continue;
+    auto s = serving::RolloutController(**db, SystemClock::Default()).Status("homepage-recs");
+    if (s.ok() && experiment::IsLive(s->state) && s->step >= 2) break;
+  }
+  ASSERT_EQ(kill(child, SIGKILL), 0);
+  int wstatus = 0;
+  ASSERT_EQ(waitpid(child, &wstatus, 0), child);
+  ASSERT_TRUE(WIFSIGNALED(wstatus)) << "the demo finished before it could be killed";
+
+  auto db = storage::Database::Open(db_path).value();
+  serving::RolloutController controller(*db, SystemClock::Default());
+  const experiment::RolloutStatus stored = controller.Status("homepage-recs").value();
+  const experiment::ExperimentConfig config = controller.Config("homepage-recs").value();
+  ASSERT_TRUE(experiment::IsLive(stored.state));
+  ASSERT_GE(stored.step, 2);
+  ASSERT_GT(stored.last_eval_ms, 0);
+  // The evidence of the last analysis, rebuilt from what the killed process had committed.
+  experiment::ExperimentMetrics metrics(2);
+  ASSERT_TRUE(storage::ForEachListOutcome(*db, "homepage-recs", stored.last_eval_ms, [&](const storage::ListOutcomeRow& row) {
+                for (int a = 0; a < 2; ++a) {
+                  if (row.arm != config.arms[static_cast<size_t>(a)].name) continue;
+                  experiment::RequestOutcome outcome;
+                  outcome.clicks = static_cast<double>(row.clicks);
+                  outcome.conversions = static_cast<double>(row.conversions);
+                  outcome.latency_ms = row.latency_us / 1000.0;
+                  metrics.Record(a, row.user_id, outcome);
+                }
+              }).ok());
+  experiment::RolloutStatus again = stored;
+  experiment::Analyze(config, again, metrics, stored.last_eval_ms);
+  ASSERT_EQ(again.guardrails.size(), stored.guardrails.size());
+  for (size_t g = 0; g < stored.guardrails.size(); ++g) {
+    EXPECT_DOUBLE_EQ(again.guardrails[g].control, stored.guardrails[g].control) << g;
+    EXPECT_DOUBLE_EQ(again.guardrails[g].treatment, stored.guardrails[g].treatment) << g;
+    EXPECT_DOUBLE_EQ(again.guardrails[g].ci_low, stored.guardrails[g].ci_low) << g;
+    EXPECT_DOUBLE_EQ(again.guardrails[g].ci_high, stored.guardrails[g].ci_high) << g;
+  }
+  auto count = db->Prepare("SELECT COUNT(*) FROM exposures WHERE experiment = 'homepage-recs'").value();
+  ASSERT_TRUE(count->Step().value());
+  const int64_t stored_lists = count->ColumnInt(0);
+  db.reset();
+
+  // The re-run resumes: same step, every stored list counted, the death recorded.
+  DemoOptions resume = Scenario(db_path, 42, "healthy");
+  resume.requests = 500;
+  auto summary = RunDemo(resume);
+  ASSERT_TRUE(summary.ok()) << summary.status().ToString();
+  EXPECT_EQ(summary->resumed_step, stored.step + 1);
+  EXPECT_EQ(summary->resumed_lists, stored_lists);
+  db = storage::Database::Open(db_path).value();
+  bool resumed_row = false;
+  const auto rows = storage::AuditLog(*db).ForSubject("homepage-recs").value();
+  for (const auto& row : rows) resumed_row |= row.action == "demo.resume";
+  EXPECT_TRUE(resumed_row);
+  EXPECT_TRUE(storage::AuditLog(*db).Verify()->ok);
 }
 
 TEST(IngestBench, AllEventsLand) {

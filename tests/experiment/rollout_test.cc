@@ -169,7 +169,9 @@ TEST(Analyze, SampleRatioMismatchSpendsTheFailureBudgetThenRollsBack) {
   EXPECT_NE(a.reason.find("failure budget exhausted"), std::string::npos);
 }
 
-TEST(Analyze, NoTrafficIsAFailedCheckAndHealthyChecksResetTheBudget) {
+// Regression (#15 item 8): `steward demo --requests 5000` ended rolled back with "failure budget
+// exhausted: no traffic since the last analysis". No traffic is inconclusive: hold, never roll back.
+TEST(Analyze, NoTrafficHoldsWithoutSpendingTheFailureBudget) {
   const ExperimentConfig c = Parse(kRamped);
   RolloutStatus s;
   s.state = RolloutState::kRamping;
@@ -178,10 +180,16 @@ TEST(Analyze, NoTrafficIsAFailedCheckAndHealthyChecksResetTheBudget) {
   ExperimentMetrics m(2);
   Fill(m, 30, 1, 0.03, 0.03, 1);
   EXPECT_NE(Analyze(c, s, m, 1000).action, Action::kRollback);
-  EXPECT_EQ(Analyze(c, s, m, 2000).action, Action::kHold);  // nothing new since the last look
-  EXPECT_EQ(s.failures, 1);
+  for (int look = 2; look < 50; ++look) {  // far past failure_limit quiet looks
+    const Analysis a = Analyze(c, s, m, look * 1000);
+    EXPECT_EQ(a.action, Action::kHold);
+    EXPECT_NE(a.reason.find("inconclusive: no traffic"), std::string::npos) << a.reason;
+  }
+  EXPECT_EQ(s.failures, 0);
+  EXPECT_EQ(s.state, RolloutState::kHolding);
+  EXPECT_GT(ServingCoverage(c, s), 0.0);  // still serving the treatment
   Fill(m, 30, 1, 0.03, 0.03, 2);
-  Analyze(c, s, m, 3000);
+  EXPECT_NE(Analyze(c, s, m, 60000).action, Action::kRollback);
   EXPECT_EQ(s.failures, 0);
 }
 
