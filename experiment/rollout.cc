@@ -50,6 +50,7 @@ std::string RolloutStatus::ToJson() const {
                         {"step_started_ms", step_started_ms}, {"failures", failures}, {"approvals", approvals},
                         {"guardrails", g}, {"last_eval_ms", last_eval_ms}, {"last_exposures", last_exposures},
                         {"analyses", analyses}, {"rolled_back_at_ms", rolled_back_at_ms}, {"reason", reason},
+                        {"quiet_analyses", quiet_analyses},
                         {"waiting_for_role", waiting_for_role.empty() ? nlohmann::json(nullptr) : nlohmann::json(waiting_for_role)}}
       .dump();
 }
@@ -74,6 +75,7 @@ StatusOr<RolloutStatus> RolloutStatus::FromJson(const std::string& text) {
     s.rolled_back_at_ms = j.at("rolled_back_at_ms").get<int64_t>();
     s.reason = j.at("reason").get<std::string>();
     if (auto w = j.find("waiting_for_role"); w != j.end() && w->is_string()) s.waiting_for_role = w->get<std::string>();
+    if (auto q = j.find("quiet_analyses"); q != j.end() && q->is_number_integer()) s.quiet_analyses = q->get<int>();
     return s;
   } catch (const nlohmann::json::exception& e) {
     return DataLoss(std::string("stored rollout status is not valid: ") + e.what());
@@ -233,19 +235,29 @@ Analysis Analyze(const ExperimentConfig& config, RolloutStatus& status, const Ex
   auto srm = SampleRatioMismatch(users, weights);
   if (srm.ok()) evidence["srm"] = {{"chi2", srm->chi2}, {"p_value", srm->p_value}, {"mismatch", srm->mismatch}};
   if (srm.ok() && srm->mismatch) health = "sample-ratio mismatch (chi2 " + Fmt(srm->chi2) + ", p " + Fmt(srm->p_value) + ")";
-  // No traffic is inconclusive, not a failure (Argo Rollouts' Inconclusive): hold and say so, but
-  // never spend the failure budget on it, so a quiet hour cannot roll a healthy experiment back.
+  // No traffic is inconclusive, not a failure (Argo Rollouts' Inconclusive): the step holds and
+  // the failure budget is never spent on it, so a quiet period cannot roll a healthy experiment
+  // back. A quiet analysis is noted in the status; a quiet spell longer than the failure budget
+  // is a hold decision (audited once, an alert for on-call).
   const bool no_traffic = health.empty() && total_exposures <= status.last_exposures;
   status.last_exposures = total_exposures;
   if (no_traffic) {
-    evidence["alert"] = "no traffic since the last analysis";
-    out.action = Action::kHold;
-    out.reason = "inconclusive: no traffic since the last analysis (holding; the failure budget is not spent)";
-    status.state = RolloutState::kHolding;
+    ++status.quiet_analyses;
+    evidence["quiet_analyses"] = status.quiet_analyses;
+    if (status.quiet_analyses > config.evaluation.failure_limit) {
+      evidence["alert"] = "no traffic";
+      out.action = Action::kHold;
+      out.reason = "inconclusive: no traffic for more than " + std::to_string(config.evaluation.failure_limit) +
+                   " analyses; holding until traffic returns (the failure budget is not spent)";
+      status.state = RolloutState::kHolding;
+    } else {
+      out.reason = "inconclusive: no traffic since the last analysis; holding the step";
+    }
     status.reason = out.reason;
     out.evidence_json = evidence.dump();
     return out;
   }
+  status.quiet_analyses = 0;
   if (health.empty()) status.failures = 0;  // the budget counts consecutive failed checks
   if (!health.empty()) {
     ++status.failures;

@@ -49,6 +49,7 @@ struct RolloutStatus {
   std::string reason;  // why the state last changed, or what it waits for
   // The role whose approval the next step waits for (every other condition met); "" when none.
   std::string waiting_for_role;
+  int quiet_analyses = 0;  // consecutive analyses that saw no new traffic
 
   std::string ToJson() const;
   static StatusOr<RolloutStatus> FromJson(const std::string& json);
