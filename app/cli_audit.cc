@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "app/cli.h"
+#include "common/json.h"
 #include "storage/audit_log.h"
 #include "storage/database.h"
 
@@ -29,8 +30,8 @@ void AddAuditCommands(CLI::App& app) {
     auto result = storage::AuditLog(*db).Verify();
     if (!result.ok()) Fail(result.status());
     if (flags->json) {
-      PrintJsonLine(nlohmann::json{{"ok", result->ok}, {"rows", result->rows}, {"first_bad_seq", result->first_bad_seq},
-                                   {"problem", result->problem}}.dump());
+      PrintJsonLine(DumpJson(nlohmann::json{{"ok", result->ok}, {"rows", result->rows}, {"first_bad_seq", result->first_bad_seq},
+                                            {"problem", result->problem}}));
     } else if (result->ok) {
       std::printf("audit log intact: %lld rows, hash chain verified\n", static_cast<long long>(result->rows));
     } else {
@@ -49,9 +50,9 @@ void AddAuditCommands(CLI::App& app) {
     if (!rows.ok()) Fail(rows.status());
     for (const auto& e : *rows) {
       if (flags->json) {
-        PrintJsonLine(nlohmann::json{{"seq", e.seq}, {"ts_ms", e.ts_ms}, {"actor", e.actor}, {"action", e.action},
-                                     {"subject", e.subject}, {"reason", e.reason}, {"payload", e.payload}, {"hash", e.hash}}
-                          .dump());
+        PrintJsonLine(DumpJson(nlohmann::json{{"seq", e.seq}, {"ts_ms", e.ts_ms}, {"actor", e.actor}, {"action", e.action},
+                                              {"subject", e.subject}, {"reason", e.reason}, {"payload", e.payload},
+                                              {"hash", e.hash}}));
       } else {
         std::printf("%6lld  %-14s %-22s %-16s %s\n", static_cast<long long>(e.seq), e.actor.c_str(), e.action.c_str(),
                     e.subject.c_str(), e.reason.c_str());

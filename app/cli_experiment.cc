@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "app/cli.h"
+#include "common/json.h"
 #include "common/clock.h"
 #include "experiment/controller.h"
 #include "experiment/guardrail_sim.h"
@@ -111,7 +112,7 @@ void AddExperimentCommands(CLI::App& app) {
     auto killed = controller.KillSwitch();
     if (!killed.ok()) Fail(killed.status());
     if (f->json) {
-      PrintJsonLine(nlohmann::json{{"experiments", list}, {"kill_switch", *killed}}.dump());
+      PrintJsonLine(DumpJson(nlohmann::json{{"experiments", list}, {"kill_switch", *killed}}));
       return;
     }
     if (*killed) std::printf("KILL SWITCH ON: every experiment serves control\n");
@@ -201,7 +202,7 @@ void AddExperimentCommands(CLI::App& app) {
         a.push_back({{"seq", e.seq}, {"ts_ms", e.ts_ms}, {"actor", e.actor}, {"action", e.action}, {"reason", e.reason},
                      {"payload", nlohmann::json::parse(e.payload, nullptr, false)}});
       }
-      PrintJsonLine(nlohmann::json{{"name", f->name}, {"versions", v}, {"audit", a}}.dump());
+      PrintJsonLine(DumpJson(nlohmann::json{{"name", f->name}, {"versions", v}, {"audit", a}}));
       return;
     }
     for (const auto& x : *versions) std::printf("version %lld saved by %s\n", static_cast<long long>(x.version), x.actor.c_str());
@@ -230,7 +231,7 @@ void AddExperimentCommands(CLI::App& app) {
                         {"median_exposures_to_detection", r->median_exposures_to_detection}, {"effect", f->sim.effect},
                         {"test", f->sim.test}, {"requests_per_run", f->sim.requests}, {"interval", f->sim.interval}};
     if (f->json) {
-      PrintJsonLine(j.dump());
+      PrintJsonLine(DumpJson(j));
     } else {
       std::printf("%d of %d runs raised the guardrail (%.1f%%); median exposures to detection %lld\n", r->alarms, r->runs,
                   100 * r->alarm_rate, static_cast<long long>(r->median_exposures_to_detection));

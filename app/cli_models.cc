@@ -2,6 +2,7 @@
 #include <nlohmann/json.hpp>
 
 #include "app/cli.h"
+#include "common/json.h"
 #include "data/obd.h"
 #include "models/bandit.h"
 #include "shadow/replay.h"
@@ -176,9 +177,9 @@ void AddModelCommands(CLI::App& app) {
       }
     }
     if (f->json) {
-      PrintJsonLine(out.dump());
+      PrintJsonLine(DumpJson(out));
     } else {
-      std::printf("%s\n", out.dump(2).c_str());
+      std::printf("%s\n", DumpJson(out, 2).c_str());
     }
   });
 
@@ -259,7 +260,7 @@ void AddModelCommands(CLI::App& app) {
                               {"clicks", r->clicks}, {"ctr", r->ctr},         {"ci_low", r->ci_low}, {"ci_high", r->ci_high},
                               {"seed", f->seed},     {"interval", "wilson95"}};
     if (f->json) {
-      PrintJsonLine(j.dump());
+      PrintJsonLine(DumpJson(j));
     } else {
       std::printf("%s on %s: %lld of %lld events matched, %lld clicks, CTR %.4f (95%% CI %.4f to %.4f)\n", r->policy.c_str(),
                   f->log.c_str(), static_cast<long long>(r->matched), static_cast<long long>(r->events),

@@ -8,6 +8,9 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "common/json.h"
+#include "common/text.h"
+
 namespace steward {
 
 struct ConfigNode::Impl {
@@ -57,6 +60,13 @@ nlohmann::json ToJsonValue(const YAML::Node& node) {
 }  // namespace
 
 StatusOr<ConfigNode> ConfigNode::Parse(const std::string& text, const std::string& source) {
+  // Configuration is UTF-8 text: reject other bytes here, naming the line, before the YAML library
+  // or any JSON output sees them.
+  if (Status s = CheckText(text, "text"); !s.ok()) {
+    const size_t bad = FindInvalidUtf8(text).value_or(text.find('\0'));
+    const size_t line = 1 + static_cast<size_t>(std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(bad), '\n'));
+    return InvalidArgument(source + ":" + std::to_string(line) + ": " + s.message());
+  }
   auto impl = std::make_shared<Impl>();
   try {
     impl->node = YAML::Load(text);
@@ -218,7 +228,7 @@ Status ConfigNode::Error(const std::string& what, const std::string& fix) const 
   return InvalidArgument(where + ": field '" + (path_.empty() ? "<root>" : path_) + "' " + what + "; fix: " + fix);
 }
 
-std::string ConfigNode::ToJson() const { return ToJsonValue(impl_->node).dump(); }
+std::string ConfigNode::ToJson() const { return DumpJson(ToJsonValue(impl_->node)); }
 
 size_t EditDistance(std::string_view a, std::string_view b) {
   std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);

@@ -1,5 +1,7 @@
 #include "common/csv.h"
 
+#include "common/text.h"
+
 namespace steward {
 namespace {
 
@@ -63,6 +65,9 @@ StatusOr<bool> CsvReader::Next(std::vector<std::string>& fields) {
     buffer_.push_back('\n');
     buffer_ += more;
   }
+  // Fields are text: a byte that is not UTF-8 is reported here, with the line, rather than
+  // reaching a JSON report or the database.
+  if (Status s = CheckText(buffer_, Where() + "record"); !s.ok()) return s;
   return true;
 }
 

@@ -17,7 +17,7 @@ class CsvReader {
   static StatusOr<std::unique_ptr<CsvReader>> Open(const std::string& path);
 
   // Reads the next row into `fields` (cleared first). Returns false at end of file, an error for
-  // an unterminated quoted field. A trailing '\r' (CRLF files) is removed.
+  // an unterminated quoted field or a record that is not UTF-8 text (or holds a NUL byte). A trailing '\r' (CRLF files) is removed.
   StatusOr<bool> Next(std::vector<std::string>& fields);
 
   // Line (1-based) on which the row returned last started.

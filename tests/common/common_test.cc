@@ -6,6 +6,8 @@
 #include "common/clock.h"
 #include "common/config.h"
 #include "common/csv.h"
+#include "common/json.h"
+#include "common/text.h"
 #include "common/progress.h"
 #include "common/rng.h"
 #include "common/status.h"
@@ -122,6 +124,41 @@ TEST(Config, ToJsonKeepsTypes) {
   EXPECT_EQ(root->ToJson(), R"({"a":1,"b":0.5,"c":"text","d":[true,null],"e":"7"})");
 }
 
+// Issue #15 item 1: invalid UTF-8 aborted the process. Cases from RFC 3629 section 3 and the
+// Unicode Standard table 3-7 (well-formed byte sequences), checked by hand.
+TEST(Utf8, FindsTheFirstIllFormedByte) {
+  EXPECT_FALSE(FindInvalidUtf8("plain ascii").has_value());
+  EXPECT_FALSE(FindInvalidUtf8("caf\xc3\xa9 \xe2\x82\xac \xf0\x9d\x84\x9e").has_value());  // é € 𝄞
+  EXPECT_EQ(FindInvalidUtf8("\xff"), 0u);
+  EXPECT_EQ(FindInvalidUtf8("ab\xfe"), 2u);
+  EXPECT_EQ(FindInvalidUtf8("x\xc0\xaf"), 1u);          // overlong '/'
+  EXPECT_EQ(FindInvalidUtf8("\xe0\x80\xaf"), 0u);       // overlong, 3 bytes
+  EXPECT_EQ(FindInvalidUtf8("\xed\xa0\x80"), 0u);       // UTF-16 surrogate D800
+  EXPECT_EQ(FindInvalidUtf8("\xf4\x90\x80\x80"), 0u);  // above U+10FFFF
+  EXPECT_EQ(FindInvalidUtf8("ok\xe2\x82"), 2u);          // truncated
+  EXPECT_EQ(FindInvalidUtf8("\xc3("), 0u);                // bad continuation
+  Status s = CheckText("\xff", "--actor");
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("--actor: not valid UTF-8 text (byte 0xff at offset 0)"), std::string::npos) << s.message();
+  EXPECT_NE(CheckText(std::string("a\0b", 3), "name").message().find("NUL byte at offset 1"), std::string::npos);
+  EXPECT_TRUE(CheckText("caf\xc3\xa9", "name").ok());
+}
+
+TEST(DumpJson, ReplacesInvalidUtf8InsteadOfThrowing) {
+  const nlohmann::json j = {{"actor", "\xff"}};
+  EXPECT_THROW((void)j.dump(), nlohmann::json::type_error);  // what aborted the process
+  EXPECT_EQ(DumpJson(j), "{\"actor\":\"\xef\xbf\xbd\"}");    // U+FFFD
+  EXPECT_EQ(DumpJson({{"a", 1}}, 2), "{\n  \"a\": 1\n}");
+}
+
+TEST(Config, RejectsInvalidUtf8NamingTheLine) {
+  auto root = ConfigNode::Parse("name: ok\nseed: x\xffy\n", "exp.yaml");
+  ASSERT_FALSE(root.ok());
+  EXPECT_EQ(root.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(root.status().message().find("exp.yaml:2:"), std::string::npos) << root.status().message();
+  EXPECT_NE(root.status().message().find("not valid UTF-8"), std::string::npos) << root.status().message();
+}
+
 TEST(EditDistance, Levenshtein) {
   EXPECT_EQ(EditDistance("kitten", "sitting"), 3u);  // the textbook example
   EXPECT_EQ(EditDistance("", "abc"), 3u);
@@ -166,6 +203,23 @@ TEST(Csv, UnterminatedQuoteIsAnErrorWithLine) {
   auto r = (*reader)->Next(row);
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("bad.csv:2:"), std::string::npos) << r.status().message();
+}
+
+TEST(Csv, InvalidUtf8IsAnErrorWithLine) {  // issue #15 item 1
+  const std::string path = testing::TempDir() + "/latin1.csv";
+  {
+    std::ofstream out(path, std::ios::binary);
+    out << "id,title\n1,ok\n2,caf\xe9\n";
+  }
+  auto reader = CsvReader::Open(path);
+  ASSERT_TRUE(reader.ok());
+  std::vector<std::string> row;
+  ASSERT_TRUE(*(*reader)->Next(row));
+  ASSERT_TRUE(*(*reader)->Next(row));
+  auto r = (*reader)->Next(row);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("latin1.csv:3: record: not valid UTF-8 text (byte 0xe9 at offset 5)"), std::string::npos)
+      << r.status().message();
 }
 
 TEST(Progress, PrintsRateAndEta) {

@@ -293,6 +293,19 @@ TEST_F(ControllerTest, EvaluateAuditsARollbackWithItsEvidence) {
   EXPECT_EQ(nlohmann::json::parse(last.payload)["guardrail"]["metric"], "ctr");
 }
 
+// Issue #15 item 1: `experiment rollback --actor $'\xff'` aborted (nlohmann type_error.316 while
+// serialising the status) and the rollback was lost. The CLI now rejects such an argument, and the
+// library path below it serialises without throwing, so the rollback is applied whatever the bytes.
+TEST_F(ControllerTest, RollbackWithInvalidUtf8IsAppliedNotAborted) {
+  RolloutController c(*db_, clock_);
+  ASSERT_TRUE(c.Create(config_, "alice").ok());
+  ASSERT_TRUE(c.Start("ramped", "alice", "").ok());
+  ASSERT_TRUE(c.Rollback("ramped", "\xff", "bad \xfe bytes").ok());
+  EXPECT_EQ(c.Status("ramped")->state, RolloutState::kRolledBack);
+  EXPECT_EQ(*c.ServingCoverageFor("ramped"), 0.0);
+  EXPECT_EQ(c.Status("ramped")->reason, "bad \xef\xbf\xbd bytes");  // U+FFFD replaced the byte in the stored status
+}
+
 TEST(Sticky, WeightChangesDoNotMoveExposedUsers) {
   ExperimentConfig c;
   c.name = c.seed = "sticky";

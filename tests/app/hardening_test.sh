@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# End-to-end regressions for issue #15 ("Hardening"): each reproduction from the issue, run against
+# the `steward` binary. Kept apart from cli_test.sh (the contract test) so the two can change
+# independently; same conventions: check <description> <command...>, exit 1 when any check fails.
+# Usage: hardening_test.sh <path-to-steward>
+set -uo pipefail
+STEWARD="$1"
+HERE="$(cd "$(dirname "$0")" && pwd)"
+ROOT="$HERE/../.."
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+failures=0
+pass=0
+check() {  # check <description> <command...>
+  local what="$1"; shift
+  if "$@"; then pass=$((pass + 1)); else echo "FAIL: $what"; failures=$((failures + 1)); fi
+}
+# expect_exit <code> <description> <command...>: the command exits with <code> (stdout and stderr
+# kept in $WORK/out and $WORK/err for the checks that follow).
+expect_exit() {
+  local code="$1" what="$2"; shift 2
+  "$@" >"$WORK/out" 2>"$WORK/err"
+  local rc=$?
+  if [ "$rc" -eq "$code" ]; then pass=$((pass + 1)); else
+    echo "FAIL: $what (exit $rc, expected $code)"; sed 's/^/  stderr: /' "$WORK/err" | head -5; failures=$((failures + 1)); fi
+}
+EXP="$ROOT/data/experiments/demo.yaml"
+AB="$HERE/data/ab_fixed.yaml"
+
+# A database with a live experiment (ramping), for the commands that act on one.
+live_db() {  # live_db <path>
+  "$STEWARD" experiment create --db "$1" --file "$EXP" --actor alice >/dev/null &&
+    "$STEWARD" experiment ramp --db "$1" --name homepage-recs --actor alice >/dev/null &&
+    "$STEWARD" experiment ramp --db "$1" --name homepage-recs --actor alice >/dev/null
+}
+
+# ---- 1. Invalid UTF-8 never aborts: exit 2 naming the field; nothing half-done. ----
+DB1="$WORK/utf8.db"
+live_db "$DB1"
+expect_exit 2 "rollback --actor \\xff exits 2 (was: abort, exit 134)" \
+  "$STEWARD" experiment rollback --db "$DB1" --name homepage-recs --actor $'\xff' --reason y
+check "the error names --actor" grep -q -- "--actor: not valid UTF-8" "$WORK/err"
+check "a rollback with a valid actor then applies" "$STEWARD" experiment rollback --db "$DB1" --name homepage-recs --actor bob --reason y
+check "status says rolled_back" bash -c "'$STEWARD' experiment status --db '$DB1' | grep -q rolled_back"
+printf 'name: x\xff\narms:\n  - {name: a, model: baseline}\n  - {name: b, model: baseline}\n' >"$WORK/bad-utf8.yaml"
+expect_exit 2 "experiment file with 0xFF exits 2" "$STEWARD" experiment validate "$WORK/bad-utf8.yaml"
+check "the error names file and line" grep -q "bad-utf8.yaml:1: .*not valid UTF-8" "$WORK/err"
+printf 'items: [1]\nreason: "bad \xff"\n' >"$WORK/bad-block.yaml"
+expect_exit 2 "blocklist with 0xFF exits 2" \
+  "$STEWARD" demo --headless --quiet --requests 10 --db "$WORK/b.db" --blocklist "$WORK/bad-block.yaml"
+check "the error names the blocklist" grep -q "bad-block.yaml:2: .*not valid UTF-8" "$WORK/err"
+printf 'alice\n\xffbob\ncarol\n' >"$WORK/users-utf8.txt"
+expect_exit 2 "users file with 0xFF exits 2" "$STEWARD" assign --experiment "$AB" --users "$WORK/users-utf8.txt" --json
+check "the error names the users file line" grep -q "users-utf8.txt:2: user id: not valid UTF-8" "$WORK/err"
+check "nothing printed before the error" test ! -s "$WORK/out"
+
+echo "$pass passed, $failures failed"
+[ "$failures" -eq 0 ]
