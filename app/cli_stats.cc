@@ -38,7 +38,11 @@ std::vector<double> ParseList(const std::string& flag, const std::string& text, 
 
 int64_t ParseCount(const std::string& flag, const std::string& text) {
   const double v = ParseNumber(flag, text);
-  if (v < 0 || v != std::floor(v)) Fail(InvalidArgument(flag + ": '" + text + "' must be a whole number >= 0"));
+  // 2^53: the largest count a double (and so every statistic computed from it) holds exactly.
+  constexpr double kMaxCount = 9007199254740992.0;
+  if (v < 0 || v != std::floor(v) || v > kMaxCount) {
+    Fail(InvalidArgument(flag + ": '" + text + "' must be a whole number between 0 and 9007199254740992 (2^53)"));
+  }
   return static_cast<int64_t>(v);
 }
 

@@ -4,10 +4,9 @@
 
 #include <algorithm>
 #include <cmath>
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
+#include "common/file.h"
 #include "common/json.h"
 #include "common/text.h"
 
@@ -57,6 +56,35 @@ nlohmann::json ToJsonValue(const YAML::Node& node) {
   return s;
 }
 
+std::string Where(const std::string& source, const YAML::Node& node) {
+  return node.Mark().line >= 0 ? source + ":" + std::to_string(node.Mark().line + 1) : source;
+}
+
+// Counts nodes as if aliases were copied (a billion-laughs file expands exponentially) and bounds
+// the depth; stops at the first violation, so its cost is bounded by the limits themselves.
+Status CheckTree(const YAML::Node& node, const std::string& source, int depth, size_t& nodes) {
+  if (++nodes > kMaxConfigNodes) {
+    return InvalidArgument(source + ": more than " + std::to_string(kMaxConfigNodes) +
+                           " values once aliases (*name) are expanded; fix: write the values out instead of nesting "
+                           "aliases (a configuration is at most " + std::to_string(kMaxConfigNodes) + " values)");
+  }
+  if (depth > kMaxConfigDepth) {
+    return InvalidArgument(Where(source, node) + ": nested more than " + std::to_string(kMaxConfigDepth) +
+                           " levels deep; fix: flatten the structure");
+  }
+  if (node.IsMap()) {
+    for (const auto& kv : node) {
+      if (!kv.first.IsScalar()) {
+        return InvalidArgument(Where(source, kv.first) + ": a key must be plain text, not a list or map; fix: name the field");
+      }
+      RETURN_IF_ERROR(CheckTree(kv.second, source, depth + 1, nodes));
+    }
+  } else if (node.IsSequence()) {
+    for (const auto& item : node) RETURN_IF_ERROR(CheckTree(item, source, depth + 1, nodes));
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 StatusOr<ConfigNode> ConfigNode::Parse(const std::string& text, const std::string& source) {
@@ -74,15 +102,16 @@ StatusOr<ConfigNode> ConfigNode::Parse(const std::string& text, const std::strin
     return InvalidArgument(source + ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1) +
                            ": not valid YAML/JSON (" + e.msg + "); fix the syntax at that position");
   }
+  // One walk over the tree as every later reader sees it (aliases expanded), bounded, before any
+  // of them runs: a few hundred bytes of nested aliases cannot expand into gigabytes.
+  size_t nodes = 0;
+  RETURN_IF_ERROR(CheckTree(impl->node, source, 0, nodes));
   return ConfigNode(std::move(impl), source, "");
 }
 
 StatusOr<ConfigNode> ConfigNode::LoadFile(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return NotFound(path + ": cannot open the configuration file; check the path");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return Parse(ss.str(), path);
+  ASSIGN_OR_RETURN(std::string text, ReadFileBounded(path, kMaxConfigFileBytes, "configuration file"));
+  return Parse(text, path);
 }
 
 bool ConfigNode::IsMap() const { return impl_->node.IsMap(); }

@@ -13,7 +13,9 @@ namespace steward {
 
 class CsvReader {
  public:
-  // Opens `path`. Errors: kNotFound when the file cannot be opened.
+  // Opens `path`. Errors: kNotFound when the file cannot be opened; kInvalidArgument when it is not
+  // a regular file or is larger than kMaxCsvFileBytes (common/file.h). A record (row, with its
+  // quoted newlines) longer than kMaxCsvRecordBytes is an error from Next().
   static StatusOr<std::unique_ptr<CsvReader>> Open(const std::string& path);
 
   // Reads the next row into `fields` (cleared first). Returns false at end of file, an error for

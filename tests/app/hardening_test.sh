@@ -54,5 +54,28 @@ expect_exit 2 "users file with 0xFF exits 2" "$STEWARD" assign --experiment "$AB
 check "the error names the users file line" grep -q "users-utf8.txt:2: user id: not valid UTF-8" "$WORK/err"
 check "nothing printed before the error" test ! -s "$WORK/out"
 
+# ---- 4. Resource bounds: small inputs cannot run for minutes or fill memory. ----
+python3 - "$WORK/laughs.yaml" <<'PY'
+import sys
+lines = ["a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+for i in range(1, 9):
+    lines.append("a%d: &a%d [%s]" % (i, i, ", ".join(["*a%d" % (i - 1)] * 9)))
+open(sys.argv[1], "w").write("\n".join(lines) + "\n")
+PY
+expect_exit 2 "billion-laughs YAML exits 2 at once" timeout 20 "$STEWARD" experiment validate "$WORK/laughs.yaml"
+check "the error names the alias bound" grep -q "more than 10000 values once aliases" "$WORK/err"
+expect_exit 2 "/dev/zero as an experiment file exits 2" timeout 20 "$STEWARD" experiment validate /dev/zero
+check "the error says it is not a regular file" grep -q "must be a regular file" "$WORK/err"
+expect_exit 2 "/dev/zero as a users file exits 2" timeout 20 "$STEWARD" assign --experiment "$AB" --users /dev/zero
+expect_exit 2 "demo --requests 99999999999999999999 exits 2" timeout 20 "$STEWARD" demo --headless --requests 99999999999999999999 --db "$WORK/r.db"
+check "the error names the bound" grep -q -- "--requests: must be at most 100000000, got 99999999999999999999" "$WORK/err"
+check "no database was created" test ! -e "$WORK/r.db"
+expect_exit 2 "ope --bootstrap 1000000000 exits 2" timeout 20 "$STEWARD" ope --synthetic --n 100 --bootstrap 1000000000
+check "the error names the bound" grep -q -- "--bootstrap: must be at most 10000" "$WORK/err"
+expect_exit 2 "simulate-guardrail --requests 99999999999999999999 exits 2" \
+  timeout 20 "$STEWARD" experiment simulate-guardrail --requests 99999999999999999999 --runs 1
+expect_exit 2 "stats proportions with a count past 2^53 exits 2" \
+  timeout 20 "$STEWARD" stats proportions --a 99999999999999999999/99999999999999999999 --b 1/2
+
 echo "$pass passed, $failures failed"
 [ "$failures" -eq 0 ]
