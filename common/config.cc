@@ -3,6 +3,8 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <charconv>
+#include <cstdlib>
 #include <cmath>
 #include <nlohmann/json.hpp>
 
@@ -25,6 +27,33 @@ std::string Describe(const YAML::Node& node) {
   return "\"" + node.Scalar() + "\"";
 }
 
+// A scalar keeps its text byte for byte through the stored JSON (which is parsed again whenever the
+// experiment is read back): a plain scalar becomes a JSON number or boolean only when that JSON
+// value prints as exactly the same text; everything else - quoted or tagged scalars, and plain
+// ones such as 007, 01, 1e3, 0x1F, 1.50, True - is a JSON string. The schema's readers (AsInt,
+// AsDouble, AsBool) parse numbers from strings, so a number written as 1.50 still reads as 1.5,
+// while a seed written as 007 stays "007" (GrowthBook hashes the seed's text).
+nlohmann::json ScalarToJson(const YAML::Node& node) {
+  const std::string& s = node.Scalar();
+  if (node.Tag() != "?") return s;  // quoted ("!") or explicitly tagged in the source: text
+  if (s == "true") return true;
+  if (s == "false") return false;
+  int64_t i = 0;
+  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), i);
+  if (ec == std::errc() && end == s.data() + s.size()) {
+    nlohmann::json number = i;
+    if (DumpJson(number) == s) return number;
+    return s;
+  }
+  char* stop = nullptr;
+  const double d = std::strtod(s.c_str(), &stop);
+  if (!s.empty() && stop == s.c_str() + s.size() && std::isfinite(d)) {
+    nlohmann::json number = d;
+    if (DumpJson(number) == s) return number;
+  }
+  return s;
+}
+
 nlohmann::json ToJsonValue(const YAML::Node& node) {
   if (!node.IsDefined() || node.IsNull()) return nullptr;
   if (node.IsMap()) {
@@ -37,23 +66,7 @@ nlohmann::json ToJsonValue(const YAML::Node& node) {
     for (const auto& item : node) arr.push_back(ToJsonValue(item));
     return arr;
   }
-  const std::string& s = node.Scalar();
-  if (node.Tag() == "!") return s;  // explicitly quoted in the source: keep it a string
-  if (s == "true" || s == "True" || s == "TRUE") return true;
-  if (s == "false" || s == "False" || s == "FALSE") return false;
-  try {
-    size_t used = 0;
-    const long long i = std::stoll(s, &used);
-    if (used == s.size()) return i;
-  } catch (const std::exception&) {
-  }
-  try {
-    size_t used = 0;
-    const double d = std::stod(s, &used);
-    if (used == s.size() && std::isfinite(d)) return d;
-  } catch (const std::exception&) {
-  }
-  return s;
+  return ScalarToJson(node);
 }
 
 std::string Where(const std::string& source, const YAML::Node& node) {

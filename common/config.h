@@ -70,7 +70,8 @@ class ConfigNode {
 
   const std::string& path() const { return path_; }
   const std::string& source() const { return source_; }
-  // The node as compact JSON (for storing configs verbatim in the database).
+  // The node as compact JSON (for storing configs verbatim in the database). Every scalar keeps its
+  // text: Parse(ToJson()) reads back the same strings (see ScalarToJson in config.cc).
   std::string ToJson() const;
 
  private:

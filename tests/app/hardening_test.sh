@@ -77,5 +77,20 @@ expect_exit 2 "simulate-guardrail --requests 99999999999999999999 exits 2" \
 expect_exit 2 "stats proportions with a count past 2^53 exits 2" \
   timeout 20 "$STEWARD" stats proportions --a 99999999999999999999/99999999999999999999 --b 1/2
 
+# ---- 6. Strings that look like numbers stay strings through the database. ----
+printf 'name: 1e3\nseed: 007\narms:\n  - {name: 01, model: baseline, weight: 0.5}\n  - {name: 02, model: baseline, weight: 0.5}\n' >"$WORK/seed.yaml"
+check "validate --json keeps seed 007, name 1e3, arm 01" python3 -c "
+import json, sys
+j = json.loads(sys.argv[1])
+assert j['seed'] == '007' and j['name'] == '1e3' and j['arms'][0]['name'] == '01', j
+" "$("$STEWARD" experiment validate "$WORK/seed.yaml" --json)"
+"$STEWARD" experiment create --db "$WORK/seed.db" --file "$WORK/seed.yaml" --actor alice >/dev/null
+check "history shows the stored seed as text" python3 -c "
+import json, sys
+j = json.loads(sys.argv[1])
+c = j['versions'][0]['config']
+assert c['seed'] == '007' and c['arms'][1]['name'] == '02', c
+" "$("$STEWARD" experiment history --db "$WORK/seed.db" --name 1e3 --json)"
+
 echo "$pass passed, $failures failed"
 [ "$failures" -eq 0 ]
