@@ -19,6 +19,10 @@ std::atomic<bool>& Interrupted();
 // Validators with messages that name the bound ("must be at least 1, got 0"); CLI11's
 // PositiveNumber prints the whole double range instead.
 CLI::Validator AtLeast(double minimum);
+// Both bounds: every count that sets how long a command runs or how much it allocates has a
+// documented maximum (docs/cli.md), so no flag value can make a command run for days or exhaust
+// memory ("must be at most 100000000, got 99999999999999999999").
+CLI::Validator InRange(double minimum, double maximum);
 
 // Prints "steward: <status>" to stderr and throws CLI::RuntimeError with the matching exit code.
 [[noreturn]] void Fail(const Status& status);

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "app/cli.h"
+#include "common/json.h"
 #include "storage/audit_log.h"
 #include "storage/json.h"
 #include "storage/database.h"
@@ -30,8 +31,8 @@ void AddAuditCommands(CLI::App& app) {
     auto result = storage::AuditLog(*db).Verify();
     if (!result.ok()) Fail(result.status());
     if (flags->json) {
-      PrintJsonLine(nlohmann::json{{"ok", result->ok}, {"rows", result->rows}, {"first_bad_seq", result->first_bad_seq},
-                                   {"problem", result->problem}}.dump());
+      PrintJsonLine(DumpJson(nlohmann::json{{"ok", result->ok}, {"rows", result->rows}, {"first_bad_seq", result->first_bad_seq},
+                                            {"problem", result->problem}}));
     } else if (result->ok) {
       std::printf("audit log intact: %lld rows, hash chain verified\n", static_cast<long long>(result->rows));
     } else {

@@ -1,5 +1,7 @@
 #include <cstdio>
 #include <filesystem>
+#include <limits>
+#include <stdexcept>
 
 #include "app/cli.h"
 
@@ -10,24 +12,39 @@ std::atomic<bool>& Interrupted() {
   return flag;
 }
 
-CLI::Validator AtLeast(double minimum) {
-  char bound[32];
-  std::snprintf(bound, sizeof bound, "%g", minimum);
-  const std::string text = bound;
+namespace {
+
+std::string Bound(double value) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.15g", value);
+  return text;
+}
+
+CLI::Validator Bounded(double minimum, double maximum) {
+  const std::string low = Bound(minimum), high = Bound(maximum);
+  const bool has_max = maximum < std::numeric_limits<double>::infinity();
   return CLI::Validator(
-      [minimum, text](std::string& input) -> std::string {
+      [minimum, maximum, low, high, has_max](std::string& input) -> std::string {
         try {
           size_t used = 0;
           const double value = std::stod(input, &used);
           if (used != input.size()) return "must be a number, got '" + input + "'";
-          if (!(value >= minimum)) return "must be at least " + text + ", got " + input;
+          if (!(value >= minimum)) return "must be at least " + low + ", got " + input;
+          if (has_max && !(value <= maximum)) return "must be at most " + high + ", got " + input;
+        } catch (const std::out_of_range&) {
+          return "must be " + std::string(has_max ? "at most " + high : "a finite number") + ", got " + input;
         } catch (const std::exception&) {
           return "must be a number, got '" + input + "'";
         }
         return std::string();
       },
-      "NUMBER >= " + text);
+      has_max ? "NUMBER in [" + low + ", " + high + "]" : "NUMBER >= " + low);
 }
+
+}  // namespace
+
+CLI::Validator AtLeast(double minimum) { return Bounded(minimum, std::numeric_limits<double>::infinity()); }
+CLI::Validator InRange(double minimum, double maximum) { return Bounded(minimum, maximum); }
 
 void Fail(const Status& status) {
   std::fprintf(stderr, "steward: %s\n", status.ToString().c_str());

@@ -61,7 +61,7 @@ void AddDemoCommands(CLI::App& app) {
   DemoOptions& o = flags->options;
   auto* demo = app.add_subcommand("demo", "Drive simulated traffic through the real serving path into SQLite");
   demo->add_flag("--headless", flags->headless, "Do not open the dashboard beside the traffic");
-  demo->add_option("--requests", o.requests, "Number of requests to simulate")->capture_default_str()->check(AtLeast(0));
+  demo->add_option("--requests", o.requests, "Number of requests to simulate")->capture_default_str()->check(InRange(0, 1e8));
   demo->add_option("--db", o.db_path, "SQLite database to write (created if missing; runs append)")->capture_default_str();
   demo->add_option("--seed", o.seed, "Seed of every random process in the run")->capture_default_str();
   demo->add_option("--scenario", o.scenario,
@@ -74,8 +74,8 @@ void AddDemoCommands(CLI::App& app) {
   demo->add_option("--shadow-queue", o.shadow_queue,
                    "Shadow tasks that may wait before new ones are dropped (raise it to shadow every request with a slow shadow model)")
       ->capture_default_str()
-      ->check(AtLeast(1));
-  demo->add_option("--days", o.days, "Simulated days the requests are spread over")->capture_default_str()->check(AtLeast(1));
+      ->check(InRange(1, 1e6));
+  demo->add_option("--days", o.days, "Simulated days the requests are spread over")->capture_default_str()->check(InRange(1, 3650));
   demo->add_option("--k", o.list_size, "Items per recommended list")->capture_default_str()->check(CLI::Range(1, 100));
   demo->add_flag("--json", flags->json, "Print one JSON summary object as the last line");
   demo->add_flag("--quiet", flags->quiet, "No progress lines");
@@ -85,7 +85,7 @@ void AddDemoCommands(CLI::App& app) {
   auto* cmd = app.add_subcommand("dashboard", "Open the desktop dashboard on a database");
   cmd->add_option("--db", dash->db_path, "SQLite database to show")->required();
   cmd->add_option("--screenshot", dash->screenshot_path, "Render --frames frames, write a PNG of the window, exit");
-  cmd->add_option("--frames", dash->frames, "Frames to render before the screenshot")->capture_default_str()->check(AtLeast(1));
+  cmd->add_option("--frames", dash->frames, "Frames to render before the screenshot")->capture_default_str()->check(InRange(1, 100000));
   cmd->add_option("--width", dash->width, "Window width")->capture_default_str()->check(CLI::Range(320, 8192));
   cmd->add_option("--height", dash->height, "Window height")->capture_default_str()->check(CLI::Range(240, 8192));
   cmd->callback([dash] {

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "app/cli.h"
+#include "common/json.h"
 #include "common/clock.h"
 #include "serving/controller.h"
 #include "experiment/guardrail_sim.h"
@@ -91,7 +92,7 @@ void AddExperimentCommands(CLI::App& app) {
     auto killed = controller.KillSwitch();
     if (!killed.ok()) Fail(killed.status());
     if (f->json) {
-      PrintJsonLine(nlohmann::json{{"experiments", list}, {"kill_switch", *killed}}.dump());
+      PrintJsonLine(DumpJson(nlohmann::json{{"experiments", list}, {"kill_switch", *killed}}));
       return;
     }
     if (*killed) std::printf("KILL SWITCH ON: every experiment serves control\n");
@@ -180,7 +181,7 @@ void AddExperimentCommands(CLI::App& app) {
                      {"config", nlohmann::json::parse(x.config_json)}});
       }
       for (const auto& e : *audit) a.push_back(nlohmann::json::parse(storage::AuditEntryJson(e, storage::PayloadAs::kObject)));
-      PrintJsonLine(nlohmann::json{{"name", f->name}, {"versions", v}, {"audit", a}}.dump());
+      PrintJsonLine(DumpJson(nlohmann::json{{"name", f->name}, {"versions", v}, {"audit", a}}));
       return;
     }
     for (const auto& x : *versions) std::printf("version %lld saved by %s\n", static_cast<long long>(x.version), x.actor.c_str());
@@ -210,7 +211,7 @@ void AddExperimentCommands(CLI::App& app) {
                         {"median_exposures_to_detection", r->median_exposures_to_detection}, {"effect", f->sim.effect},
                         {"test", f->sim_test}, {"requests_per_run", f->sim.requests}, {"interval", f->sim.interval}};
     if (f->json) {
-      PrintJsonLine(j.dump());
+      PrintJsonLine(DumpJson(j));
     } else {
       std::printf("%d of %d runs raised the guardrail (%.1f%%); median exposures to detection %lld\n", r->alarms, r->runs,
                   100 * r->alarm_rate, static_cast<long long>(r->median_exposures_to_detection));

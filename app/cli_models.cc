@@ -3,6 +3,7 @@
 
 #include "app/cli.h"
 #include "serving/safety_policy.h"
+#include "common/json.h"
 #include "data/obd.h"
 #include "models/bandit.h"
 #include "shadow/replay.h"
@@ -73,8 +74,8 @@ void AddModelCommands(CLI::App& app) {
   simulate->add_option("--policy", sim->policy, "baseline, hybrid, popularity or baseline-genre")
       ->capture_default_str()
       ->check(CLI::IsMember({"baseline", "hybrid", "popularity", "baseline-genre", "baseline-egreedy"}));
-  simulate->add_option("--users", sim->users, "Users at the start")->capture_default_str()->check(AtLeast(1));
-  simulate->add_option("--days", sim->days, "Simulated days")->capture_default_str()->check(AtLeast(1));
+  simulate->add_option("--users", sim->users, "Users at the start")->capture_default_str()->check(InRange(1, 1e6));
+  simulate->add_option("--days", sim->days, "Simulated days")->capture_default_str()->check(InRange(1, 3650));
   simulate->add_option("--seed", sim->seed, "Seed of the world and the policy")->capture_default_str();
   simulate->add_option("--rate", sim->requests_per_user_day, "Requests per user per day")->capture_default_str();
   simulate->add_option("--data", sim->data_dir, "Data directory");
@@ -100,8 +101,8 @@ void AddModelCommands(CLI::App& app) {
                   "Synthetic decision: genre-shelf (which genre shelf opens the home page; reward: the next book is from it) "
                   "or item-click (which popular item fills one slot; reward: a click)")
       ->capture_default_str();
-  ope->add_option("--n", f->n, "Rows per synthetic log")->capture_default_str()->check(AtLeast(1));
-  ope->add_option("--repeats", f->repeats, "Independent synthetic logs for the mean squared error of each estimator")->check(AtLeast(0));
+  ope->add_option("--n", f->n, "Rows per synthetic log")->capture_default_str()->check(InRange(1, 1e7));
+  ope->add_option("--repeats", f->repeats, "Independent synthetic logs for the mean squared error of each estimator")->check(InRange(0, 1000));
   ope->add_option("--log", f->log, "OBD log with logged propensities (e.g. data/obd/bts/men/men.csv)");
   ope->add_option("--policy", f->policy, "Evaluated policy on --log: uniform, linucb, lints or egreedy")
       ->check(CLI::IsMember({"uniform", "linucb", "lints", "egreedy"}));
@@ -110,7 +111,7 @@ void AddModelCommands(CLI::App& app) {
                   "(examination model pooling the positions)")
       ->capture_default_str();
   ope->add_option("--estimators", f->estimators, "Comma-separated estimators")->capture_default_str();
-  ope->add_option("--bootstrap", f->bootstrap, "Bootstrap resamples for percentile intervals (0: CLT intervals)")->check(AtLeast(0));
+  ope->add_option("--bootstrap", f->bootstrap, "Bootstrap resamples for percentile intervals (0: CLT intervals)")->check(InRange(0, 10000));
   ope->add_option("--seed", f->seed, "Seed")->capture_default_str();
   ope->add_option("--data", f->data_dir, "Data directory");
   ope->add_flag("--json", f->json, "Print one JSON object");
@@ -177,9 +178,9 @@ void AddModelCommands(CLI::App& app) {
       }
     }
     if (f->json) {
-      PrintJsonLine(out.dump());
+      PrintJsonLine(DumpJson(out));
     } else {
-      std::printf("%s\n", out.dump(2).c_str());
+      std::printf("%s\n", DumpJson(out, 2).c_str());
     }
   });
 
@@ -233,7 +234,7 @@ void AddModelCommands(CLI::App& app) {
                               {"clicks", r->clicks}, {"ctr", r->ctr},         {"ci_low", r->ci_low}, {"ci_high", r->ci_high},
                               {"seed", f->seed},     {"interval", "wilson95"}};
     if (f->json) {
-      PrintJsonLine(j.dump());
+      PrintJsonLine(DumpJson(j));
     } else {
       std::printf("%s on %s: %lld of %lld events matched, %lld clicks, CTR %.4f (95%% CI %.4f to %.4f)\n", r->policy.c_str(),
                   f->log.c_str(), static_cast<long long>(r->matched), static_cast<long long>(r->events),

@@ -1,12 +1,14 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
-#include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "app/cli.h"
+#include "common/file.h"
+#include "common/json.h"
+#include "common/text.h"
 #include "experiment/assigner.h"
 #include "experiment/stats.h"
 #include "storage/database.h"
@@ -36,7 +38,11 @@ std::vector<double> ParseList(const std::string& flag, const std::string& text, 
 
 int64_t ParseCount(const std::string& flag, const std::string& text) {
   const double v = ParseNumber(flag, text);
-  if (v < 0 || v != std::floor(v)) Fail(InvalidArgument(flag + ": '" + text + "' must be a whole number >= 0"));
+  // 2^53: the largest count a double (and so every statistic computed from it) holds exactly.
+  constexpr double kMaxCount = 9007199254740992.0;
+  if (v < 0 || v != std::floor(v) || v > kMaxCount) {
+    Fail(InvalidArgument(flag + ": '" + text + "' must be a whole number between 0 and 9007199254740992 (2^53)"));
+  }
   return static_cast<int64_t>(v);
 }
 
@@ -49,10 +55,10 @@ struct StatsFlags {
 
 void PrintResult(const nlohmann::json& j, bool json) {
   if (json) {
-    PrintJsonLine(j.dump());
+    PrintJsonLine(DumpJson(j));
     return;
   }
-  for (const auto& [key, value] : j.items()) std::printf("%-12s %s\n", key.c_str(), value.dump().c_str());
+  for (const auto& [key, value] : j.items()) std::printf("%-12s %s\n", key.c_str(), DumpJson(value).c_str());
 }
 
 }  // namespace
@@ -128,8 +134,24 @@ void AddStatsCommands(CLI::App& app) {
   assign->callback([f] {
     auto config = experiment::LoadExperimentConfig(f->experiment_file);
     if (!config.ok()) Fail(config.status());
-    std::ifstream in(f->users_file);
-    if (!in) Fail(NotFound(f->users_file + ": cannot open the users file; check --users"));
+    // Every line is checked before anything is printed or recorded: a bad line fails the whole
+    // command with nothing on stdout.
+    auto text = ReadFileBounded(f->users_file, kMaxUsersFileBytes, "--users file");
+    if (!text.ok()) Fail(text.status());
+    std::vector<std::string> users;
+    {
+      std::istringstream in(*text);
+      std::string line;
+      int64_t line_no = 0;
+      while (std::getline(in, line)) {
+        ++line_no;
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        const std::string where = f->users_file + ":" + std::to_string(line_no);
+        if (line.empty()) Fail(InvalidArgument(where + ": empty user id; remove the blank line"));
+        if (Status s = CheckText(line, where + ": user id"); !s.ok()) Fail(s);
+        users.push_back(std::move(line));
+      }
+    }
     std::vector<std::pair<std::string, int>> existing;
     std::unique_ptr<storage::Database> db;
     if (!f->db.empty() && config->sticky) {
@@ -141,19 +163,14 @@ void AddStatsCommands(CLI::App& app) {
       existing = std::move(loaded).value();
     }
     experiment::StickyAssigner sticky(experiment::Assigner(*config), std::move(existing));
-    std::string line;
-    int64_t line_no = 0;
-    while (std::getline(in, line)) {
-      ++line_no;
-      if (!line.empty() && line.back() == '\r') line.pop_back();
-      if (line.empty()) Fail(InvalidArgument(f->users_file + ":" + std::to_string(line_no) + ": empty user id; remove the blank line"));
-      const experiment::Assignment a = config->sticky ? sticky.Assign(line) : sticky.assigner().Assign(line);
+    for (const std::string& user : users) {
+      const experiment::Assignment a = config->sticky ? sticky.Assign(user) : sticky.assigner().Assign(user);
       const nlohmann::json arm = a.in_experiment ? nlohmann::json(config->arms[static_cast<size_t>(a.arm_index)].name) : nlohmann::json(nullptr);
       if (f->json) {
-        PrintJsonLine(nlohmann::json{{"user", line}, {"hash", a.hash}, {"arm", arm}, {"arm_index", a.arm_index},
-                                     {"in_experiment", a.in_experiment}}.dump());
+        PrintJsonLine(DumpJson(nlohmann::json{{"user", user}, {"hash", a.hash}, {"arm", arm}, {"arm_index", a.arm_index},
+                                              {"in_experiment", a.in_experiment}}));
       } else {
-        std::printf("%s\t%.4f\t%s\n", line.c_str(), a.hash, a.in_experiment ? arm.get<std::string>().c_str() : "-");
+        std::printf("%s\t%.4f\t%s\n", user.c_str(), a.hash, a.in_experiment ? arm.get<std::string>().c_str() : "-");
       }
     }
     if (db) {

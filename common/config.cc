@@ -3,10 +3,14 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <charconv>
+#include <cstdlib>
 #include <cmath>
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
+
+#include "common/file.h"
+#include "common/json.h"
+#include "common/text.h"
 
 namespace steward {
 
@@ -23,6 +27,33 @@ std::string Describe(const YAML::Node& node) {
   return "\"" + node.Scalar() + "\"";
 }
 
+// A scalar keeps its text byte for byte through the stored JSON (which is parsed again whenever the
+// experiment is read back): a plain scalar becomes a JSON number or boolean only when that JSON
+// value prints as exactly the same text; everything else - quoted or tagged scalars, and plain
+// ones such as 007, 01, 1e3, 0x1F, 1.50, True - is a JSON string. The schema's readers (AsInt,
+// AsDouble, AsBool) parse numbers from strings, so a number written as 1.50 still reads as 1.5,
+// while a seed written as 007 stays "007" (GrowthBook hashes the seed's text).
+nlohmann::json ScalarToJson(const YAML::Node& node) {
+  const std::string& s = node.Scalar();
+  if (node.Tag() != "?") return s;  // quoted ("!") or explicitly tagged in the source: text
+  if (s == "true") return true;
+  if (s == "false") return false;
+  int64_t i = 0;
+  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), i);
+  if (ec == std::errc() && end == s.data() + s.size()) {
+    nlohmann::json number = i;
+    if (DumpJson(number) == s) return number;
+    return s;
+  }
+  char* stop = nullptr;
+  const double d = std::strtod(s.c_str(), &stop);
+  if (!s.empty() && stop == s.c_str() + s.size() && std::isfinite(d)) {
+    nlohmann::json number = d;
+    if (DumpJson(number) == s) return number;
+  }
+  return s;
+}
+
 nlohmann::json ToJsonValue(const YAML::Node& node) {
   if (!node.IsDefined() || node.IsNull()) return nullptr;
   if (node.IsMap()) {
@@ -35,28 +66,48 @@ nlohmann::json ToJsonValue(const YAML::Node& node) {
     for (const auto& item : node) arr.push_back(ToJsonValue(item));
     return arr;
   }
-  const std::string& s = node.Scalar();
-  if (node.Tag() == "!") return s;  // explicitly quoted in the source: keep it a string
-  if (s == "true" || s == "True" || s == "TRUE") return true;
-  if (s == "false" || s == "False" || s == "FALSE") return false;
-  try {
-    size_t used = 0;
-    const long long i = std::stoll(s, &used);
-    if (used == s.size()) return i;
-  } catch (const std::exception&) {
+  return ScalarToJson(node);
+}
+
+std::string Where(const std::string& source, const YAML::Node& node) {
+  return node.Mark().line >= 0 ? source + ":" + std::to_string(node.Mark().line + 1) : source;
+}
+
+// Counts nodes as if aliases were copied (a billion-laughs file expands exponentially) and bounds
+// the depth; stops at the first violation, so its cost is bounded by the limits themselves.
+Status CheckTree(const YAML::Node& node, const std::string& source, int depth, size_t& nodes) {
+  if (++nodes > kMaxConfigNodes) {
+    return InvalidArgument(source + ": more than " + std::to_string(kMaxConfigNodes) +
+                           " values once aliases (*name) are expanded; fix: write the values out instead of nesting "
+                           "aliases (a configuration is at most " + std::to_string(kMaxConfigNodes) + " values)");
   }
-  try {
-    size_t used = 0;
-    const double d = std::stod(s, &used);
-    if (used == s.size() && std::isfinite(d)) return d;
-  } catch (const std::exception&) {
+  if (depth > kMaxConfigDepth) {
+    return InvalidArgument(Where(source, node) + ": nested more than " + std::to_string(kMaxConfigDepth) +
+                           " levels deep; fix: flatten the structure");
   }
-  return s;
+  if (node.IsMap()) {
+    for (const auto& kv : node) {
+      if (!kv.first.IsScalar()) {
+        return InvalidArgument(Where(source, kv.first) + ": a key must be plain text, not a list or map; fix: name the field");
+      }
+      RETURN_IF_ERROR(CheckTree(kv.second, source, depth + 1, nodes));
+    }
+  } else if (node.IsSequence()) {
+    for (const auto& item : node) RETURN_IF_ERROR(CheckTree(item, source, depth + 1, nodes));
+  }
+  return Status::Ok();
 }
 
 }  // namespace
 
 StatusOr<ConfigNode> ConfigNode::Parse(const std::string& text, const std::string& source) {
+  // Configuration is UTF-8 text: reject other bytes here, naming the line, before the YAML library
+  // or any JSON output sees them.
+  if (Status s = CheckText(text, "text"); !s.ok()) {
+    const size_t bad = FindInvalidUtf8(text).value_or(text.find('\0'));
+    const size_t line = 1 + static_cast<size_t>(std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(bad), '\n'));
+    return InvalidArgument(source + ":" + std::to_string(line) + ": " + s.message());
+  }
   auto impl = std::make_shared<Impl>();
   try {
     impl->node = YAML::Load(text);
@@ -64,15 +115,16 @@ StatusOr<ConfigNode> ConfigNode::Parse(const std::string& text, const std::strin
     return InvalidArgument(source + ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1) +
                            ": not valid YAML/JSON (" + e.msg + "); fix the syntax at that position");
   }
+  // One walk over the tree as every later reader sees it (aliases expanded), bounded, before any
+  // of them runs: a few hundred bytes of nested aliases cannot expand into gigabytes.
+  size_t nodes = 0;
+  RETURN_IF_ERROR(CheckTree(impl->node, source, 0, nodes));
   return ConfigNode(std::move(impl), source, "");
 }
 
 StatusOr<ConfigNode> ConfigNode::LoadFile(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return NotFound(path + ": cannot open the configuration file; check the path");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return Parse(ss.str(), path);
+  ASSIGN_OR_RETURN(std::string text, ReadFileBounded(path, kMaxConfigFileBytes, "configuration file"));
+  return Parse(text, path);
 }
 
 bool ConfigNode::IsMap() const { return impl_->node.IsMap(); }
@@ -218,7 +270,7 @@ Status ConfigNode::Error(const std::string& what, const std::string& fix) const 
   return InvalidArgument(where + ": field '" + (path_.empty() ? "<root>" : path_) + "' " + what + "; fix: " + fix);
 }
 
-std::string ConfigNode::ToJson() const { return ToJsonValue(impl_->node).dump(); }
+std::string ConfigNode::ToJson() const { return DumpJson(ToJsonValue(impl_->node)); }
 
 size_t EditDistance(std::string_view a, std::string_view b) {
   std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);

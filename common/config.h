@@ -19,13 +19,21 @@
 
 namespace steward {
 
+// Limits every configuration tree is checked against when parsed (docs/security.md). A tree over
+// a limit is rejected with an error, before anything else reads it.
+inline constexpr size_t kMaxConfigNodes = 10000;  // values (maps, lists, scalars) with aliases expanded
+inline constexpr int kMaxConfigDepth = 32;         // nesting of maps and lists
+
 class ConfigNode {
  public:
   struct Impl;
 
-  // Loads a YAML or JSON file. Errors name the file and, for syntax errors, line and column.
+  // Loads a YAML or JSON file: a regular file of at most kMaxConfigFileBytes (common/file.h).
+  // Errors name the file and, for syntax errors, line and column.
   static StatusOr<ConfigNode> LoadFile(const std::string& path);
-  // Parses text; `source` names it in error messages (e.g. "--experiment" or a file name).
+  // Parses text; `source` names it in error messages (e.g. "--experiment" or a file name). Errors
+  // (kInvalidArgument): not UTF-8 text, not YAML/JSON, more than kMaxConfigNodes values once
+  // aliases are expanded, nesting deeper than kMaxConfigDepth, a key that is not a scalar.
   static StatusOr<ConfigNode> Parse(const std::string& text, const std::string& source);
 
   bool IsMap() const;
@@ -62,7 +70,8 @@ class ConfigNode {
 
   const std::string& path() const { return path_; }
   const std::string& source() const { return source_; }
-  // The node as compact JSON (for storing configs verbatim in the database).
+  // The node as compact JSON (for storing configs verbatim in the database). Every scalar keeps its
+  // text: Parse(ToJson()) reads back the same strings (see ScalarToJson in config.cc).
   std::string ToJson() const;
 
  private:

@@ -13,11 +13,13 @@ namespace steward {
 
 class CsvReader {
  public:
-  // Opens `path`. Errors: kNotFound when the file cannot be opened.
+  // Opens `path`. Errors: kNotFound when the file cannot be opened; kInvalidArgument when it is not
+  // a regular file or is larger than kMaxCsvFileBytes (common/file.h). A record (row, with its
+  // quoted newlines) longer than kMaxCsvRecordBytes is an error from Next().
   static StatusOr<std::unique_ptr<CsvReader>> Open(const std::string& path);
 
   // Reads the next row into `fields` (cleared first). Returns false at end of file, an error for
-  // an unterminated quoted field. A trailing '\r' (CRLF files) is removed.
+  // an unterminated quoted field or a record that is not UTF-8 text (or holds a NUL byte). A trailing '\r' (CRLF files) is removed.
   StatusOr<bool> Next(std::vector<std::string>& fields);
 
   // Line (1-based) on which the row returned last started.

@@ -15,6 +15,15 @@ StatusOr<GuardrailSimResult> SimulateGuardrail(const GuardrailSimOptions& o) {
   if (o.runs < 1 || o.users < 2 || o.requests < 1 || o.interval < 1) {
     return InvalidArgument("guardrail simulation needs runs >= 1, users >= 2, requests >= 1, interval >= 1");
   }
+  // Bounds on the work, so no option value makes the simulation run for days (docs/cli.md).
+  if (o.runs > kMaxGuardrailSimRuns || o.users > kMaxGuardrailSimUsers || o.requests > kMaxGuardrailSimRequests ||
+      static_cast<double>(o.runs) * static_cast<double>(o.requests) > kMaxGuardrailSimTotalRequests) {
+    return InvalidArgument("guardrail simulation is bounded: runs <= " + std::to_string(kMaxGuardrailSimRuns) +
+                           ", users <= " + std::to_string(kMaxGuardrailSimUsers) + ", requests <= " +
+                           std::to_string(kMaxGuardrailSimRequests) + " per run and runs * requests <= 2e9; got runs " +
+                           std::to_string(o.runs) + ", users " + std::to_string(o.users) + ", requests " +
+                           std::to_string(o.requests));
+  }
   if (!(o.base_ctr > 0 && o.base_ctr * (1 + std::max(o.effect, 0.0)) * 2 < 1)) {
     return InvalidArgument("base_ctr must be in (0, 0.5) and keep (1 + effect) * base below 0.5");
   }

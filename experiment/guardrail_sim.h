@@ -15,6 +15,12 @@
 
 namespace steward::experiment {
 
+// Upper bounds on GuardrailSimOptions (SimulateGuardrail rejects larger values).
+inline constexpr int kMaxGuardrailSimRuns = 100000;
+inline constexpr int64_t kMaxGuardrailSimUsers = 10'000'000;
+inline constexpr int64_t kMaxGuardrailSimRequests = 100'000'000;
+inline constexpr double kMaxGuardrailSimTotalRequests = 2e9;  // runs * requests
+
 struct GuardrailSimOptions {
   int runs = 200;
   int64_t users = 5000;

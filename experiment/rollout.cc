@@ -4,6 +4,8 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
+#include "common/json.h"
+
 namespace steward::experiment {
 
 const char* RolloutStateName(RolloutState s) {
@@ -46,13 +48,12 @@ std::string RolloutStatus::ToJson() const {
     g.push_back({{"p_value", s.p_value}, {"breached", s.breached}, {"control", s.control}, {"treatment", s.treatment},
                  {"diff", s.diff}, {"ci_low", s.ci_low}, {"ci_high", s.ci_high}});
   }
-  return nlohmann::json{{"state", RolloutStateName(state)}, {"step", step}, {"coverage", coverage},
+  return DumpJson(nlohmann::json{{"state", RolloutStateName(state)}, {"step", step}, {"coverage", coverage},
                         {"step_started_ms", step_started_ms}, {"failures", failures}, {"approvals", approvals},
                         {"guardrails", g}, {"last_eval_ms", last_eval_ms}, {"last_exposures", last_exposures},
                         {"analyses", analyses}, {"rolled_back_at_ms", rolled_back_at_ms}, {"reason", reason},
                         {"quiet_analyses", quiet_analyses},
-                        {"waiting_for_role", waiting_for_role.empty() ? nlohmann::json(nullptr) : nlohmann::json(waiting_for_role)}}
-      .dump();
+                        {"waiting_for_role", waiting_for_role.empty() ? nlohmann::json(nullptr) : nlohmann::json(waiting_for_role)}});
 }
 
 StatusOr<RolloutStatus> RolloutStatus::FromJson(const std::string& text) {
@@ -226,7 +227,7 @@ Analysis Analyze(const ExperimentConfig& config, RolloutStatus& status, const Ex
     status.rolled_back_at_ms = now_ms;
     status.coverage = 0.0;
     status.reason = out.reason;
-    out.evidence_json = evidence.dump();
+    out.evidence_json = DumpJson(evidence);
     return out;
   }
 
@@ -275,13 +276,13 @@ Analysis Analyze(const ExperimentConfig& config, RolloutStatus& status, const Ex
       status.state = RolloutState::kHolding;
     }
     status.reason = out.reason;
-    out.evidence_json = evidence.dump();
+    out.evidence_json = DumpJson(evidence);
     return out;
   }
 
   // Advancement: duration, sample and approval of the next step.
   if (config.ramp.empty()) {
-    out.evidence_json = evidence.dump();
+    out.evidence_json = DumpJson(evidence);
     return out;
   }
   const RampStep& step = config.ramp[static_cast<size_t>(std::max(status.step, 0))];
@@ -296,7 +297,7 @@ Analysis Analyze(const ExperimentConfig& config, RolloutStatus& status, const Ex
   if (!waiting.empty()) {
     status.state = RolloutState::kRamping;
     status.reason = "waiting: " + waiting;
-    out.evidence_json = evidence.dump();
+    out.evidence_json = DumpJson(evidence);
     return out;
   }
   const bool last = status.step + 1 >= static_cast<int>(config.ramp.size());
@@ -312,7 +313,7 @@ Analysis Analyze(const ExperimentConfig& config, RolloutStatus& status, const Ex
     out.reason = last ? "completed: every ramp step passed its checks"
                       : "advanced to step " + std::to_string(status.step + 1) + " (coverage " + Fmt(status.coverage) + ")";
   }
-  out.evidence_json = evidence.dump();
+  out.evidence_json = DumpJson(evidence);
   return out;
 }
 

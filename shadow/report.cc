@@ -12,6 +12,7 @@
 #include <unordered_set>
 
 #include "charts/charts.h"
+#include "common/json.h"
 #include "common/percentile.h"
 #include "fairness/metrics.h"
 #include "shadow/compare.h"
@@ -384,7 +385,7 @@ std::string ShadowReportJson(const ShadowReport& report) {
                     {"served", SideJson(e.served)}, {"shadow", SideJson(e.shadow)}, {"windows", windows},
                     {"counterfactual", CounterfactualJson(e.counterfactual)}});
   }
-  return nlohmann::json{{"experiments", list}}.dump();
+  return DumpJson(nlohmann::json{{"experiments", list}});
 }
 
 std::string ShadowReportMarkdown(const ShadowReport& report, bool charts) {

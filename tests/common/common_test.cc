@@ -1,11 +1,15 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <chrono>
 #include <fstream>
 
 #include "common/clock.h"
 #include "common/config.h"
 #include "common/csv.h"
+#include "common/file.h"
+#include "common/json.h"
+#include "common/text.h"
 #include "common/progress.h"
 #include "common/rng.h"
 #include "common/status.h"
@@ -122,6 +126,104 @@ TEST(Config, ToJsonKeepsTypes) {
   EXPECT_EQ(root->ToJson(), R"({"a":1,"b":0.5,"c":"text","d":[true,null],"e":"7"})");
 }
 
+// Issue #15 item 1: invalid UTF-8 aborted the process. Cases from RFC 3629 section 3 and the
+// Unicode Standard table 3-7 (well-formed byte sequences), checked by hand.
+TEST(Utf8, FindsTheFirstIllFormedByte) {
+  EXPECT_FALSE(FindInvalidUtf8("plain ascii").has_value());
+  EXPECT_FALSE(FindInvalidUtf8("caf\xc3\xa9 \xe2\x82\xac \xf0\x9d\x84\x9e").has_value());  // é € 𝄞
+  EXPECT_EQ(FindInvalidUtf8("\xff"), 0u);
+  EXPECT_EQ(FindInvalidUtf8("ab\xfe"), 2u);
+  EXPECT_EQ(FindInvalidUtf8("x\xc0\xaf"), 1u);          // overlong '/'
+  EXPECT_EQ(FindInvalidUtf8("\xe0\x80\xaf"), 0u);       // overlong, 3 bytes
+  EXPECT_EQ(FindInvalidUtf8("\xed\xa0\x80"), 0u);       // UTF-16 surrogate D800
+  EXPECT_EQ(FindInvalidUtf8("\xf4\x90\x80\x80"), 0u);  // above U+10FFFF
+  EXPECT_EQ(FindInvalidUtf8("ok\xe2\x82"), 2u);          // truncated
+  EXPECT_EQ(FindInvalidUtf8("\xc3("), 0u);                // bad continuation
+  Status s = CheckText("\xff", "--actor");
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("--actor: not valid UTF-8 text (byte 0xff at offset 0)"), std::string::npos) << s.message();
+  EXPECT_NE(CheckText(std::string("a\0b", 3), "name").message().find("NUL byte at offset 1"), std::string::npos);
+  EXPECT_TRUE(CheckText("caf\xc3\xa9", "name").ok());
+}
+
+TEST(DumpJson, ReplacesInvalidUtf8InsteadOfThrowing) {
+  const nlohmann::json j = {{"actor", "\xff"}};
+  EXPECT_THROW((void)j.dump(), nlohmann::json::type_error);  // what aborted the process
+  EXPECT_EQ(DumpJson(j), "{\"actor\":\"\xef\xbf\xbd\"}");    // U+FFFD
+  EXPECT_EQ(DumpJson({{"a", 1}}, 2), "{\n  \"a\": 1\n}");
+}
+
+TEST(Config, RejectsInvalidUtf8NamingTheLine) {
+  auto root = ConfigNode::Parse("name: ok\nseed: x\xffy\n", "exp.yaml");
+  ASSERT_FALSE(root.ok());
+  EXPECT_EQ(root.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(root.status().message().find("exp.yaml:2:"), std::string::npos) << root.status().message();
+  EXPECT_NE(root.status().message().find("not valid UTF-8"), std::string::npos) << root.status().message();
+}
+
+// Issue #15 item 4: a 605-byte YAML of nested aliases ("billion laughs") expanded for minutes and
+// gigabytes when converted. Nine levels of nine aliases are 9^9 (387 million) values once expanded;
+// the parse stops at the limit at once.
+std::string BillionLaughs() {
+  std::string yaml = "a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n";
+  for (int level = 1; level <= 8; ++level) {
+    const std::string prev = "*a" + std::to_string(level - 1);
+    yaml += "a" + std::to_string(level) + ": &a" + std::to_string(level) + " [";
+    for (int k = 0; k < 9; ++k) yaml += (k ? ", " : "") + prev;
+    yaml += "]\n";
+  }
+  return yaml;
+}
+
+TEST(Config, AliasExpansionIsBounded) {
+  const std::string yaml = BillionLaughs();
+  EXPECT_LT(yaml.size(), 700u);
+  const auto start = std::chrono::steady_clock::now();
+  auto root = ConfigNode::Parse(yaml, "laughs.yaml");
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  ASSERT_FALSE(root.ok());
+  EXPECT_EQ(root.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(root.status().message().find("laughs.yaml: more than 10000 values once aliases (*name) are expanded"),
+            std::string::npos)
+      << root.status().message();
+  EXPECT_LT(seconds, 1.0);
+  // Aliases within the limit still work (and expand as copies).
+  auto small = ConfigNode::Parse("base: &b {model: baseline}\narm: *b\n", "ok.yaml");
+  ASSERT_TRUE(small.ok()) << small.status().ToString();
+  EXPECT_EQ(*small->Get("arm")->GetString("model"), "baseline");
+}
+
+TEST(Config, NestingDepthIsBounded) {
+  auto deep = ConfigNode::Parse("a: " + std::string(40, '[') + std::string(40, ']') + "\n", "deep.yaml");
+  ASSERT_FALSE(deep.ok());
+  EXPECT_NE(deep.status().message().find("deep.yaml:1: nested more than 32 levels deep"), std::string::npos)
+      << deep.status().message();
+  EXPECT_TRUE(ConfigNode::Parse("a: " + std::string(20, '[') + std::string(20, ']') + "\n", "ok.yaml").ok());
+}
+
+// Issue #15 item 4: /dev/zero as an experiment file grew to 23 GB.
+TEST(File, RefusesNonRegularAndOversizedFiles) {
+  auto zero = ConfigNode::LoadFile("/dev/zero");
+  ASSERT_FALSE(zero.ok());
+  EXPECT_EQ(zero.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(zero.status().message().find("/dev/zero: configuration file must be a regular file (this is a device"),
+            std::string::npos)
+      << zero.status().message();
+  auto dir = ReadFileBounded(testing::TempDir(), 100, "--users file");
+  EXPECT_NE(dir.status().message().find("must be a regular file (this is a directory)"), std::string::npos);
+  const std::string big = testing::TempDir() + "/big.yaml";
+  {
+    std::ofstream out(big, std::ios::binary);
+    out << "# " << std::string(static_cast<size_t>(kMaxConfigFileBytes), 'x') << "\n";
+  }
+  auto too_big = ConfigNode::LoadFile(big);
+  ASSERT_FALSE(too_big.ok());
+  EXPECT_NE(too_big.status().message().find("more than the limit of 1048576 (1 MiB)"), std::string::npos)
+      << too_big.status().message();
+  EXPECT_EQ(*ReadFileBounded(big, kMaxConfigFileBytes + 4, "x"), "# " + std::string(static_cast<size_t>(kMaxConfigFileBytes), 'x') + "\n");
+  EXPECT_EQ(ConfigNode::LoadFile(testing::TempDir() + "/missing.yaml").status().code(), StatusCode::kNotFound);
+}
+
 TEST(EditDistance, Levenshtein) {
   EXPECT_EQ(EditDistance("kitten", "sitting"), 3u);  // the textbook example
   EXPECT_EQ(EditDistance("", "abc"), 3u);
@@ -166,6 +268,52 @@ TEST(Csv, UnterminatedQuoteIsAnErrorWithLine) {
   auto r = (*reader)->Next(row);
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("bad.csv:2:"), std::string::npos) << r.status().message();
+}
+
+TEST(Csv, InvalidUtf8IsAnErrorWithLine) {  // issue #15 item 1
+  const std::string path = testing::TempDir() + "/latin1.csv";
+  {
+    std::ofstream out(path, std::ios::binary);
+    out << "id,title\n1,ok\n2,caf\xe9\n";
+  }
+  auto reader = CsvReader::Open(path);
+  ASSERT_TRUE(reader.ok());
+  std::vector<std::string> row;
+  ASSERT_TRUE(*(*reader)->Next(row));
+  ASSERT_TRUE(*(*reader)->Next(row));
+  auto r = (*reader)->Next(row);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("latin1.csv:3: record: not valid UTF-8 text (byte 0xe9 at offset 5)"), std::string::npos)
+      << r.status().message();
+}
+
+TEST(Csv, NonRegularFilesAndEndlessRecordsAreRefused) {  // issue #15 item 4
+  auto zero = CsvReader::Open("/dev/zero");
+  ASSERT_FALSE(zero.ok());
+  EXPECT_NE(zero.status().message().find("must be a regular file"), std::string::npos) << zero.status().message();
+  const std::string path = testing::TempDir() + "/long.csv";
+  {
+    std::ofstream out(path, std::ios::binary);
+    out << "a,b\n" << std::string(static_cast<size_t>(kMaxCsvRecordBytes) + 10, 'x');  // no newline: one endless line
+  }
+  auto reader = CsvReader::Open(path);
+  ASSERT_TRUE(reader.ok());
+  std::vector<std::string> row;
+  ASSERT_TRUE(*(*reader)->Next(row));
+  auto r = (*reader)->Next(row);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("long.csv:2: record longer than 1048576 bytes"), std::string::npos) << r.status().message();
+  // An unterminated quote followed by many short lines stops at the same bound.
+  {
+    std::ofstream out(path, std::ios::binary);
+    out << "a,b\n1,\"";
+    for (int i = 0; i < 600000; ++i) out << "x\n";
+  }
+  reader = CsvReader::Open(path);
+  ASSERT_TRUE(*(*reader)->Next(row));
+  r = (*reader)->Next(row);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("long.csv:2: record longer than"), std::string::npos) << r.status().message();
 }
 
 TEST(Progress, PrintsRateAndEta) {

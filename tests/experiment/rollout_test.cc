@@ -218,6 +218,19 @@ TEST(GuardrailSimulation, FalseAlarmsAndPower) {
   EXPECT_GT(naive->alarm_rate, 0.10);
 }
 
+TEST(GuardrailSimulation, WorkIsBounded) {  // issue #15 item 4: --requests 99999999999999999999 ran forever
+  GuardrailSimOptions o;
+  o.requests = INT64_MAX;
+  auto r = SimulateGuardrail(o);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(r.status().message().find("requests <= 100000000 per run"), std::string::npos) << r.status().message();
+  o = GuardrailSimOptions();
+  o.runs = 100;
+  o.requests = 100'000'000;  // each within bounds, 1e10 in total
+  EXPECT_NE(SimulateGuardrail(o).status().message().find("runs * requests <= 2e9"), std::string::npos);
+}
+
 TEST(Sticky, WeightChangesDoNotMoveExposedUsers) {
   ExperimentConfig c;
   c.name = c.seed = "sticky";

@@ -140,6 +140,38 @@ TEST_F(ControllerTest, EvaluateAuditsARollbackWithItsEvidence) {
   EXPECT_EQ(nlohmann::json::parse(last.payload)["guardrail"]["metric"], "ctr");
 }
 
+// Issue #15 item 1: `experiment rollback --actor $'\xff'` aborted (nlohmann type_error.316 while
+// serialising the status) and the rollback was lost. The CLI now rejects such an argument, and the
+// library path below it serialises without throwing, so the rollback is applied whatever the bytes.
+TEST_F(ControllerTest, RollbackWithInvalidUtf8IsAppliedNotAborted) {
+  RolloutController c(*db_, clock_);
+  ASSERT_TRUE(c.Create(config_, "alice").ok());
+  ASSERT_TRUE(c.Start("ramped", "alice", "").ok());
+  ASSERT_TRUE(c.Rollback("ramped", "\xff", "bad \xfe bytes").ok());
+  EXPECT_EQ(c.Status("ramped")->state, RolloutState::kRolledBack);
+  EXPECT_EQ(*c.ServingCoverageFor("ramped"), 0.0);
+  EXPECT_EQ(c.Status("ramped")->reason, "bad \xef\xbf\xbd bytes");  // U+FFFD replaced the byte in the stored status
+}
+
+// Issue #15 item 6: the stored definition keeps string scalars byte for byte.
+TEST(Controller, ReadsBackTheSeedByteForByte) {
+  const std::string path = testing::TempDir() + "/seed-" + std::to_string(getpid()) + ".db";
+  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
+  auto db = storage::Database::Open(path);
+  ASSERT_TRUE(db.ok());
+  ManualClock clock(1000);
+  RolloutController controller(**db, clock);
+  auto node = ConfigNode::Parse("name: seeded\nseed: 007\narms:\n  - {name: 01, model: m}\n  - {name: 02, model: m}\n", "exp.yaml");
+  ASSERT_TRUE(node.ok());
+  auto c = experiment::ParseExperimentConfig(*node);
+  ASSERT_TRUE(c.ok());
+  ASSERT_TRUE(controller.Create(*c, "alice").ok());
+  auto back = controller.Config("seeded");
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->seed, "007");
+  EXPECT_EQ(back->arms[0].name, "01");
+}
+
 TEST(Sticky, StoredByBucketVersion) {
   const std::string path = testing::TempDir() + "/sticky-" + std::to_string(getpid()) + ".db";
   for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);

@@ -1,0 +1,25 @@
+// Text validation at input boundaries: everything Steward reads from a user (command-line
+// arguments, experiment and blocklist files, users files, CSV fields) is UTF-8 text. Bytes that are
+// not are rejected where they enter, with an error naming the field and the position, so that no
+// later step (JSON output, the audit log, SQLite) ever sees them.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "common/status.h"
+
+namespace steward {
+
+// Offset of the first byte that does not start or continue a well-formed UTF-8 sequence (RFC 3629:
+// no overlong forms, no surrogates, nothing above U+10FFFF), or nullopt when `text` is valid.
+std::optional<size_t> FindInvalidUtf8(std::string_view text);
+inline bool IsValidUtf8(std::string_view text) { return !FindInvalidUtf8(text).has_value(); }
+
+// Ok when `text` is valid UTF-8 without NUL bytes; otherwise an InvalidArgument
+// "<what>: not valid UTF-8 text (byte 0xff at offset 3); fix: ..." naming the first bad byte.
+Status CheckText(std::string_view text, const std::string& what);
+
+}  // namespace steward

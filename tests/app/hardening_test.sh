@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# End-to-end regressions for issue #15 ("Hardening"): each reproduction from the issue, run against
+# the `steward` binary. Kept apart from cli_test.sh (the contract test) so the two can change
+# independently; same conventions: check <description> <command...>, exit 1 when any check fails.
+# Usage: hardening_test.sh <path-to-steward>
+set -uo pipefail
+STEWARD="$1"
+HERE="$(cd "$(dirname "$0")" && pwd)"
+ROOT="$HERE/../.."
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+failures=0
+pass=0
+check() {  # check <description> <command...>
+  local what="$1"; shift
+  if "$@"; then pass=$((pass + 1)); else echo "FAIL: $what"; failures=$((failures + 1)); fi
+}
+# expect_exit <code> <description> <command...>: the command exits with <code> (stdout and stderr
+# kept in $WORK/out and $WORK/err for the checks that follow).
+expect_exit() {
+  local code="$1" what="$2"; shift 2
+  "$@" >"$WORK/out" 2>"$WORK/err"
+  local rc=$?
+  if [ "$rc" -eq "$code" ]; then pass=$((pass + 1)); else
+    echo "FAIL: $what (exit $rc, expected $code)"; sed 's/^/  stderr: /' "$WORK/err" | head -5; failures=$((failures + 1)); fi
+}
+EXP="$ROOT/data/experiments/demo.yaml"
+AB="$HERE/data/ab_fixed.yaml"
+
+# A database with a live experiment (ramping), for the commands that act on one.
+live_db() {  # live_db <path>
+  "$STEWARD" experiment create --db "$1" --file "$EXP" --actor alice >/dev/null &&
+    "$STEWARD" experiment ramp --db "$1" --name homepage-recs --actor alice >/dev/null &&
+    "$STEWARD" experiment ramp --db "$1" --name homepage-recs --actor alice >/dev/null
+}
+
+# ---- 1. Invalid UTF-8 never aborts: exit 2 naming the field; nothing half-done. ----
+DB1="$WORK/utf8.db"
+live_db "$DB1"
+expect_exit 2 "rollback --actor \\xff exits 2 (was: abort, exit 134)" \
+  "$STEWARD" experiment rollback --db "$DB1" --name homepage-recs --actor $'\xff' --reason y
+check "the error names --actor" grep -q -- "--actor: not valid UTF-8" "$WORK/err"
+check "a rollback with a valid actor then applies" "$STEWARD" experiment rollback --db "$DB1" --name homepage-recs --actor bob --reason y
+check "status says rolled_back" bash -c "'$STEWARD' experiment status --db '$DB1' | grep -q rolled_back"
+printf 'name: x\xff\narms:\n  - {name: a, model: baseline}\n  - {name: b, model: baseline}\n' >"$WORK/bad-utf8.yaml"
+expect_exit 2 "experiment file with 0xFF exits 2" "$STEWARD" experiment validate "$WORK/bad-utf8.yaml"
+check "the error names file and line" grep -q "bad-utf8.yaml:1: .*not valid UTF-8" "$WORK/err"
+printf 'items: [1]\nreason: "bad \xff"\n' >"$WORK/bad-block.yaml"
+expect_exit 2 "blocklist with 0xFF exits 2" \
+  "$STEWARD" demo --headless --quiet --requests 10 --db "$WORK/b.db" --blocklist "$WORK/bad-block.yaml"
+check "the error names the blocklist" grep -q "bad-block.yaml:2: .*not valid UTF-8" "$WORK/err"
+printf 'alice\n\xffbob\ncarol\n' >"$WORK/users-utf8.txt"
+expect_exit 2 "users file with 0xFF exits 2" "$STEWARD" assign --experiment "$AB" --users "$WORK/users-utf8.txt" --json
+check "the error names the users file line" grep -q "users-utf8.txt:2: user id: not valid UTF-8" "$WORK/err"
+check "nothing printed before the error" test ! -s "$WORK/out"
+
+# ---- 4. Resource bounds: small inputs cannot run for minutes or fill memory. ----
+python3 - "$WORK/laughs.yaml" <<'PY'
+import sys
+lines = ["a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+for i in range(1, 9):
+    lines.append("a%d: &a%d [%s]" % (i, i, ", ".join(["*a%d" % (i - 1)] * 9)))
+open(sys.argv[1], "w").write("\n".join(lines) + "\n")
+PY
+expect_exit 2 "billion-laughs YAML exits 2 at once" timeout 20 "$STEWARD" experiment validate "$WORK/laughs.yaml"
+check "the error names the alias bound" grep -q "more than 10000 values once aliases" "$WORK/err"
+expect_exit 2 "/dev/zero as an experiment file exits 2" timeout 20 "$STEWARD" experiment validate /dev/zero
+check "the error says it is not a regular file" grep -q "must be a regular file" "$WORK/err"
+expect_exit 2 "/dev/zero as a users file exits 2" timeout 20 "$STEWARD" assign --experiment "$AB" --users /dev/zero
+expect_exit 2 "demo --requests 99999999999999999999 exits 2" timeout 20 "$STEWARD" demo --headless --requests 99999999999999999999 --db "$WORK/r.db"
+check "the error names the bound" grep -q -- "--requests: must be at most 100000000, got 99999999999999999999" "$WORK/err"
+check "no database was created" test ! -e "$WORK/r.db"
+expect_exit 2 "ope --bootstrap 1000000000 exits 2" timeout 20 "$STEWARD" ope --synthetic --n 100 --bootstrap 1000000000
+check "the error names the bound" grep -q -- "--bootstrap: must be at most 10000" "$WORK/err"
+expect_exit 2 "simulate-guardrail --requests 99999999999999999999 exits 2" \
+  timeout 20 "$STEWARD" experiment simulate-guardrail --requests 99999999999999999999 --runs 1
+expect_exit 2 "stats proportions with a count past 2^53 exits 2" \
+  timeout 20 "$STEWARD" stats proportions --a 99999999999999999999/99999999999999999999 --b 1/2
+
+# ---- 6. Strings that look like numbers stay strings through the database. ----
+printf 'name: 1e3\nseed: 007\narms:\n  - {name: 01, model: baseline, weight: 0.5}\n  - {name: 02, model: baseline, weight: 0.5}\n' >"$WORK/seed.yaml"
+check "validate --json keeps seed 007, name 1e3, arm 01" python3 -c "
+import json, sys
+j = json.loads(sys.argv[1])
+assert j['seed'] == '007' and j['name'] == '1e3' and j['arms'][0]['name'] == '01', j
+" "$("$STEWARD" experiment validate "$WORK/seed.yaml" --json)"
+"$STEWARD" experiment create --db "$WORK/seed.db" --file "$WORK/seed.yaml" --actor alice >/dev/null
+check "history shows the stored seed as text" python3 -c "
+import json, sys
+j = json.loads(sys.argv[1])
+c = j['versions'][0]['config']
+assert c['seed'] == '007' and c['arms'][1]['name'] == '02', c
+" "$("$STEWARD" experiment history --db "$WORK/seed.db" --name 1e3 --json)"
+
+echo "$pass passed, $failures failed"
+[ "$failures" -eq 0 ]
