@@ -92,7 +92,7 @@ std::string RolloutStatusJson(const std::string& name, const ExperimentConfig& c
                           {"breached", gs.breached}, {"control", gs.control}, {"treatment", gs.treatment},
                           {"diff", gs.diff}, {"ci_low", gs.ci_low}, {"ci_high", gs.ci_high}});
   }
-  return nlohmann::json{{"name", name},
+  return DumpJson(nlohmann::json{{"name", name},
                         {"state", RolloutStateName(s.state)},
                         {"step", s.step + 1},
                         {"steps", config.ramp.size()},
@@ -104,8 +104,7 @@ std::string RolloutStatusJson(const std::string& name, const ExperimentConfig& c
                         {"waiting_for_role", s.waiting_for_role.empty() ? nlohmann::json(nullptr) : nlohmann::json(s.waiting_for_role)},
                         {"rolled_back_at_ms", s.rolled_back_at_ms},
                         {"reason", s.reason},
-                        {"guardrails", guardrails}}
-      .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+                        {"guardrails", guardrails}});
 }
 
 bool ShadowPhaseDone(const ExperimentConfig& config, const RolloutStatus& status, int64_t now_ms, int64_t shadow_requests) {

@@ -8,6 +8,7 @@
 #include <unordered_map>
 
 #include "common/clock.h"
+#include "common/json.h"
 #include "common/log.h"
 #include "common/rng.h"
 #include "experiment/assigner.h"
@@ -570,7 +571,7 @@ StatusOr<ServeResponse> ServingPipeline::Serve(const ServeRequest& request) {
           attributes[key] = value;
         }
       }
-      exposure.attributes = attributes.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+      exposure.attributes = DumpJson(attributes);
     }
     exposure.experiment = out.experiment;
     exposure.arm = out.arm;

@@ -2,10 +2,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/json.h"
+
 namespace steward::storage {
 namespace {
 
-std::string Dump(const nlohmann::json& j) { return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace); }
+std::string Dump(const nlohmann::json& j) { return DumpJson(j); }
 
 }  // namespace
 
