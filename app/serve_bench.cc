@@ -97,6 +97,15 @@ StatusOr<ServeBenchResult> RunServeBench(const ServeBenchOptions& o) {
             failures[static_cast<size_t>(t)] = Internal("the pipeline served an empty list");
             return;
           }
+          // Every fifth list gets a click (position 1 + i mod 3): the feedback join, the model
+          // updates and growing user histories are part of the path measured.
+          if (Mix64(i) % 5 == 0) {
+            const size_t pos = i % 3;
+            if (pos < r->items.size()) {
+              (void)pipeline->RecordFeedback({r->request_id, requests[i].ts_ms + 1000, r->items[pos].item_id,
+                                              static_cast<int>(pos) + 1, storage::FeedbackKind::kClick, 1.0});
+            }
+          }
           (void)pipeline->CompleteList(r->request_id);
         }
       }

@@ -1,7 +1,8 @@
 // `steward bench serve`: the serving pipeline (serving/pipeline.h) driven from N threads over the
 // simulated world's users. Requests are generated before timing; each thread serves every N-th one
 // (paced at rate / N per thread, or as fast as it can with rate 0) and times Serve() alone (or
-// Assign() with assign_only). Lists complete at once (no feedback): the served path is measured.
+// Assign() with assign_only). Every fifth list gets a click (recorded after the timed call), so
+// users build histories and the models learn as in production; qps counts all of it.
 #pragma once
 
 #include <cstdint>

@@ -74,6 +74,9 @@ class ExperimentsPanel final : public Panel {
             ImGui::OpenPopup("rollback");
           }
         }
+        if (!r.status.waiting_for_role.empty()) {
+          ImGui::TextColored(ImVec4(1.0f, 0.8f, 0.3f, 1.0f), "waiting for approval by role %s", r.status.waiting_for_role.c_str());
+        }
         if (!r.status.reason.empty()) ImGui::TextWrapped("%s", r.status.reason.c_str());
         DrawRollbackPopup(snap);
         for (size_t g = 0; g < r.config.guardrails.size() && g < r.status.guardrails.size(); ++g) {
