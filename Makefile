@@ -22,7 +22,7 @@ build: configure
 	cmake --build $(BUILD_DIR) -j $(JOBS)
 
 demo: build
-	rm -f $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm
+	rm -f $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm $(DEMO_DB).anchor
 	$(BUILD_DIR)/steward demo --headless --requests $(DEMO_REQUESTS) --db $(DEMO_DB) --seed 42
 	$(BUILD_DIR)/steward audit-log verify --db $(DEMO_DB)
 	@echo "Open the dashboard with: $(BUILD_DIR)/steward dashboard --db $(DEMO_DB)"

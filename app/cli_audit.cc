@@ -3,6 +3,10 @@
 #include <nlohmann/json.hpp>
 
 #include "app/cli.h"
+#include "common/clock.h"
+#include "serving/controller.h"
+#include "storage/experiment_store.h"
+#include "common/text.h"
 #include "common/json.h"
 #include "storage/audit_log.h"
 #include "storage/json.h"
@@ -30,11 +34,36 @@ void AddAuditCommands(CLI::App& app) {
     auto db = OpenExistingDatabase(flags->db, /*read_only=*/true);
     auto result = storage::AuditLog(*db).Verify();
     if (!result.ok()) Fail(result.status());
+    // The persisted rollout states must be the chain's (serving/controller.h checks it on every read).
+    int64_t states = 0;
+    if (result->ok) {
+      auto experiments = storage::ExperimentStore(*db).List();
+      if (!experiments.ok()) Fail(experiments.status());
+      serving::RolloutController controller(*db, SystemClock::Default());
+      for (const auto& e : *experiments) {
+        auto s = controller.Status(e.name);
+        if (s.ok()) {
+          ++states;
+          continue;
+        }
+        result->ok = false;
+        result->problem = s.status().message();
+        break;
+      }
+    }
     if (flags->json) {
       PrintJsonLine(DumpJson(nlohmann::json{{"ok", result->ok}, {"rows", result->rows}, {"first_bad_seq", result->first_bad_seq},
-                                            {"problem", result->problem}}));
+                                            {"problem", result->problem}, {"anchored_seq", result->anchored_seq},
+                                            {"anchor", result->anchor_path}, {"unanchored_reason", result->unanchored_reason},
+                                            {"states_verified", states}}));
     } else if (result->ok) {
       std::printf("audit log intact: %lld rows, hash chain verified\n", static_cast<long long>(result->rows));
+      if (result->unanchored_reason.empty()) {
+        std::printf("anchored through row seq=%lld (%s); %lld rollout states match the chain\n",
+                    static_cast<long long>(result->anchored_seq), result->anchor_path.c_str(), static_cast<long long>(states));
+      } else {
+        std::printf("NOT ANCHORED: %s; truncation from the end cannot be detected\n", result->unanchored_reason.c_str());
+      }
     } else {
       std::fprintf(stderr, "audit log BROKEN at row seq=%lld: %s\n", static_cast<long long>(result->first_bad_seq),
                    result->problem.c_str());
@@ -53,8 +82,10 @@ void AddAuditCommands(CLI::App& app) {
       if (flags->json) {
         PrintJsonLine(storage::AuditEntryJson(e, storage::PayloadAs::kText));
       } else {
-        std::printf("%6lld  %-14s %-22s %-16s %s\n", static_cast<long long>(e.seq), e.actor.c_str(), e.action.c_str(),
-                    e.subject.c_str(), e.reason.c_str());
+        // Rows written before control characters were refused are printed sanitised: an escape
+        // sequence in a stored reason cannot rewrite the terminal.
+        std::printf("%6lld  %-14s %-22s %-16s %s\n", static_cast<long long>(e.seq), SanitizeLine(e.actor).c_str(),
+                    SanitizeLine(e.action).c_str(), SanitizeLine(e.subject).c_str(), SanitizeLine(e.reason).c_str());
       }
     }
   });

@@ -5,6 +5,7 @@
 #include "app/cli.h"
 #include "common/json.h"
 #include "common/clock.h"
+#include "common/text.h"
 #include "serving/controller.h"
 #include "experiment/guardrail_sim.h"
 #include "experiment/rollout.h"
@@ -27,11 +28,17 @@ void Check(const Status& s) {
   if (!s.ok()) Fail(s);
 }
 
+// --actor, --reason and --role are one line of text in the audit log: no control characters.
+std::string OneLine(const std::string& value) {
+  const Status s = CheckLine(value, "value");
+  return s.ok() ? std::string() : s.message();
+}
+
 CLI::App* WithTarget(CLI::App* cmd, ExperimentFlags& f, bool reason_required) {
   cmd->add_option("--db", f.db, "SQLite database")->required();
   cmd->add_option("--name", f.name, "Experiment name")->required();
-  cmd->add_option("--actor", f.actor, "Who is acting (recorded in the audit log)")->required();
-  auto* reason = cmd->add_option("--reason", f.reason, "Why (recorded in the audit log)");
+  cmd->add_option("--actor", f.actor, "Who is acting (recorded in the audit log)")->required()->check(OneLine);
+  auto* reason = cmd->add_option("--reason", f.reason, "Why (recorded in the audit log)")->check(OneLine);
   if (reason_required) reason->required();
   return cmd;
 }
@@ -61,7 +68,7 @@ void AddExperimentCommands(CLI::App& app) {
   auto* create = exp->add_subcommand("create", "Save an experiment definition (a new version if it changed)");
   create->add_option("--db", f->db, "SQLite database (created if missing)")->required();
   create->add_option("--file", f->file, "Experiment definition")->required();
-  create->add_option("--actor", f->actor, "Who is saving it")->default_val("cli");
+  create->add_option("--actor", f->actor, "Who is saving it")->default_val("cli")->check(OneLine);
   create->callback([f] {
     auto config = experiment::LoadExperimentConfig(f->file);
     if (!config.ok()) Fail(config.status());
@@ -115,7 +122,7 @@ void AddExperimentCommands(CLI::App& app) {
   });
 
   auto* approve = WithTarget(exp->add_subcommand("approve", "Approve the next ramp step for a role"), *f, false);
-  approve->add_option("--role", f->role, "The approving role named by the step (e.g. rai-reviewer)")->required();
+  approve->add_option("--role", f->role, "The approving role named by the step (e.g. rai-reviewer)")->required()->check(OneLine);
   approve->callback([f] {
     auto db = OpenExistingDatabase(f->db, /*read_only=*/false);
     serving::RolloutController controller(*db, SystemClock::Default());
@@ -136,8 +143,15 @@ void AddExperimentCommands(CLI::App& app) {
   rollback->callback([f] {
     auto db = OpenExistingDatabase(f->db, /*read_only=*/false);
     serving::RolloutController controller(*db, SystemClock::Default());
+    auto before = controller.Status(f->name);
+    const bool already = before.ok() && before->state == experiment::RolloutState::kRolledBack;
     Check(controller.Rollback(f->name, f->actor, f->reason));
-    std::printf("experiment '%s': rolled_back (%s)\n", f->name.c_str(), f->reason.c_str());
+    if (already) {
+      std::printf("experiment '%s': already rolled back (%s); your reason is recorded in the audit log\n", f->name.c_str(),
+                  before->reason.c_str());
+    } else {
+      std::printf("experiment '%s': rolled_back (%s)\n", f->name.c_str(), f->reason.c_str());
+    }
   });
 
   auto* stop = WithTarget(exp->add_subcommand("stop", "Stop the experiment (everyone gets control)"), *f, true);
@@ -150,8 +164,8 @@ void AddExperimentCommands(CLI::App& app) {
 
   auto* kill = exp->add_subcommand("kill-switch", "Global kill switch: --on rolls back every live experiment");
   kill->add_option("--db", f->db, "SQLite database")->required();
-  kill->add_option("--actor", f->actor, "Who is acting")->required();
-  kill->add_option("--reason", f->reason, "Why")->required();
+  kill->add_option("--actor", f->actor, "Who is acting")->required()->check(OneLine);
+  kill->add_option("--reason", f->reason, "Why")->required()->check(OneLine);
   auto* on = kill->add_flag("--on", f->on, "Turn the kill switch on");
   auto* off = kill->add_flag("--off", f->off, "Turn it off");
   on->excludes(off);
@@ -186,7 +200,8 @@ void AddExperimentCommands(CLI::App& app) {
     }
     for (const auto& x : *versions) std::printf("version %lld saved by %s\n", static_cast<long long>(x.version), x.actor.c_str());
     for (const auto& e : *audit) {
-      std::printf("%6lld %-14s %-22s %s\n", static_cast<long long>(e.seq), e.actor.c_str(), e.action.c_str(), e.reason.c_str());
+      std::printf("%6lld %-14s %-22s %s\n", static_cast<long long>(e.seq), SanitizeLine(e.actor).c_str(),
+                  SanitizeLine(e.action).c_str(), SanitizeLine(e.reason).c_str());
     }
   });
 

@@ -53,4 +53,38 @@ Status CheckText(std::string_view text, const std::string& what) {
   return Status::Ok();
 }
 
+Status CheckLine(std::string_view text, const std::string& what) {
+  RETURN_IF_ERROR(CheckText(text, what));
+  for (size_t i = 0; i < text.size(); ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c < 0x20 || c == 0x7F) {
+      return InvalidArgument(what + ": contains a control character (byte " + std::to_string(c) + " at offset " +
+                             std::to_string(i) + "); fix: write it on one line without control characters");
+    }
+  }
+  return Status::Ok();
+}
+
+std::string SanitizeLine(std::string_view text) {
+  static constexpr std::string_view kReplacement = "\xEF\xBF\xBD";  // U+FFFD
+  std::string out;
+  out.reserve(text.size());
+  while (!text.empty()) {
+    const auto bad = FindInvalidUtf8(text);
+    const size_t good = bad ? *bad : text.size();
+    for (size_t i = 0; i < good; ++i) {
+      const auto c = static_cast<unsigned char>(text[i]);
+      if (c < 0x20 || c == 0x7F) {
+        out += kReplacement;
+      } else {
+        out.push_back(text[i]);
+      }
+    }
+    if (!bad) break;
+    out += kReplacement;
+    text.remove_prefix(good + 1);
+  }
+  return out;
+}
+
 }  // namespace steward

@@ -22,4 +22,12 @@ inline bool IsValidUtf8(std::string_view text) { return !FindInvalidUtf8(text).h
 // "<what>: not valid UTF-8 text (byte 0xff at offset 3); fix: ..." naming the first bad byte.
 Status CheckText(std::string_view text, const std::string& what);
 
+// CheckText, and no control characters (C0, DEL): for one-line fields people read in logs and
+// terminals (an actor, a reason), where an escape sequence could disguise what a row says.
+Status CheckLine(std::string_view text, const std::string& what);
+
+// `text` with every byte that is not valid UTF-8 and every control character replaced by U+FFFD:
+// for emergency actions, which are recorded with a sanitised reason rather than refused.
+std::string SanitizeLine(std::string_view text);
+
 }  // namespace steward

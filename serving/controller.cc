@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "common/json.h"
+#include "common/log.h"
+#include "common/text.h"
 #include "storage/audit_log.h"
 #include "storage/experiment_store.h"
 #include "storage/rollout_store.h"
@@ -43,14 +46,73 @@ AuditAction AnalysisAuditAction(Action a) {
   return AuditAction::kExperimentHold;  // not reached: kNone is never audited
 }
 
+// Audit actions that change a rollout's state (the chain's record of it).
+const std::vector<AuditAction>& StateChangingActions() {
+  static const std::vector<AuditAction> actions = {
+      AuditAction::kExperimentShadow,  AuditAction::kExperimentRamp,     AuditAction::kExperimentPromote,
+      AuditAction::kExperimentAdvance, AuditAction::kExperimentHold,     AuditAction::kExperimentComplete,
+      AuditAction::kExperimentRollback, AuditAction::kExperimentStop};
+  return actions;
+}
+
+// Holding and ramping serve the same coverage and flip without an audit row (a wait that ends):
+// they are one class for the check.
+int StateClass(RolloutState s) { return s == RolloutState::kHolding ? static_cast<int>(RolloutState::kRamping) : static_cast<int>(s); }
+
+struct ChainState {
+  RolloutState state = RolloutState::kDraft;
+  int step = -1;
+};
+
+// The state a state-changing audit row left: a transition's payload {state, step}; an analysis's
+// evidence {result: {state, step}}, or (rows written before `result`) its action and the step the
+// analysis looked at.
+StatusOr<ChainState> StateFromAudit(const std::optional<storage::AuditEntry>& row) {
+  ChainState out;
+  if (!row) return out;
+  const auto payload = nlohmann::json::parse(row->payload, nullptr, /*allow_exceptions=*/false);
+  const auto bad = [&] { return DataLoss("audit row seq=" + std::to_string(row->seq) + " does not say which state it left"); };
+  if (payload.is_discarded() || !payload.is_object()) return bad();
+  const nlohmann::json* source = &payload;
+  if (auto r = payload.find("result"); r != payload.end() && r->is_object()) source = &*r;
+  if (auto st = source->find("state"); st != source->end() && st->is_string()) {
+    auto parsed = experiment::ParseRolloutState(st->get<std::string>());
+    if (!parsed.ok() || !source->contains("step") || !(*source)["step"].is_number_integer()) return bad();
+    out.state = *parsed;
+    out.step = (*source)["step"].get<int>();
+    return out;
+  }
+  if (!payload.contains("step") || !payload["step"].is_number_integer()) return bad();
+  out.step = payload["step"].get<int>();
+  const std::string& action = row->action;
+  if (action == storage::AuditActionName(AuditAction::kExperimentAdvance)) {
+    out.state = RolloutState::kRamping;
+    out.step += 1;
+  } else if (action == storage::AuditActionName(AuditAction::kExperimentHold)) {
+    out.state = RolloutState::kHolding;
+  } else if (action == storage::AuditActionName(AuditAction::kExperimentComplete)) {
+    out.state = RolloutState::kCompleted;
+    out.step += 1;
+  } else if (action == storage::AuditActionName(AuditAction::kExperimentRollback)) {
+    out.state = RolloutState::kRolledBack;
+  } else {
+    return bad();
+  }
+  return out;
+}
+
 constexpr const char* kKillSwitchOnMessage = "the global kill switch is on; turn it off first (with a reason)";
 
 }  // namespace
 
 steward::Status RolloutController::Audit(const std::string& actor, storage::AuditAction action, const std::string& subject,
                                          const std::string& reason, const std::string& payload) {
+  // Sanitised, never refused: an emergency action is not lost to a stray byte (the CLI and the API
+  // reject such input at the boundary first).
   storage::AuditLog audit(db_);
-  return audit.Append({0, clock_.NowMillis(), actor, storage::AuditActionName(action), subject, reason, payload}).status();
+  return audit.Append({0, clock_.NowMillis(), SanitizeLine(actor), storage::AuditActionName(action), subject, SanitizeLine(reason),
+                       payload})
+      .status();
 }
 
 steward::Status RolloutController::Save(const std::string& name, const RolloutStatus& status) {
@@ -60,9 +122,12 @@ steward::Status RolloutController::Save(const std::string& name, const RolloutSt
 
 steward::Status RolloutController::Transition(const std::string& name, const std::string& actor, storage::AuditAction action,
                                               const std::string& reason, RolloutStatus& status) {
-  RETURN_IF_ERROR(Save(name, status));
-  nlohmann::json payload = {{"state", RolloutStateName(status.state)}, {"step", status.step}, {"coverage", status.coverage}};
-  return Audit(actor, action, name, reason, payload.dump());
+  // The state and its audit row commit together: the stored state is always the chain's.
+  return db_.InTransaction([&]() -> steward::Status {
+    RETURN_IF_ERROR(Save(name, status));
+    nlohmann::json payload = {{"state", RolloutStateName(status.state)}, {"step", status.step}, {"coverage", status.coverage}};
+    return Audit(actor, action, name, reason, DumpJson(payload));
+  });
 }
 
 StatusOr<int64_t> RolloutController::Create(const ExperimentConfig& config, const std::string& actor) {
@@ -89,19 +154,51 @@ StatusOr<ExperimentConfig> RolloutController::Config(const std::string& name) {
   return DataLoss("experiment '" + name + "' has no stored version " + std::to_string(record.current_version));
 }
 
-StatusOr<RolloutStatus> RolloutController::Status(const std::string& name) {
-  storage::ExperimentStore experiments(db_);
-  RETURN_IF_ERROR(experiments.Get(name).status());
+StatusOr<RolloutStatus> RolloutController::StatusForEmergency(const std::string& name) {
+  auto verified = Status(name);
+  if (verified.ok() || verified.status().code() != StatusCode::kDataLoss) return verified;
+  STEWARD_LOG(kError) << verified.status().message() << "; proceeding with the emergency action";
   storage::RolloutStore store(db_);
   ASSIGN_OR_RETURN(auto json, store.Load(name));
   if (!json) return RolloutStatus();
   return RolloutStatus::FromJson(*json);
 }
 
+StatusOr<RolloutStatus> RolloutController::Status(const std::string& name) {
+  storage::ExperimentStore experiments(db_);
+  RETURN_IF_ERROR(experiments.Get(name).status());
+  storage::RolloutStore store(db_);
+  ASSIGN_OR_RETURN(auto json, store.Load(name));
+  RolloutStatus status;
+  if (json) {
+    ASSIGN_OR_RETURN(status, RolloutStatus::FromJson(*json));
+  }
+  // The stored state must be the one the audit chain says it is (derivable from, and verified
+  // against, the chain): an edit of the state tables behind Steward's back is refused here.
+  ASSIGN_OR_RETURN(auto last, storage::AuditLog(db_).Latest(name, StateChangingActions()));
+  ASSIGN_OR_RETURN(const ChainState expected, StateFromAudit(last));
+  if (StateClass(status.state) != StateClass(expected.state) || status.step != expected.step) {
+    return DataLoss("the stored rollout state of '" + name + "' (" + RolloutStateName(status.state) + ", step " +
+                    std::to_string(status.step + 1) + ") is not the audit log's (" + RolloutStateName(expected.state) +
+                    ", step " + std::to_string(expected.step + 1) +
+                    (last ? ", audit row seq=" + std::to_string(last->seq) : std::string(", no state change recorded")) +
+                    "): the state tables were edited; treat the experiment as stopped and run `audit-log verify`");
+  }
+  return status;
+}
+
 StatusOr<bool> RolloutController::KillSwitch() {
   storage::RolloutStore store(db_);
   ASSIGN_OR_RETURN(auto value, store.GetFlag(kKillSwitch));
-  return value.has_value() && *value == "on";
+  const bool flag = value.has_value() && *value == "on";
+  // Verified against the chain; when they disagree the switch is on (the safe side).
+  ASSIGN_OR_RETURN(auto last, storage::AuditLog(db_).Latest("*", {AuditAction::kKillSwitchOn, AuditAction::kKillSwitchOff}));
+  const bool chain = last && last->action == storage::AuditActionName(AuditAction::kKillSwitchOn);
+  if (flag != chain) {
+    STEWARD_LOG(kError) << "the kill switch flag (" << (flag ? "on" : "off") << ") is not the audit log's ("
+                        << (chain ? "on" : "off") << "); the flags table was edited: treating the kill switch as on";
+  }
+  return flag || chain;
 }
 
 steward::Status RolloutController::Start(const std::string& name, const std::string& actor, const std::string& reason) {
@@ -149,9 +246,12 @@ steward::Status RolloutController::Approve(const std::string& name, const std::s
   }
   if (std::find(status.approvals.begin(), status.approvals.end(), role) == status.approvals.end()) status.approvals.push_back(role);
   if (status.waiting_for_role == role) status.waiting_for_role.clear();
-  RETURN_IF_ERROR(Save(name, status));
-  return Audit(actor, AuditAction::kExperimentApprove, name, reason.empty() ? "approved step " + std::to_string(next + 1) : reason,
-               nlohmann::json{{"role", role}, {"step", next}}.dump());
+  return db_.InTransaction([&]() -> steward::Status {
+    RETURN_IF_ERROR(Save(name, status));
+    return Audit(actor, AuditAction::kExperimentApprove, name,
+                 reason.empty() ? "approved step " + std::to_string(next + 1) : reason,
+                 DumpJson(nlohmann::json{{"role", role}, {"step", next}}));
+  });
 }
 
 steward::Status RolloutController::Promote(const std::string& name, const std::string& actor, const std::string& reason) {
@@ -171,24 +271,29 @@ steward::Status RolloutController::Promote(const std::string& name, const std::s
 steward::Status RolloutController::Rollback(const std::string& name, const std::string& actor, const std::string& reason) {
   RETURN_IF_ERROR(RequireActor(actor));
   RETURN_IF_ERROR(RequireReason(reason, "rollback"));
-  ASSIGN_OR_RETURN(RolloutStatus status, Status(name));
-  if (status.state == RolloutState::kRolledBack) return steward::Status::Ok();  // idempotent
+  // An emergency action goes through even when the stored state is not the chain's (it then puts
+  // the two back in agreement, on the safe side).
+  ASSIGN_OR_RETURN(RolloutStatus status, StatusForEmergency(name));
+  if (status.state == RolloutState::kRolledBack) {
+    // Already rolled back: nothing changes, but who tried again and why is recorded.
+    return Transition(name, actor, AuditAction::kExperimentRollback, SanitizeLine(reason) + " (already rolled back)", status);
+  }
   status.state = RolloutState::kRolledBack;
   status.coverage = 0.0;
   status.waiting_for_role.clear();
   status.rolled_back_at_ms = clock_.NowMillis();
-  status.reason = reason;
+  status.reason = SanitizeLine(reason);
   return Transition(name, actor, AuditAction::kExperimentRollback, reason, status);
 }
 
 steward::Status RolloutController::Stop(const std::string& name, const std::string& actor, const std::string& reason) {
   RETURN_IF_ERROR(RequireActor(actor));
   RETURN_IF_ERROR(RequireReason(reason, "stop"));
-  ASSIGN_OR_RETURN(RolloutStatus status, Status(name));
+  ASSIGN_OR_RETURN(RolloutStatus status, StatusForEmergency(name));
   status.state = RolloutState::kStopped;
   status.coverage = 0.0;
   status.waiting_for_role.clear();
-  status.reason = reason;
+  status.reason = SanitizeLine(reason);
   return Transition(name, actor, AuditAction::kExperimentStop, reason, status);
 }
 
@@ -196,8 +301,11 @@ steward::Status RolloutController::SetKillSwitch(bool on, const std::string& act
   RETURN_IF_ERROR(RequireActor(actor));
   RETURN_IF_ERROR(RequireReason(reason, "kill-switch"));
   storage::RolloutStore store(db_);
-  RETURN_IF_ERROR(store.SetFlag(kKillSwitch, on ? "on" : "off", actor, clock_.NowMillis()));
-  RETURN_IF_ERROR(Audit(actor, on ? AuditAction::kKillSwitchOn : AuditAction::kKillSwitchOff, "*", reason, "{}"));
+  const steward::Status switched = db_.InTransaction([&]() -> steward::Status {
+    RETURN_IF_ERROR(store.SetFlag(kKillSwitch, on ? "on" : "off", actor, clock_.NowMillis()));
+    return Audit(actor, on ? AuditAction::kKillSwitchOn : AuditAction::kKillSwitchOff, "*", reason, "{}");
+  });
+  RETURN_IF_ERROR(switched);
   if (!on) return steward::Status::Ok();
   storage::ExperimentStore experiments(db_);
   ASSIGN_OR_RETURN(auto all, experiments.List());
@@ -215,12 +323,20 @@ StatusOr<Analysis> RolloutController::Evaluate(const std::string& name, const Ex
   ASSIGN_OR_RETURN(RolloutStatus status, Status(name));
   const std::string before = status.reason;
   Analysis analysis = Analyze(config, status, metrics, now_ms);
-  RETURN_IF_ERROR(Save(name, status));
   const bool changed = analysis.action != Action::kNone && !(analysis.action == Action::kHold && status.reason == before);
   if (changed) {
-    RETURN_IF_ERROR(Audit("controller", AnalysisAuditAction(analysis.action), name, analysis.reason,
-                          analysis.evidence_json));
+    // The evidence, and the state the decision left (what the chain says the state is).
+    nlohmann::json evidence = nlohmann::json::parse(analysis.evidence_json, nullptr, /*allow_exceptions=*/false);
+    if (evidence.is_discarded() || !evidence.is_object()) evidence = nlohmann::json::object();
+    evidence["result"] = {{"state", RolloutStateName(status.state)}, {"step", status.step}};
+    analysis.evidence_json = DumpJson(evidence);
   }
+  const steward::Status saved = db_.InTransaction([&]() -> steward::Status {
+    RETURN_IF_ERROR(Save(name, status));
+    if (!changed) return steward::Status::Ok();
+    return Audit("controller", AnalysisAuditAction(analysis.action), name, analysis.reason, analysis.evidence_json);
+  });
+  RETURN_IF_ERROR(saved);
   return analysis;
 }
 

@@ -50,6 +50,8 @@ class RolloutController {
   StatusOr<double> ServingCoverageFor(const std::string& name);
 
  private:
+  // Status(), or the stored status unverified when it is not the chain's (rollback, stop).
+  StatusOr<experiment::RolloutStatus> StatusForEmergency(const std::string& name);
   steward::Status Save(const std::string& name, const experiment::RolloutStatus& status);
   steward::Status Audit(const std::string& actor, storage::AuditAction action, const std::string& subject,
                         const std::string& reason, const std::string& payload);

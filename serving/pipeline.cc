@@ -408,7 +408,17 @@ Status ServingPipeline::Impl::ApplyControl() {
       }
       slot.version = record.current_version;
     }
-    ASSIGN_OR_RETURN(experiment::RolloutStatus status, controller.Status(slot.config.name));
+    auto loaded = controller.Status(slot.config.name);
+    experiment::RolloutStatus status;
+    if (loaded.ok()) {
+      status = *loaded;
+    } else if (loaded.status().code() == StatusCode::kDataLoss) {
+      // A state that is not the audit chain's is not served: everyone gets control.
+      STEWARD_LOG(kError) << "serving control only for '" << slot.config.name << "': " << loaded.status().message();
+      status.state = RolloutState::kStopped;
+    } else {
+      return loaded.status();
+    }
     ControlState c;
     c.state = status.state;
     c.coverage = killed ? 0.0 : experiment::ServingCoverage(slot.config, status);

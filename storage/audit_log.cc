@@ -1,7 +1,19 @@
 #include "storage/audit_log.h"
 
+#include <fcntl.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "common/log.h"
+#include "common/text.h"
 #include "storage/statement.h"
 
 namespace steward::storage {
@@ -37,6 +49,81 @@ StatusOr<AuditAction> ParseAuditAction(const std::string& name) {
 namespace {
 
 const std::string kGenesisHash(64, '0');
+const std::string kHashV2Prefix = "v2:";
+
+bool IsV2(const std::string& hash) { return hash.rfind(kHashV2Prefix, 0) == 0; }
+
+Status CheckField(const std::string& value, const char* field) {
+  if (!IsValidUtf8(value)) return InvalidArgument(std::string("audit entry field '") + field + "' is not valid UTF-8");
+  for (unsigned char c : value) {
+    if (c < 0x20 || c == 0x7F) {
+      return InvalidArgument(std::string("audit entry field '") + field + "' contains a control character (byte " +
+                             std::to_string(c) + "); write it on one line without escapes");
+    }
+  }
+  return Status::Ok();
+}
+
+// The key for anchor MACs: read from the key file, created (32 random bytes, hex, mode 0600) when
+// missing and `create` is set.
+StatusOr<std::string> LoadKey(bool create) {
+  const std::string path = AuditKeyPath();
+  std::ifstream in(path);
+  std::string key;
+  if (in && std::getline(in, key) && key.size() >= 32) return key;
+  if (!create) return NotFound("no audit key at " + path);
+  std::error_code ec;
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
+  unsigned char bytes[32];
+  if (RAND_bytes(bytes, sizeof bytes) != 1) return Internal("cannot draw a random audit key");
+  static const char* kHex = "0123456789abcdef";
+  key.clear();
+  for (unsigned char b : bytes) {
+    key.push_back(kHex[b >> 4]);
+    key.push_back(kHex[b & 15]);
+  }
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
+  if (fd < 0) {
+    // Another process may have created it meanwhile: read theirs.
+    std::ifstream again(path);
+    if (again && std::getline(again, key) && key.size() >= 32) return key;
+    return IoError("cannot create the audit key " + path + "; set STEWARD_AUDIT_KEY_FILE to a writable path");
+  }
+  const std::string line = key + "\n";
+  const bool written = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
+  ::fsync(fd);
+  ::close(fd);
+  if (!written) return IoError("cannot write the audit key " + path);
+  return key;
+}
+
+std::string Mac(const std::string& key, int64_t seq, const std::string& hash) {
+  const std::string message = "steward-audit-anchor:" + std::to_string(seq) + ":" + hash;
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(message.data()),
+       message.size(), digest, &length);
+  static const char* kHex = "0123456789abcdef";
+  std::string out;
+  for (unsigned int i = 0; i < length; ++i) {
+    out.push_back(kHex[digest[i] >> 4]);
+    out.push_back(kHex[digest[i] & 15]);
+  }
+  return out;
+}
+
+// Appends "seq hash mac\n" to the anchor file and syncs it.
+Status WriteAnchor(const std::string& path, int64_t seq, const std::string& hash) {
+  ASSIGN_OR_RETURN(std::string key, LoadKey(/*create=*/true));
+  const std::string line = std::to_string(seq) + " " + hash + " " + Mac(key, seq, hash) + "\n";
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+  if (fd < 0) return IoError("cannot open the audit anchor " + path);
+  const bool written = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
+  ::fsync(fd);
+  ::close(fd);
+  if (!written) return IoError("cannot write the audit anchor " + path);
+  return Status::Ok();
+}
 
 AuditEntry ReadEntry(const Statement& st) {
   AuditEntry e;
@@ -70,7 +157,7 @@ std::string Sha256Hex(const std::string& data) {
   return out;
 }
 
-std::string AuditLog::ComputeHash(const AuditEntry& e) {
+std::string AuditLog::ComputeHashV1(const AuditEntry& e) {
   const char sep = '\x1f';
   std::string data = e.prev_hash;
   data += sep;
@@ -84,10 +171,39 @@ std::string AuditLog::ComputeHash(const AuditEntry& e) {
   return Sha256Hex(data);
 }
 
+std::string AuditLog::ComputeHash(const AuditEntry& e) {
+  std::string data;
+  const auto put = [&data](const std::string& field) {
+    data += std::to_string(field.size());
+    data += ':';
+    data += field;
+  };
+  put(e.prev_hash);
+  put(std::to_string(e.seq));
+  put(std::to_string(e.ts_ms));
+  for (const std::string* field : {&e.actor, &e.action, &e.subject, &e.reason, &e.payload}) put(*field);
+  return kHashV2Prefix + Sha256Hex(data);
+}
+
+std::string AnchorPathFor(const std::string& db_path) {
+  if (const char* env = std::getenv("STEWARD_AUDIT_ANCHOR"); env && *env) return env;
+  return db_path + ".anchor";
+}
+
+std::string AuditKeyPath() {
+  if (const char* env = std::getenv("STEWARD_AUDIT_KEY_FILE"); env && *env) return env;
+  const char* home = std::getenv("HOME");
+  return std::string(home && *home ? home : "/root") + "/.config/steward/audit.key";
+}
+
 StatusOr<AuditEntry> AuditLog::Append(AuditEntry entry) {
   if (entry.actor.empty()) return InvalidArgument("audit entry field 'actor' is empty; say who acted (e.g. --actor alice)");
   if (entry.action.empty()) return InvalidArgument("audit entry field 'action' is empty; name the action");
   if (entry.subject.empty()) return InvalidArgument("audit entry field 'subject' is empty; name what was acted on");
+  RETURN_IF_ERROR(CheckField(entry.actor, "actor"));
+  RETURN_IF_ERROR(CheckField(entry.action, "action"));
+  RETURN_IF_ERROR(CheckField(entry.subject, "subject"));
+  RETURN_IF_ERROR(CheckField(entry.reason, "reason"));
   if (entry.payload.empty()) entry.payload = "{}";
   Status s = db_.InTransaction([&]() -> Status {
     ASSIGN_OR_RETURN(auto last, db_.Prepare("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1"));
@@ -109,6 +225,12 @@ StatusOr<AuditEntry> AuditLog::Append(AuditEntry entry) {
     return insert->Run();
   });
   if (!s.ok()) return s.WithContext("appending to the audit log");
+  // Anchored once the row is durable (after the enclosing transaction when there is one).
+  db_.AfterCommit([path = AnchorPathFor(db_.path()), seq = entry.seq, hash = entry.hash] {
+    if (Status anchored = WriteAnchor(path, seq, hash); !anchored.ok()) {
+      STEWARD_LOG(kError) << "audit row seq=" << seq << " is committed but not anchored: " << anchored.ToString();
+    }
+  });
   return entry;
 }
 
@@ -117,6 +239,8 @@ StatusOr<AuditVerifyResult> AuditLog::Verify() {
   AuditVerifyResult result;
   std::string expected_prev = kGenesisHash;
   int64_t expected_seq = 1;
+  bool seen_v2 = false;
+  std::vector<std::string> hashes;
   while (true) {
     ASSIGN_OR_RETURN(bool row, st->Step());
     if (!row) break;
@@ -128,8 +252,10 @@ StatusOr<AuditVerifyResult> AuditLog::Verify() {
                 " (rows deleted or renumbered)";
     } else if (e.prev_hash != expected_prev) {
       problem = "prev_hash does not match the hash of the row before it (a row was changed, deleted or inserted)";
-    } else if (ComputeHash(e) != e.hash) {
+    } else if (IsV2(e.hash) ? ComputeHash(e) != e.hash : ComputeHashV1(e) != e.hash) {
       problem = "hash does not match the row's contents (the row was edited)";
+    } else if (!IsV2(e.hash) && seen_v2) {
+      problem = "the row uses the old hash format after rows in the new one (a downgraded, rewritten row)";
     }
     if (!problem.empty()) {
       result.ok = false;
@@ -137,10 +263,73 @@ StatusOr<AuditVerifyResult> AuditLog::Verify() {
       result.problem = problem;
       return result;
     }
+    seen_v2 = seen_v2 || IsV2(e.hash);
+    hashes.push_back(e.hash);
     expected_prev = e.hash;
     ++expected_seq;
   }
+  return CheckAnchor(result, hashes, seen_v2);
+}
+
+StatusOr<AuditVerifyResult> AuditLog::CheckAnchor(AuditVerifyResult result, const std::vector<std::string>& hashes, bool seen_v2) {
+  result.anchor_path = AnchorPathFor(db_.path());
+  std::ifstream in(result.anchor_path);
+  if (!in) {
+    if (seen_v2) {
+      result.ok = false;
+      result.first_bad_seq = static_cast<int64_t>(hashes.size());
+      result.problem = "the anchor file " + result.anchor_path + " is missing, but rows were anchored when written (deleted or moved)";
+    } else {
+      result.unanchored_reason = "no anchor file at " + result.anchor_path + " (rows written before anchoring)";
+    }
+    return result;
+  }
+  auto key = LoadKey(/*create=*/false);
+  if (!key.ok()) {
+    result.unanchored_reason = "the audit key is not available (" + key.status().message() + "); cannot check the anchor";
+    return result;
+  }
+  std::string line;
+  int64_t line_no = 0;
+  while (std::getline(in, line)) {
+    ++line_no;
+    std::istringstream fields(line);
+    int64_t seq = 0;
+    std::string hash, mac;
+    if (!(fields >> seq >> hash >> mac) || Mac(*key, seq, hash) != mac) {
+      result.ok = false;
+      result.problem = "anchor line " + std::to_string(line_no) + " of " + result.anchor_path +
+                       " does not carry a valid MAC (forged, edited, or another key)";
+      return result;
+    }
+    if (seq > static_cast<int64_t>(hashes.size())) {
+      result.ok = false;
+      result.first_bad_seq = seq;
+      result.problem = "truncated: the anchor vouches for row seq=" + std::to_string(seq) + " but the log ends at seq=" +
+                       std::to_string(hashes.size()) + " (rows were deleted from the end)";
+      return result;
+    }
+    if (seq >= 1 && hashes[static_cast<size_t>(seq - 1)] != hash) {
+      result.ok = false;
+      result.first_bad_seq = seq;
+      result.problem = "row seq=" + std::to_string(seq) + " is not the row the anchor vouches for (the chain was rewritten)";
+      return result;
+    }
+    result.anchored_seq = std::max(result.anchored_seq, seq);
+  }
   return result;
+}
+
+StatusOr<std::optional<AuditEntry>> AuditLog::Latest(const std::string& subject, const std::vector<AuditAction>& actions) {
+  std::string sql = std::string("SELECT ") + kColumns + " FROM audit_log WHERE subject = ? AND action IN (";
+  for (size_t i = 0; i < actions.size(); ++i) sql += i ? ",?" : "?";
+  sql += ") ORDER BY seq DESC LIMIT 1";
+  ASSIGN_OR_RETURN(auto st, db_.Prepare(sql));
+  st->BindText(1, subject);
+  for (size_t i = 0; i < actions.size(); ++i) st->BindText(static_cast<int>(i + 2), AuditActionName(actions[i]));
+  ASSIGN_OR_RETURN(bool row, st->Step());
+  if (!row) return std::optional<AuditEntry>();
+  return std::optional<AuditEntry>(ReadEntry(*st));
 }
 
 StatusOr<std::vector<AuditEntry>> AuditLog::Recent(int limit) {

@@ -1,12 +1,27 @@
 // AuditLog: the append-only record of who did what, when and why (experiment changes, approvals,
-// rollbacks, demo runs). Every row carries
-//   hash = hex(SHA-256(prev_hash \x1f seq \x1f ts_ms \x1f actor \x1f action \x1f subject \x1f reason \x1f payload))
-// with prev_hash of the first row = 64 zeros, so editing, deleting or reordering any row breaks the
-// chain at that row and Verify() names it. The log is tamper-evident, not tamper-proof: the API has
-// no update or delete, and Verify() detects changes made behind its back (e.g. with the sqlite3 CLI).
+// rollbacks, demo runs).
+//
+// The chain. Every row carries hash = "v2:" + hex(SHA-256(LP(prev_hash) LP(seq) LP(ts_ms) LP(actor)
+// LP(action) LP(subject) LP(reason) LP(payload))), LP(x) = decimal byte length, ':', the bytes, so
+// no byte of one field can move into another with the hash still valid; the first row's prev_hash
+// is 64 zeros. Rows written before this format (hash without "v2:") were hashed over the fields
+// joined by 0x1F and still verify; a v1 row after a v2 row is a downgrade and fails. Editing,
+// deleting or reordering any row breaks the chain at that row and Verify() names it.
+//
+// The anchor. An unkeyed chain can be rewritten whole, and shortened from the end, by anyone who
+// can write the database file. So every Append also appends "seq hash mac" to an anchor file
+// outside the database (default: the database path + ".anchor"), mac = HMAC-SHA256 with a key
+// kept outside the database (default: $HOME/.config/steward/audit.key, created 0600 on first use;
+// STEWARD_AUDIT_KEY_FILE and STEWARD_AUDIT_ANCHOR override the two paths). Verify() checks every
+// anchor line's MAC and that the database still holds each anchored row with the anchored hash:
+// a truncated or rewritten chain fails even when it is internally consistent. docs/security.md
+// states what this proves and what it does not.
+//
+// Text fields (actor, action, subject, reason) must be valid UTF-8 without control characters.
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -55,25 +70,42 @@ struct AuditVerifyResult {
   int64_t rows = 0;
   int64_t first_bad_seq = 0;  // 0 when ok
   std::string problem;        // what is wrong with that row
+  // The anchor: the highest sequence number it vouches for (0: none), and why the log is not
+  // anchored when it is not (no anchor file for a log written before anchoring; "" when anchored).
+  int64_t anchored_seq = 0;
+  std::string anchor_path;
+  std::string unanchored_reason;
 };
+
+// Where the anchor and its key live for a database (see the header comment).
+std::string AnchorPathFor(const std::string& db_path);
+std::string AuditKeyPath();
 
 class AuditLog {
  public:
   explicit AuditLog(Database& db) : db_(db) {}
 
-  // Appends an entry (seq, prev_hash and hash are assigned) inside its own transaction. Errors:
-  // kInvalidArgument when actor, action or subject is empty (the message names the field).
+  // Appends an entry (seq, prev_hash and hash are assigned) inside its own transaction, then
+  // anchors it (a failure to write the anchor is logged, never fails the append: an emergency
+  // action is never lost to it). Errors: kInvalidArgument when actor, action or subject is empty, or
+  // a text field is not valid UTF-8 or holds a control character (the message names the field).
   StatusOr<AuditEntry> Append(AuditEntry entry);
-  // Walks the whole chain in seq order.
+  // Walks the whole chain in seq order, then checks it against its anchor.
   StatusOr<AuditVerifyResult> Verify();
   // Newest first; `limit` <= 0 means all.
   StatusOr<std::vector<AuditEntry>> Recent(int limit);
   // Entries about one subject in seq order.
   StatusOr<std::vector<AuditEntry>> ForSubject(const std::string& subject);
+  // The newest entry about `subject` whose action is one of `actions`; nullopt when none. An index
+  // lookup (audit_log(subject, seq)), not a scan.
+  StatusOr<std::optional<AuditEntry>> Latest(const std::string& subject, const std::vector<AuditAction>& actions);
 
+  // The v2 (length-prefixed) hash of an entry, "v2:"-prefixed; ComputeHashV1 the legacy format.
   static std::string ComputeHash(const AuditEntry& entry);
+  static std::string ComputeHashV1(const AuditEntry& entry);
 
  private:
+  StatusOr<AuditVerifyResult> CheckAnchor(AuditVerifyResult result, const std::vector<std::string>& hashes, bool seen_v2);
   Database& db_;
 };
 

@@ -146,6 +146,11 @@ const std::vector<const char*>& Migrations() {
       INSERT INTO id_sequences (name, next) SELECT 'request_id', COALESCE(MAX(request_id), 0) + 1 FROM exposures;
       CREATE INDEX exposures_by_experiment_time ON exposures(experiment, ts_ms);
       )sql",
+      // 6: the rollout state is verified against the audit chain on every read (the newest
+      // state-changing row of the experiment: an index lookup, not a scan).
+      R"sql(
+      CREATE INDEX audit_log_by_subject ON audit_log(subject, seq);
+      )sql",
   };
   return migrations;
 }
@@ -209,13 +214,35 @@ Status Database::Commit() { return Exec("COMMIT"); }
 Status Database::Rollback() { return Exec("ROLLBACK"); }
 
 Status Database::InTransaction(const std::function<Status()>& body) {
-  RETURN_IF_ERROR(Begin());
-  Status s = body();
-  if (!s.ok()) {
-    (void)Rollback();
+  if (transaction_depth_ > 0) {  // nested: part of the enclosing transaction
+    ++transaction_depth_;
+    Status s = body();
+    --transaction_depth_;
     return s;
   }
-  return Commit();
+  RETURN_IF_ERROR(Begin());
+  transaction_depth_ = 1;
+  Status s = body();
+  transaction_depth_ = 0;
+  if (!s.ok()) {
+    (void)Rollback();
+    after_commit_.clear();
+    return s;
+  }
+  s = Commit();
+  std::vector<std::function<void()>> hooks;
+  hooks.swap(after_commit_);
+  if (!s.ok()) return s;
+  for (auto& hook : hooks) hook();
+  return Status::Ok();
+}
+
+void Database::AfterCommit(std::function<void()> hook) {
+  if (transaction_depth_ == 0) {
+    hook();
+    return;
+  }
+  after_commit_.push_back(std::move(hook));
 }
 
 StatusOr<int> Database::SchemaVersion() {

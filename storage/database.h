@@ -11,6 +11,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/status.h"
 
@@ -53,7 +54,11 @@ class Database {
   Status Commit();
   Status Rollback();
   // Runs `body` between BEGIN IMMEDIATE and COMMIT; when it fails, rolls back and returns its error.
+  // Nested calls join the enclosing transaction (all commit together or none does).
   Status InTransaction(const std::function<Status()>& body);
+  // Runs `hook` once the enclosing InTransaction has committed (at once outside one; never after a
+  // rollback): for side effects outside the database that must follow a durable commit.
+  void AfterCommit(std::function<void()> hook);
 
   // The schema version after migrations (PRAGMA user_version).
   StatusOr<int> SchemaVersion();
@@ -75,6 +80,8 @@ class Database {
 
   sqlite3* db_;
   std::string path_;
+  int transaction_depth_ = 0;
+  std::vector<std::function<void()>> after_commit_;
 };
 
 // Latest schema version this build knows.

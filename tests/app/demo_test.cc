@@ -25,7 +25,7 @@ namespace {
 
 std::string FreshPath(const std::string& name) {
   const std::string path = testing::TempDir() + "/" + name + "-" + std::to_string(getpid()) + ".db";
-  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
+  for (const char* suffix : {"", "-wal", "-shm", ".anchor"}) std::filesystem::remove(path + suffix);
   return path;
 }
 

@@ -22,7 +22,7 @@ namespace {
 
 std::string MakeDatabase() {
   const std::string path = testing::TempDir() + "/gui-" + std::to_string(getpid()) + ".db";
-  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
+  for (const char* suffix : {"", "-wal", "-shm", ".anchor"}) std::filesystem::remove(path + suffix);
   {
     auto db = storage::Database::Open(path).value();
     storage::ExperimentStore(*db).SaveVersion("homepage", "{}", "test", 1, "ramping").value();

@@ -60,7 +60,7 @@ class ControllerTest : public testing::Test {
  protected:
   void SetUp() override {
     path_ = testing::TempDir() + "/controller-" + std::to_string(getpid()) + ".db";
-    for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path_ + suffix);
+    for (const char* suffix : {"", "-wal", "-shm", ".anchor"}) std::filesystem::remove(path_ + suffix);
     db_ = std::move(storage::Database::Open(path_).value());
     config_ = Parse(kRamped);
   }
@@ -156,7 +156,7 @@ TEST_F(ControllerTest, RollbackWithInvalidUtf8IsAppliedNotAborted) {
 // Issue #15 item 6: the stored definition keeps string scalars byte for byte.
 TEST(Controller, ReadsBackTheSeedByteForByte) {
   const std::string path = testing::TempDir() + "/seed-" + std::to_string(getpid()) + ".db";
-  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
+  for (const char* suffix : {"", "-wal", "-shm", ".anchor"}) std::filesystem::remove(path + suffix);
   auto db = storage::Database::Open(path);
   ASSERT_TRUE(db.ok());
   ManualClock clock(1000);
@@ -172,9 +172,42 @@ TEST(Controller, ReadsBackTheSeedByteForByte) {
   EXPECT_EQ(back->arms[0].name, "01");
 }
 
+// Regression (#15 item 2): a rolled-back experiment set back to completed in the state tables was
+// never checked against the chain, and the next run served the treatment again.
+TEST_F(ControllerTest, StateEditedBehindTheChainIsRefusedAndNotServed) {
+  RolloutController c(*db_, clock_);
+  ASSERT_TRUE(c.Create(config_, "alice").ok());
+  ASSERT_TRUE(c.Start("ramped", "alice", "").ok());
+  ASSERT_TRUE(c.Rollback("ramped", "oncall", "alarm").ok());
+  auto stored = c.Status("ramped").value();
+  stored.state = RolloutState::kCompleted;
+  stored.step = 2;
+  ASSERT_TRUE(db_->Exec("UPDATE rollouts SET status_json = '" + stored.ToJson() + "' WHERE name = 'ramped'").ok());
+  auto status = c.Status("ramped");
+  ASSERT_FALSE(status.ok());
+  EXPECT_EQ(status.status().code(), StatusCode::kDataLoss);
+  EXPECT_NE(status.status().message().find("rolled_back"), std::string::npos) << status.status().message();
+  EXPECT_FALSE(c.ServingCoverageFor("ramped").ok());
+  // On-call can still roll it back: the state and the chain agree again.
+  ASSERT_TRUE(c.Rollback("ramped", "oncall", "restore after tampering").ok());
+  EXPECT_EQ(c.Status("ramped")->state, RolloutState::kRolledBack);
+  // Regression (#15 item 10): a repeated rollback printed a new reason but recorded nothing.
+  const size_t rows = storage::AuditLog(*db_).ForSubject("ramped")->size();
+  ASSERT_TRUE(c.Rollback("ramped", "bob", "second pager").ok());
+  const auto after = storage::AuditLog(*db_).ForSubject("ramped").value();
+  ASSERT_EQ(after.size(), rows + 1);
+  EXPECT_EQ(after.back().actor, "bob");
+  EXPECT_NE(after.back().reason.find("second pager"), std::string::npos);
+  EXPECT_EQ(c.Status("ramped")->reason, "restore after tampering");  // the state is unchanged
+  // A kill switch turned off in the flags table (not through Steward) stays on.
+  ASSERT_TRUE(c.SetKillSwitch(true, "oncall", "incident").ok());
+  ASSERT_TRUE(db_->Exec("UPDATE flags SET value = 'off' WHERE key = 'kill_switch'").ok());
+  EXPECT_TRUE(*c.KillSwitch());
+}
+
 TEST(Sticky, StoredByBucketVersion) {
   const std::string path = testing::TempDir() + "/sticky-" + std::to_string(getpid()) + ".db";
-  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
+  for (const char* suffix : {"", "-wal", "-shm", ".anchor"}) std::filesystem::remove(path + suffix);
   auto db = storage::Database::Open(path).value();
   storage::RolloutStore store(*db);
   ASSERT_TRUE(store.SaveSticky("e", 1, {{"u1", 0}, {"u2", 1}}).ok());

@@ -113,7 +113,7 @@ TEST(ShadowRunner, ErrorsAndTimeoutsAreCountedNotPropagated) {
 
 TEST(ShadowReport, ComparesServedAndShadowListsFromTheDatabase) {
   const std::string path = testing::TempDir() + "/shadow-report-" + std::to_string(getpid()) + ".db";
-  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
+  for (const char* suffix : {"", "-wal", "-shm", ".anchor"}) std::filesystem::remove(path + suffix);
   {
     auto db = storage::Database::Open(path).value();
     ASSERT_TRUE(storage::SaveCatalog(*db, {{1, 0, 0, 0}, {2, 1, 0, 0}, {3, 0, 0, 0}, {4, 1, 0, 0}}).ok());
@@ -202,7 +202,7 @@ TEST(ShadowReport, ComparesServedAndShadowListsFromTheDatabase) {
 // SNIPS per slot = 4 / 8 = 0.5 -> 1.0. Logged clicks per list = 3 / 4 = 0.75. ESS = 8^2 / 16 = 4.
 TEST(ShadowReport, CounterfactualValueFromLoggedPropensities) {
   const std::string path = testing::TempDir() + "/shadow-cf-" + std::to_string(getpid()) + ".db";
-  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
+  for (const char* suffix : {"", "-wal", "-shm", ".anchor"}) std::filesystem::remove(path + suffix);
   {
     auto db = storage::Database::Open(path).value();
     ASSERT_TRUE(storage::SaveCatalog(*db, {{10, 0, 0, 0}, {20, 1, 0, 0}, {30, 0, 0, 0}}).ok());

@@ -3,7 +3,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <fstream>
 
 #include "storage/audit_log.h"
 #include "storage/database.h"
@@ -18,7 +20,7 @@ namespace {
 
 std::string FreshPath(const std::string& name) {
   const std::string path = testing::TempDir() + "/" + name + "-" + std::to_string(getpid()) + ".db";
-  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
+  for (const char* suffix : {"", "-wal", "-shm", ".anchor"}) std::filesystem::remove(path + suffix);
   return path;
 }
 
@@ -161,6 +163,82 @@ TEST_F(AuditLogTest, DeletionAndRehashingAreDetected) {
   result = audit.Verify();
   EXPECT_FALSE(result->ok);
   EXPECT_EQ(result->first_bad_seq, 4);
+}
+
+// Regression (#15 item 2): deleting the last row (or the last N, or all) still verified "intact".
+TEST_F(AuditLogTest, TruncationIsDetectedByTheAnchor) {
+  for (const char* where : {"seq = 5", "seq >= 3", "1 = 1"}) {
+    SetUp();
+    ASSERT_TRUE(db_->Exec(std::string("DELETE FROM audit_log WHERE ") + where).ok());
+    auto result = AuditLog(*db_).Verify();
+    ASSERT_TRUE(result.ok());
+    EXPECT_FALSE(result->ok) << where;
+    EXPECT_NE(result->problem.find("truncated"), std::string::npos) << result->problem;
+  }
+  SetUp();
+  auto intact = AuditLog(*db_).Verify();
+  EXPECT_TRUE(intact->ok);
+  EXPECT_EQ(intact->anchored_seq, 5);
+  EXPECT_TRUE(intact->unanchored_reason.empty());
+}
+
+// A whole chain rewritten consistently (every hash recomputed) verifies internally; the anchor's
+// MACs, keyed outside the database, still catch it. Forged anchor lines fail their MAC.
+TEST_F(AuditLogTest, ARewrittenChainAndAForgedAnchorAreDetected) {
+  AuditLog audit(*db_);
+  std::vector<AuditEntry> rows = *audit.Recent(0);
+  std::reverse(rows.begin(), rows.end());
+  std::string prev(64, '0');
+  for (AuditEntry& e : rows) {
+    e.reason = "rewritten";
+    e.prev_hash = prev;
+    e.hash = AuditLog::ComputeHash(e);
+    prev = e.hash;
+    ASSERT_TRUE(db_->Exec("UPDATE audit_log SET reason = 'rewritten', prev_hash = '" + e.prev_hash + "', hash = '" + e.hash +
+                          "' WHERE seq = " + std::to_string(e.seq)).ok());
+  }
+  auto result = audit.Verify();
+  EXPECT_FALSE(result->ok);
+  EXPECT_NE(result->problem.find("anchor vouches for"), std::string::npos) << result->problem;
+  // Forging the anchor too needs the key: a line with a made-up MAC is refused.
+  std::ofstream(AnchorPathFor(path_), std::ios::app) << "6 v2:" << std::string(64, 'a') << " " << std::string(64, 'b') << "\n";
+  SetUp();
+  std::ofstream(AnchorPathFor(path_), std::ios::app) << "6 v2:" << std::string(64, 'a') << " " << std::string(64, 'b') << "\n";
+  result = AuditLog(*db_).Verify();
+  EXPECT_FALSE(result->ok);
+  EXPECT_NE(result->problem.find("MAC"), std::string::npos) << result->problem;
+  // Deleting the anchor of an anchored log is itself detected.
+  SetUp();
+  std::filesystem::remove(AnchorPathFor(path_));
+  result = AuditLog(*db_).Verify();
+  EXPECT_FALSE(result->ok);
+  EXPECT_NE(result->problem.find("missing"), std::string::npos) << result->problem;
+}
+
+// Regression (#15 item 2): with fields joined by 0x1F, moving the separator moved text between
+// fields with the hash still valid. Every field is length-prefixed now, and control characters
+// are refused in the text fields.
+TEST_F(AuditLogTest, FieldsCannotShiftAndControlCharactersAreRefused) {
+  AuditEntry a{3, 1, "alice", "experiment.ramp", "exp", "ok\x1fsneaky", "{}", std::string(64, '0'), ""};
+  AuditEntry b = a;
+  b.reason = "ok";
+  b.payload = "sneaky\x1f{}";
+  EXPECT_EQ(AuditLog::ComputeHashV1(a), AuditLog::ComputeHashV1(b));  // the old format's flaw
+  EXPECT_NE(AuditLog::ComputeHash(a), AuditLog::ComputeHash(b));
+  AuditLog audit(*db_);
+  for (const char* reason : {"line\nbreak", "esc\x1b[2Jape", "unit\x1fsep", "bad \xff byte"}) {
+    auto e = audit.Append({0, 1, "alice", "experiment.ramp", "exp", reason, "{}"});
+    ASSERT_FALSE(e.ok()) << reason;
+    EXPECT_NE(e.status().message().find("'reason'"), std::string::npos) << e.status().message();
+  }
+  // Rows from before the v2 format still verify (their own hash format), but a v1 row after a v2
+  // row is a downgrade.
+  AuditEntry first = (*audit.Recent(0)).back();
+  first.hash = AuditLog::ComputeHashV1(first);
+  ASSERT_TRUE(db_->Exec("UPDATE audit_log SET hash = '" + first.hash + "' WHERE seq = 1").ok());
+  auto result = audit.Verify();
+  EXPECT_FALSE(result->ok);  // seq 2's prev_hash no longer matches
+  EXPECT_EQ(result->first_bad_seq, 2);
 }
 
 TEST_F(AuditLogTest, RequiresWhoWhatAndOnWhat) {
