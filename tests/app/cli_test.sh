@@ -48,6 +48,17 @@ sqlite3 "$DB" "UPDATE audit_log SET reason = 'edited' WHERE seq = 2"
 check "verify fails after an edit" test $? -eq 3
 check "verify names the edited row" grep -q "seq=2" "$WORK/verify.txt"
 check "audit-log list prints rows" bash -c "'$STEWARD' audit-log list --db '$DB' | grep -q demo.start"
+# Regression (#15 item 2): deleting the newest rows verified "intact"; the anchor file catches it.
+DB2="$WORK/truncated.db"
+"$STEWARD" demo --headless --requests 500 --db "$DB2" --seed 5 >/dev/null 2>&1
+check "verify reports the anchor" bash -c "'$STEWARD' audit-log verify --db '$DB2' | grep -q 'anchored through row'"
+sqlite3 "$DB2" "DELETE FROM audit_log WHERE seq >= (SELECT MAX(seq) - 1 FROM audit_log)"
+"$STEWARD" audit-log verify --db "$DB2" 2>"$WORK/verify2.txt"
+check "verify fails after truncation" test $? -eq 3
+check "verify says truncated" grep -q "truncated" "$WORK/verify2.txt"
+# Control characters in an actor or reason are refused at the boundary (exit 2).
+"$STEWARD" experiment rollback --db "$DB2" --name homepage-recs --actor oncall --reason $'line\x1b[2Jbreak' 2>"$WORK/ctl.txt"
+check "control characters refused" test $? -eq 2
 
 # Bad input: clear errors, non-zero exit, nothing written.
 "$STEWARD" demo --headless --requests 10 --db "$WORK/x.db" --experiment "$WORK/missing.yaml" 2>"$WORK/e1.txt"
