@@ -195,13 +195,26 @@ Analysis Analyze(const ExperimentConfig& config, RolloutStatus& status, const Ex
     return out;
   }
 
-  // Health: sample-ratio mismatch and traffic.
+  // Health: sample-ratio mismatch is a failed check (it spends the failure budget).
   std::string health;
   auto srm = SampleRatioMismatch(users, weights);
   if (srm.ok()) evidence["srm"] = {{"chi2", srm->chi2}, {"p_value", srm->p_value}, {"mismatch", srm->mismatch}};
   if (srm.ok() && srm->mismatch) health = "sample-ratio mismatch (chi2 " + Fmt(srm->chi2) + ", p " + Fmt(srm->p_value) + ")";
-  if (health.empty() && total_exposures <= status.last_exposures) health = "no traffic since the last analysis";
+  const bool no_traffic = total_exposures <= status.last_exposures;
   status.last_exposures = total_exposures;
+  if (health.empty() && no_traffic) {
+    // No traffic is no evidence either way: inconclusive, not failed (as Argo Rollouts treats an
+    // inconclusive analysis). Hold at this step without spending the failure budget, and say so;
+    // the reason stays the same while it lasts, so the controller audits the hold once (the alert).
+    out.action = Action::kHold;
+    out.reason = "inconclusive: no traffic since the last analysis; holding at step " + std::to_string(status.step + 1) +
+                 " (the failure budget is not spent)";
+    evidence["inconclusive"] = "no traffic since the last analysis";
+    status.state = RolloutState::kHolding;
+    status.reason = out.reason;
+    out.evidence_json = DumpJson(evidence);
+    return out;
+  }
   if (health.empty()) status.failures = 0;  // the budget counts consecutive failed checks
   if (!health.empty()) {
     ++status.failures;

@@ -92,5 +92,14 @@ c = j['versions'][0]['config']
 assert c['seed'] == '007' and c['arms'][1]['name'] == '02', c
 " "$("$STEWARD" experiment history --db "$WORK/seed.db" --name 1e3 --json)"
 
+# ---- 8. Low traffic holds (inconclusive), it does not roll a healthy experiment back. ----
+"$STEWARD" demo --headless --quiet --requests 5000 --db "$WORK/low.db" --seed 42 --json >"$WORK/low.txt" 2>/dev/null
+check "demo --requests 5000 does not end rolled back" python3 -c "
+import json, sys
+e = json.loads(open(sys.argv[1]).read().splitlines()[-1])['experiments'][0]
+assert e['state'] != 'rolled_back', e
+" "$WORK/low.txt"
+check "the inconclusive hold is audited" bash -c "'$STEWARD' audit-log list --db '$WORK/low.db' --limit 0 | grep -q 'inconclusive: no traffic'"
+
 echo "$pass passed, $failures failed"
 [ "$failures" -eq 0 ]

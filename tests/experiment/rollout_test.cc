@@ -172,8 +172,11 @@ TEST(Analyze, SampleRatioMismatchSpendsTheFailureBudgetThenRollsBack) {
   EXPECT_NE(a.reason.find("failure budget exhausted"), std::string::npos);
 }
 
-TEST(Analyze, NoTrafficIsAFailedCheckAndHealthyChecksResetTheBudget) {
-  const ExperimentConfig c = Parse(kRamped);
+// Issue #15 item 8: `steward demo --requests 5000` rolled a healthy experiment back ("failure
+// budget exhausted: no traffic since the last analysis"). No traffic is inconclusive: it holds, says
+// so, and never spends the failure budget however long it lasts; traffic resumes the ramp.
+TEST(Analyze, NoTrafficIsInconclusiveAndHoldsWithoutSpendingTheBudget) {
+  const ExperimentConfig c = Parse(kRamped);  // failure_limit: 2
   RolloutStatus s;
   s.state = RolloutState::kRamping;
   s.step = 0;
@@ -181,10 +184,32 @@ TEST(Analyze, NoTrafficIsAFailedCheckAndHealthyChecksResetTheBudget) {
   ExperimentMetrics m(2);
   Fill(m, 30, 1, 0.03, 0.03, 1);
   EXPECT_NE(Analyze(c, s, m, 1000).action, Action::kRollback);
-  EXPECT_EQ(Analyze(c, s, m, 2000).action, Action::kHold);  // nothing new since the last look
-  EXPECT_EQ(s.failures, 1);
+  for (int look = 2; look <= 10; ++look) {  // far past the failure limit of 2
+    const Analysis a = Analyze(c, s, m, look * 1000);  // nothing new since the last look
+    EXPECT_EQ(a.action, Action::kHold) << look;
+    EXPECT_EQ(s.state, RolloutState::kHolding);
+    EXPECT_EQ(s.failures, 0);
+    EXPECT_EQ(a.reason, "inconclusive: no traffic since the last analysis; holding at step 1 (the failure budget is not spent)");
+    EXPECT_EQ(nlohmann::json::parse(a.evidence_json)["inconclusive"], "no traffic since the last analysis");
+  }
+  Fill(m, 30, 1, 0.03, 0.03, 2);  // traffic again: the step goes on (waiting for its duration)
+  EXPECT_NE(Analyze(c, s, m, 11000).action, Action::kRollback);
+  EXPECT_EQ(s.state, RolloutState::kRamping);
+}
+
+TEST(Analyze, HealthyChecksResetTheBudgetAndNoTrafficDoesNotSpendIt) {
+  const ExperimentConfig c = Parse(kRamped);
+  RolloutStatus s;
+  s.state = RolloutState::kRamping;
+  s.step = 0;
+  s.failures = 2;  // two failed checks (e.g. sample-ratio mismatch) before
+  ExperimentMetrics m(2);
+  Fill(m, 30, 1, 0.03, 0.03, 1);
+  s.last_exposures = 60;  // what the last analysis saw: no traffic since
+  EXPECT_EQ(Analyze(c, s, m, 1000).action, Action::kHold);
+  EXPECT_EQ(s.failures, 2);  // neither spent nor reset
   Fill(m, 30, 1, 0.03, 0.03, 2);
-  Analyze(c, s, m, 3000);
+  Analyze(c, s, m, 2000);
   EXPECT_EQ(s.failures, 0);
 }
 
