@@ -97,7 +97,7 @@ void AddExperimentCommands(CLI::App& app) {
   status->add_option("--db", f->db, "SQLite database")->required();
   status->add_flag("--json", f->json, "Print {\"experiments\": [...]}");
   status->callback([f] {
-    auto db = OpenExistingDatabase(f->db, /*read_only=*/false);
+    auto db = OpenExistingDatabase(f->db, /*read_only=*/true);
     experiment::RolloutController controller(*db, SystemClock::Default());
     auto all = storage::ExperimentStore(*db).List();
     if (!all.ok()) Fail(all.status());
@@ -186,7 +186,7 @@ void AddExperimentCommands(CLI::App& app) {
   history->add_option("--name", f->name, "Experiment name")->required();
   history->add_flag("--json", f->json, "Print {\"versions\": [...], \"audit\": [...]}");
   history->callback([f] {
-    auto db = OpenExistingDatabase(f->db, /*read_only=*/false);
+    auto db = OpenExistingDatabase(f->db, /*read_only=*/true);
     auto versions = storage::ExperimentStore(*db).Versions(f->name);
     if (!versions.ok()) Fail(versions.status());
     if (versions->empty()) Fail(NotFound("no experiment named '" + f->name + "'"));

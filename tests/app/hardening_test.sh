@@ -101,5 +101,34 @@ assert e['state'] != 'rolled_back', e
 " "$WORK/low.txt"
 check "the inconclusive hold is audited" bash -c "'$STEWARD' audit-log list --db '$WORK/low.db' --limit 0 | grep -q 'inconclusive: no traffic'"
 
+# ---- 7. Read commands open read-only and never migrate. ----
+READ_CMDS=("experiment status" "experiment history --name homepage-recs" "audit-log verify" "shadow report")
+sqlite3 "$WORK/other.db" "CREATE TABLE notes (x TEXT); INSERT INTO notes VALUES ('mine');"
+cp "$WORK/other.db" "$WORK/other.orig"
+: >"$WORK/zero.db"
+for cmd in "${READ_CMDS[@]}"; do
+  expect_exit 1 "$cmd on another application's database fails" "$STEWARD" $cmd --db "$WORK/other.db"
+  check "$cmd says it is not a Steward database" grep -q "not a Steward database" "$WORK/err"
+  expect_exit 1 "$cmd on a 0-byte file fails" "$STEWARD" $cmd --db "$WORK/zero.db"
+done
+check "the other database is unchanged (no tables, no WAL)" cmp -s "$WORK/other.db" "$WORK/other.orig"
+check "the 0-byte file is still empty" test ! -s "$WORK/zero.db"
+# An auditor's read-only copy: a file and directory this user cannot write. As root (CI) the
+# permissions do not bind, so the commands run as 'nobody' there.
+AUD="$WORK/auditor"
+mkdir -p "$AUD" && live_db "$AUD/copy.db" && "$STEWARD" demo --headless --quiet --requests 500 --db "$AUD/copy.db" >/dev/null 2>&1
+chmod 755 "$WORK" && chmod 444 "$AUD/copy.db" && chmod 555 "$AUD"
+AS_READER=()
+if [ "$(id -u)" -eq 0 ]; then AS_READER=(setpriv --reuid=65534 --regid=65534 --clear-groups); fi
+if [ "$(id -u)" -ne 0 ] || command -v setpriv >/dev/null 2>&1; then
+  for cmd in "${READ_CMDS[@]}"; do
+    expect_exit 0 "$cmd on a read-only copy" "${AS_READER[@]}" "$STEWARD" $cmd --db "$AUD/copy.db"
+    check "$cmd: no 'attempt to write a readonly database'" bash -c "! grep -q readonly '$WORK/err'"
+  done
+else
+  echo "SKIP: running as root without setpriv: cannot test a read-only copy"
+fi
+chmod 755 "$AUD"
+
 echo "$pass passed, $failures failed"
 [ "$failures" -eq 0 ]
