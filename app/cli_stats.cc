@@ -83,9 +83,12 @@ void AddStatsCommands(CLI::App& app) {
     const auto [xb, nb] = parse("--b", f->b);
     auto r = experiment::TwoProportionTest(xa, na, xb, nb, f->alpha);
     if (!r.ok()) Fail(r.status());
-    PrintResult({{"z", r->z}, {"p_value", r->p_value}, {"diff", r->diff}, {"ci_low", r->ci_low}, {"ci_high", r->ci_high},
-                 {"rel_lift", r->rel_lift}, {"rel_ci_low", r->rel_ci_low}, {"rel_ci_high", r->rel_ci_high}},
-                f->json);
+    // Undefined statistics are NaN, printed as null, with the reason under "undefined".
+    nlohmann::json j = {{"z", r->z},           {"p_value", r->p_value},   {"diff", r->diff},
+                        {"ci_low", r->ci_low}, {"ci_high", r->ci_high},   {"rel_lift", r->rel_lift},
+                        {"rel_ci_low", r->rel_ci_low}, {"rel_ci_high", r->rel_ci_high}};
+    if (!r->undefined.empty()) j["undefined"] = r->undefined;
+    PrintResult(j, f->json);
   });
 
   auto* means = stats->add_subcommand("means", "Welch's t-test from summary statistics");

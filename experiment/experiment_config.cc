@@ -39,7 +39,11 @@ StatusOr<int64_t> ParseDurationMs(const ConfigNode& node) {
     size_t used = 0;
     const double v = std::stod(number, &used);
     if (used != number.size() || v < 0 || !std::isfinite(v)) return bad();
-    return static_cast<int64_t>(v * static_cast<double>(unit));
+    const double ms = v * static_cast<double>(unit);
+    if (ms > static_cast<double>(kMaxDurationMs)) {  // checked before the conversion, which would overflow
+      return node.Error("must be at most 10 years (3650d), got \"" + text + "\"", "write a shorter duration such as 14d");
+    }
+    return static_cast<int64_t>(ms);
   } catch (const std::exception&) {
     return bad();
   }
@@ -193,7 +197,10 @@ StatusOr<ExperimentConfig> ParseExperimentConfig(const ConfigNode& root) {
       if (c.evaluation.interval_ms <= 0) return interval->Error("must be positive", "write e.g. 15m");
     }
     ASSIGN_OR_RETURN(int64_t limit, eval->GetInt("failure_limit", 3));
-    if (limit < 0) return eval->Get("failure_limit")->Error("must be >= 0", "write how many failed checks to tolerate");
+    if (limit < 0 || limit > kMaxFailureLimit) {
+      return eval->Get("failure_limit")->Error("must be between 0 and " + std::to_string(kMaxFailureLimit) + ", got " + std::to_string(limit),
+                                               "write how many consecutive failed checks to tolerate, e.g. 3");
+    }
     c.evaluation.failure_limit = static_cast<int>(limit);
     ASSIGN_OR_RETURN(c.evaluation.min_users_per_arm, eval->GetInt("min_users_per_arm", 100));
   }
@@ -218,7 +225,10 @@ StatusOr<ExperimentConfig> ParseExperimentConfig(const ConfigNode& root) {
   }
   ASSIGN_OR_RETURN(c.sticky, root.GetBool("sticky", false));
   ASSIGN_OR_RETURN(int64_t bucket_version, root.GetInt("bucket_version", 1));
-  if (bucket_version < 1) return root.Get("bucket_version")->Error("must be >= 1", "start at 1 and bump it to re-randomise");
+  if (bucket_version < 1 || bucket_version > kMaxBucketVersion) {
+    return root.Get("bucket_version")->Error("must be between 1 and " + std::to_string(kMaxBucketVersion) + ", got " + std::to_string(bucket_version),
+                                             "start at 1 and bump it to re-randomise");
+  }
   c.bucket_version = static_cast<int>(bucket_version);
   c.source_json = root.ToJson();
   return c;

@@ -12,6 +12,12 @@
 
 namespace steward::experiment {
 
+// Bounds checked on load (docs/experiments.md): larger values are rejected naming the field, not
+// truncated or overflowed.
+inline constexpr int64_t kMaxDurationMs = int64_t{3650} * 86'400'000;  // durations: 10 years
+inline constexpr int64_t kMaxFailureLimit = 1000;                     // evaluation.failure_limit
+inline constexpr int64_t kMaxBucketVersion = 2147483647;              // bucket_version (an int)
+
 struct ArmConfig {
   std::string name;
   std::string model;  // recommender that serves this arm (see models/registry.h)

@@ -156,7 +156,7 @@ Analysis Analyze(const ExperimentConfig& config, RolloutStatus& status, const Ex
         const double margin = gc.relative ? gc.threshold * std::fabs(rc) : gc.threshold;
         // Oriented so that harm is negative: harm_diff < 0 means worse than the tolerated margin.
         const double harm_diff = (gc.harm == HarmDirection::kDecrease ? (rt - rc) : (rc - rt)) + margin;
-        const double zq = NormalQuantile(1 - gc.alpha / 2);
+        const double zq = TwoSidedCriticalValue(gc.alpha);
         gs.control = rc;
         gs.treatment = rt;
         gs.diff = rt - rc;

@@ -130,5 +130,36 @@ else
 fi
 chmod 755 "$AUD"
 
+# ---- 5. Numeric edges: an error naming the bound, or null with a reason; never a wrong number. ----
+ramp_file() {  # ramp_file <path> <extra yaml>
+  printf 'name: x\narms:\n  - {name: a, model: baseline}\n  - {name: b, model: baseline}\n%b' "$2" >"$1"
+}
+ramp_file "$WORK/dur.yaml" 'ramp:\n  - {coverage: 0.5, min_duration: 999999999999d}\n'
+expect_exit 2 "min_duration 999999999999d exits 2" "$STEWARD" experiment validate "$WORK/dur.yaml"
+check "it names the field and the bound" grep -q "field 'ramp\[0\].min_duration' must be at most 10 years" "$WORK/err"
+ramp_file "$WORK/fl.yaml" 'evaluation: {failure_limit: 2147483648}\n'
+expect_exit 2 "failure_limit 2147483648 exits 2" "$STEWARD" experiment validate "$WORK/fl.yaml"
+ramp_file "$WORK/bv.yaml" 'bucket_version: 4294967296\n'
+expect_exit 2 "bucket_version 4294967296 exits 2" "$STEWARD" experiment validate "$WORK/bv.yaml"
+check "it names the bound" grep -q "must be between 1 and 2147483647" "$WORK/err"
+expect_exit 0 "stats proportions --alpha 1e-300 answers" "$STEWARD" stats proportions --a 120/1000 --b 150/1000 --alpha 1e-300 --json
+expect_exit 0 "stats means --alpha 1e-300 answers" "$STEWARD" stats means --a 10,3,100 --b 11,3.5,120 --alpha 1e-300 --json
+expect_exit 2 "stats means with huge means exits 2" "$STEWARD" stats means --a 1e308,1,10 --b -1e308,1,10
+check "it says what overflows" grep -q "overflows a double" "$WORK/err"
+expect_exit 2 "sample-size --mde 1e-12 exits 2" "$STEWARD" stats sample-size --baseline 0.05 --mde 1e-12
+check "it says why" grep -q "more than 2^53" "$WORK/err"
+expect_exit 2 "ope --synthetic --n 1000000000000 exits 2" "$STEWARD" ope --synthetic --n 1000000000000
+check "proportions 0/10 vs 10/10: rel_lift and CI null with reasons" python3 -c "
+import json, sys
+j = json.loads(sys.argv[1])
+assert j['rel_lift'] is None and j['ci_low'] is None and j['ci_high'] is None, j
+assert 'rel_lift' in j['undefined'] and 'ci' in j['undefined'] and j['p_value'] < 1e-4, j
+" "$("$STEWARD" stats proportions --a 0/10 --b 10/10 --json)"
+check "proportions 1/1 vs 0/1: no [-1, -1] interval" python3 -c "
+import json, sys
+j = json.loads(sys.argv[1])
+assert j['ci_low'] is None and j['ci_high'] is None and 'ci' in j['undefined'] and abs(j['p_value'] - 0.1573) < 1e-3, j
+" "$("$STEWARD" stats proportions --a 1/1 --b 0/1 --json)"
+
 echo "$pass passed, $failures failed"
 [ "$failures" -eq 0 ]

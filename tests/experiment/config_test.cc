@@ -91,5 +91,31 @@ TEST(ExperimentConfig, ControllerReadsBackTheSeedByteForByte) {
   EXPECT_EQ(back->arms[0].name, "01");
 }
 
+std::string ErrorOf(const std::string& extra) {
+  auto c = ParseText("name: x\narms:\n  - {name: a, model: m}\n  - {name: b, model: m}\n" + extra);
+  return c.ok() ? "(accepted)" : c.status().message();
+}
+
+// Issue #15 item 5: `min_duration: 999999999999d` overflowed to a negative duration (the step passed
+// at once); failure_limit 2147483648 and bucket_version 4294967296 were truncated to int.
+TEST(ExperimentConfig, NumbersOutOfRangeAreRejectedNotTruncated) {
+  EXPECT_NE(ErrorOf("ramp:\n  - {coverage: 0.5, min_duration: 999999999999d}\n")
+                .find("field 'ramp[0].min_duration' must be at most 10 years (3650d)"),
+            std::string::npos)
+      << ErrorOf("ramp:\n  - {coverage: 0.5, min_duration: 999999999999d}\n");
+  EXPECT_NE(ErrorOf("evaluation: {interval: 1e300s}\n").find("at most 10 years"), std::string::npos);
+  EXPECT_NE(ErrorOf("evaluation: {failure_limit: 2147483648}\n").find("field 'evaluation.failure_limit' must be between 0 and 1000"),
+            std::string::npos)
+      << ErrorOf("evaluation: {failure_limit: 2147483648}\n");
+  EXPECT_NE(ErrorOf("bucket_version: 4294967296\n").find("field 'bucket_version' must be between 1 and 2147483647"),
+            std::string::npos)
+      << ErrorOf("bucket_version: 4294967296\n");
+  auto ok = ParseText("name: x\narms:\n  - {name: a, model: m}\n  - {name: b, model: m}\n"
+                      "ramp:\n  - {coverage: 0.5, min_duration: 3650d}\nevaluation: {failure_limit: 1000}\nbucket_version: 2147483647\n");
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  EXPECT_EQ(ok->ramp[0].min_duration_ms, int64_t{3650} * 86'400'000);
+  EXPECT_EQ(ok->bucket_version, 2147483647);
+}
+
 }  // namespace
 }  // namespace steward::experiment
