@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "app/cli.h"
+#include "app/model_factory.h"
 #include "common/json.h"
 #include "common/clock.h"
 #include "experiment/controller.h"
@@ -67,7 +68,7 @@ void AddExperimentCommands(CLI::App& app) {
   validate->add_option("file", f->file, "Experiment definition (YAML or JSON)")->required();
   validate->add_flag("--json", f->json, "Print the parsed definition as JSON");
   validate->callback([f] {
-    auto config = experiment::LoadExperimentConfig(f->file);
+    auto config = experiment::LoadExperimentConfig(f->file, ModelNames());
     if (!config.ok()) Fail(config.status());
     if (f->json) {
       PrintJsonLine(config->source_json);
@@ -83,7 +84,7 @@ void AddExperimentCommands(CLI::App& app) {
   create->add_option("--file", f->file, "Experiment definition")->required();
   create->add_option("--actor", f->actor, "Who is saving it")->default_val("cli");
   create->callback([f] {
-    auto config = experiment::LoadExperimentConfig(f->file);
+    auto config = experiment::LoadExperimentConfig(f->file, ModelNames());
     if (!config.ok()) Fail(config.status());
     auto db = storage::Database::Open(f->db);
     if (!db.ok()) Fail(db.status());

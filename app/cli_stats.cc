@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "app/cli.h"
+#include "app/model_factory.h"
 #include "common/file.h"
 #include "common/json.h"
 #include "common/text.h"
@@ -135,7 +136,7 @@ void AddStatsCommands(CLI::App& app) {
   assign->add_option("--db", f->db, "Use and record sticky assignments in this database (when the experiment is sticky)");
   assign->add_flag("--json", f->json, "One JSON object per user: user, hash, arm, arm_index, in_experiment");
   assign->callback([f] {
-    auto config = experiment::LoadExperimentConfig(f->experiment_file);
+    auto config = experiment::LoadExperimentConfig(f->experiment_file, ModelNames());
     if (!config.ok()) Fail(config.status());
     // Every line is checked before anything is printed or recorded: a bad line fails the whole
     // command with nothing on stdout.

@@ -1,5 +1,6 @@
 #include "experiment/experiment_config.h"
 
+#include <algorithm>
 #include <cmath>
 #include <set>
 
@@ -117,7 +118,18 @@ StatusOr<std::vector<GuardrailConfig>> ParseGuardrails(const ConfigNode& list) {
 
 }  // namespace
 
-StatusOr<ExperimentConfig> ParseExperimentConfig(const ConfigNode& root) {
+namespace {
+
+Status CheckModel(const ConfigNode& node, const std::string& model, std::span<const std::string> known) {
+  if (known.empty() || std::find(known.begin(), known.end(), model) != known.end()) return Status::Ok();
+  std::string list;
+  for (const std::string& k : known) list += (list.empty() ? "" : ", ") + k;
+  return node.Error("names the unknown model '" + model + "' (known: " + list + ")", "use one of the known models");
+}
+
+}  // namespace
+
+StatusOr<ExperimentConfig> ParseExperimentConfig(const ConfigNode& root, std::span<const std::string> known_models) {
   if (!root.IsMap()) return root.Error("must be a map of experiment fields", "start the file with `name: my-experiment`");
   RETURN_IF_ERROR(root.RejectUnknownKeys(
       {"name", "seed", "hash_attribute", "hash_version", "coverage", "arms", "namespace", "shadow", "description", "type",
@@ -127,6 +139,14 @@ StatusOr<ExperimentConfig> ParseExperimentConfig(const ConfigNode& root) {
   if (c.name.empty()) return root.Error("'name' is empty", "give the experiment a name");
   ASSIGN_OR_RETURN(c.seed, root.GetString("seed", c.name));
   ASSIGN_OR_RETURN(c.hash_attribute, root.GetString("hash_attribute", std::string("user_id")));
+  if (c.hash_attribute != "user_id") {
+    return root.Get("hash_attribute")->Error("is '" + c.hash_attribute + "', but only user_id is supported (users are "
+                                             "assigned by the user id they are served under)",
+                                             "remove the field or write `hash_attribute: user_id`");
+  }
+  if (auto description = root.Find("description")) {
+    if (!description->IsScalar()) return description->Error("must be text", "write `description: \"what this tests\"`");
+  }
   ASSIGN_OR_RETURN(int64_t version, root.GetInt("hash_version", 2));
   if (version != 1 && version != 2) {
     ASSIGN_OR_RETURN(ConfigNode node, root.Get("hash_version"));
@@ -152,6 +172,7 @@ StatusOr<ExperimentConfig> ParseExperimentConfig(const ConfigNode& root) {
     ArmConfig a;
     ASSIGN_OR_RETURN(a.name, arm.GetString("name"));
     ASSIGN_OR_RETURN(a.model, arm.GetString("model"));
+    RETURN_IF_ERROR(CheckModel(*arm.Get("model"), a.model, known_models));
     ASSIGN_OR_RETURN(a.weight, arm.GetDouble("weight", 1.0 / static_cast<double>(arms.size())));
     if (a.name.empty()) return arm.Error("has an empty name", "name the arm (e.g. control)");
     if (!names.insert(a.name).second) return arm.Error("repeats the arm name '" + a.name + "'", "give each arm its own name");
@@ -177,6 +198,7 @@ StatusOr<ExperimentConfig> ParseExperimentConfig(const ConfigNode& root) {
     c.namespace_ = n;
   }
   ASSIGN_OR_RETURN(c.shadow_model, root.GetString("shadow", std::string()));
+  if (!c.shadow_model.empty()) RETURN_IF_ERROR(CheckModel(*root.Get("shadow"), c.shadow_model, known_models));
   ASSIGN_OR_RETURN(std::string type, root.GetString("type", std::string("ab")));
   if (type == "ab") c.type = ExperimentType::kAB;
   else if (type == "interleaving") c.type = ExperimentType::kInterleaving;
@@ -203,6 +225,10 @@ StatusOr<ExperimentConfig> ParseExperimentConfig(const ConfigNode& root) {
     }
     c.evaluation.failure_limit = static_cast<int>(limit);
     ASSIGN_OR_RETURN(c.evaluation.min_users_per_arm, eval->GetInt("min_users_per_arm", 100));
+    if (c.evaluation.min_users_per_arm < 0) {
+      return eval->Get("min_users_per_arm")->Error("must be >= 0, got " + std::to_string(c.evaluation.min_users_per_arm),
+                                                   "write how many users each arm needs before guardrails are judged, e.g. 100");
+    }
   }
   c.decision.primary_metrics = {Metric::kCtr};
   if (auto decision = root.Find("decision")) {
@@ -222,6 +248,9 @@ StatusOr<ExperimentConfig> ParseExperimentConfig(const ConfigNode& root) {
     ASSIGN_OR_RETURN(c.decision.mde, decision->GetDouble("mde", 0.05));
     if (!(c.decision.alpha > 0 && c.decision.alpha < 1)) return decision->Get("alpha")->Error("must be in (0, 1)", "write e.g. 0.05");
     if (!(c.decision.power > 0 && c.decision.power < 1)) return decision->Get("power")->Error("must be in (0, 1)", "write e.g. 0.8");
+    if (!(c.decision.mde > 0)) {
+      return decision->Get("mde")->Error("must be > 0 (a relative minimum detectable effect)", "write e.g. 0.05 for 5%");
+    }
   }
   ASSIGN_OR_RETURN(c.sticky, root.GetBool("sticky", false));
   ASSIGN_OR_RETURN(int64_t bucket_version, root.GetInt("bucket_version", 1));
@@ -234,9 +263,9 @@ StatusOr<ExperimentConfig> ParseExperimentConfig(const ConfigNode& root) {
   return c;
 }
 
-StatusOr<ExperimentConfig> LoadExperimentConfig(const std::string& path) {
+StatusOr<ExperimentConfig> LoadExperimentConfig(const std::string& path, std::span<const std::string> known_models) {
   ASSIGN_OR_RETURN(ConfigNode root, ConfigNode::LoadFile(path));
-  return ParseExperimentConfig(root);
+  return ParseExperimentConfig(root, known_models);
 }
 
 }  // namespace steward::experiment

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -74,7 +75,7 @@ enum class ExperimentType { kAB, kInterleaving };
 struct ExperimentConfig {
   std::string name;
   std::string seed;                       // Default: name
-  std::string hash_attribute = "user_id";
+  std::string hash_attribute = "user_id";  // the only attribute supported (others are rejected)
   int hash_version = 2;                   // 1 or 2. Default: 2
   double coverage = 1.0;                  // share of eligible users in the experiment. Default: 1
   std::vector<ArmConfig> arms;            // at least two; weights sum to 1
@@ -90,9 +91,11 @@ struct ExperimentConfig {
   std::string source_json;                // the validated definition, stored with each version
 };
 
-StatusOr<ExperimentConfig> ParseExperimentConfig(const ConfigNode& root);
+// `known_models`: when not empty, every arm's model and the shadow model must be one of them (the
+// CLI passes app::ModelNames(); the library does not know the model registry). Default: no check.
+StatusOr<ExperimentConfig> ParseExperimentConfig(const ConfigNode& root, std::span<const std::string> known_models = {});
 // "90s", "15m", "2h", "1d" or a number of seconds.
 StatusOr<int64_t> ParseDurationMs(const ConfigNode& node);
-StatusOr<ExperimentConfig> LoadExperimentConfig(const std::string& path);
+StatusOr<ExperimentConfig> LoadExperimentConfig(const std::string& path, std::span<const std::string> known_models = {});
 
 }  // namespace steward::experiment

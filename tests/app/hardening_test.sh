@@ -63,7 +63,7 @@ for i in range(1, 9):
 open(sys.argv[1], "w").write("\n".join(lines) + "\n")
 PY
 expect_exit 2 "billion-laughs YAML exits 2 at once" timeout 20 "$STEWARD" experiment validate "$WORK/laughs.yaml"
-check "the error names the alias bound" grep -q "more than 10000 values once aliases" "$WORK/err"
+check "the error names the alias bound" grep -q "more than 100000 values once aliases" "$WORK/err"
 expect_exit 2 "/dev/zero as an experiment file exits 2" timeout 20 "$STEWARD" experiment validate /dev/zero
 check "the error says it is not a regular file" grep -q "must be a regular file" "$WORK/err"
 expect_exit 2 "/dev/zero as a users file exits 2" timeout 20 "$STEWARD" assign --experiment "$AB" --users /dev/zero
@@ -160,6 +160,35 @@ import json, sys
 j = json.loads(sys.argv[1])
 assert j['ci_low'] is None and j['ci_high'] is None and 'ci' in j['undefined'] and abs(j['p_value'] - 0.1573) < 1e-3, j
 " "$("$STEWARD" stats proportions --a 1/1 --b 0/1 --json)"
+
+# ---- 10. What validation silently accepted. ----
+ramp_file "$WORK/model.yaml" 'shadow: popularty\n'
+expect_exit 2 "validate rejects an unknown model" "$STEWARD" experiment validate "$WORK/model.yaml"
+check "it names the field and lists the known models" grep -q "field 'shadow' names the unknown model 'popularty' (known: baseline" "$WORK/err"
+expect_exit 2 "create rejects an unknown model too" "$STEWARD" experiment create --db "$WORK/m.db" --file "$WORK/model.yaml" --actor a
+ramp_file "$WORK/dup.yaml" 'name: y\n'
+expect_exit 2 "a duplicate key is rejected" "$STEWARD" experiment validate "$WORK/dup.yaml"
+check "it names both lines" grep -q "key 'name' appears twice (lines 1 and 5)" "$WORK/err"
+ramp_file "$WORK/attr.yaml" 'hash_attribute: device_id\n'
+expect_exit 2 "hash_attribute other than user_id is rejected" "$STEWARD" experiment validate "$WORK/attr.yaml"
+check "it says only user_id is supported" grep -q "only user_id is supported" "$WORK/err"
+ramp_file "$WORK/desc.yaml" 'description: [not, text]\n'
+expect_exit 2 "a non-text description is rejected" "$STEWARD" experiment validate "$WORK/desc.yaml"
+printf 'name: "a\\0b"\narms:\n  - {name: a, model: baseline}\n  - {name: b, model: baseline}\n' >"$WORK/nul.yaml"
+expect_exit 2 "a NUL inside a name is rejected" "$STEWARD" experiment validate "$WORK/nul.yaml"
+ramp_file "$WORK/neg.yaml" 'evaluation: {min_users_per_arm: -1}\ndecision: {mde: -0.05}\n'
+expect_exit 2 "negative min_users_per_arm is rejected" "$STEWARD" experiment validate "$WORK/neg.yaml"
+printf 'alice\n\nbob\n' >"$WORK/blank.txt"
+expect_exit 2 "assign fails on a blank line" "$STEWARD" assign --experiment "$AB" --users "$WORK/blank.txt"
+check "and prints no rows before it" test ! -s "$WORK/out"
+python3 - "$ROOT/data/goodbooks/books.csv" "$WORK/all.yaml" <<'PY'
+import csv, sys
+ids = [row["book_id"] for row in csv.DictReader(open(sys.argv[1], encoding="utf-8"))]
+open(sys.argv[2], "w").write("reason: everything\nitems: [" + ", ".join(ids) + "]\n")
+PY
+expect_exit 2 "a blocklist of every item is an error" \
+  "$STEWARD" demo --headless --quiet --requests 10 --db "$WORK/all.db" --blocklist "$WORK/all.yaml"
+check "it names the file" grep -q "all.yaml:2: field 'items' blocks every one of the" "$WORK/err"
 
 echo "$pass passed, $failures failed"
 [ "$failures" -eq 0 ]
