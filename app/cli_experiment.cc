@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "app/cli.h"
+#include "app/model_factory.h"
 #include "common/json.h"
 #include "common/clock.h"
 #include "common/text.h"
@@ -54,7 +55,7 @@ void AddExperimentCommands(CLI::App& app) {
   validate->add_option("file", f->file, "Experiment definition (YAML or JSON)")->required();
   validate->add_flag("--json", f->json, "Print the parsed definition as JSON");
   validate->callback([f] {
-    auto config = experiment::LoadExperimentConfig(f->file);
+    auto config = experiment::LoadExperimentConfig(f->file, ModelNames());
     if (!config.ok()) Fail(config.status());
     if (f->json) {
       PrintJsonLine(config->source_json);
@@ -70,7 +71,7 @@ void AddExperimentCommands(CLI::App& app) {
   create->add_option("--file", f->file, "Experiment definition")->required();
   create->add_option("--actor", f->actor, "Who is saving it")->default_val("cli")->check(OneLine);
   create->callback([f] {
-    auto config = experiment::LoadExperimentConfig(f->file);
+    auto config = experiment::LoadExperimentConfig(f->file, ModelNames());
     if (!config.ok()) Fail(config.status());
     auto db = storage::Database::Open(f->db);
     if (!db.ok()) Fail(db.status());
@@ -84,7 +85,7 @@ void AddExperimentCommands(CLI::App& app) {
   status->add_option("--db", f->db, "SQLite database")->required();
   status->add_flag("--json", f->json, "Print {\"experiments\": [...]}");
   status->callback([f] {
-    auto db = OpenExistingDatabase(f->db, /*read_only=*/false);
+    auto db = OpenExistingDatabase(f->db, /*read_only=*/true);
     serving::RolloutController controller(*db, SystemClock::Default());
     auto all = storage::ExperimentStore(*db).List();
     if (!all.ok()) Fail(all.status());
@@ -182,7 +183,7 @@ void AddExperimentCommands(CLI::App& app) {
   history->add_option("--name", f->name, "Experiment name")->required();
   history->add_flag("--json", f->json, "Print {\"versions\": [...], \"audit\": [...]}");
   history->callback([f] {
-    auto db = OpenExistingDatabase(f->db, /*read_only=*/false);
+    auto db = OpenExistingDatabase(f->db, /*read_only=*/true);
     auto versions = storage::ExperimentStore(*db).Versions(f->name);
     if (!versions.ok()) Fail(versions.status());
     if (versions->empty()) Fail(NotFound("no experiment named '" + f->name + "'"));

@@ -54,7 +54,10 @@ std::vector<std::string> SplitList(const std::string& text) {
 
 nlohmann::json EstimatesJson(const std::map<std::string, shadow::Estimate>& estimates) {
   nlohmann::json j = nlohmann::json::object();
-  for (const auto& [name, e] : estimates) j[name] = {{"value", e.value}, {"ci_low", e.ci_low}, {"ci_high", e.ci_high}};
+  for (const auto& [name, e] : estimates) {
+    j[name] = {{"value", e.value}, {"ci_low", e.ci_low}, {"ci_high", e.ci_high}};  // NaN prints as null
+    if (!e.ci_undefined.empty()) j[name]["ci_undefined"] = e.ci_undefined;
+  }
   return j;
 }
 
@@ -172,9 +175,15 @@ void AddModelCommands(CLI::App& app) {
              {"rows", built->rows_evaluated}, {"note", built->note},
              {"estimates", EstimatesJson(*estimates)}, {"ess", g.ess}, {"max_weight", g.max_weight},
              {"mean_weight", g.mean_weight}, {"unreliable", g.unreliable}};
-      if (g.unreliable) {
-        out["warning"] = g.warning;
-        std::fprintf(stderr, "steward: warning: %s\n", g.warning.c_str());
+      std::string warning = g.warning;
+      for (const auto& [name, e] : *estimates) {
+        if (e.ci_undefined.empty()) continue;
+        warning += (warning.empty() ? "" : "; ") + name + " has no interval: " + e.ci_undefined;
+      }
+      out["unreliable"] = !warning.empty();
+      if (!warning.empty()) {
+        out["warning"] = warning.rfind("importance-weighted", 0) == 0 ? warning : "estimates are unreliable: " + warning;
+        std::fprintf(stderr, "steward: warning: %s\n", out["warning"].get<std::string>().c_str());
       }
     }
     if (f->json) {
@@ -230,11 +239,18 @@ void AddModelCommands(CLI::App& app) {
     if (!log.ok()) Fail(log.status());
     auto r = shadow::Replay(*log, *policy, f->seed);
     if (!r.ok()) Fail(r.status());
-    const nlohmann::json j = {{"policy", r->policy}, {"log", f->log},         {"events", r->events}, {"matched", r->matched},
+    nlohmann::json j = {{"policy", r->policy}, {"log", f->log},         {"events", r->events}, {"matched", r->matched},
                               {"clicks", r->clicks}, {"ctr", r->ctr},         {"ci_low", r->ci_low}, {"ci_high", r->ci_high},
-                              {"seed", f->seed},     {"interval", "wilson95"}};
+                              {"seed", f->seed},     {"interval", "wilson95"}};  // NaN (no match) prints as null
+    if (!r->undefined.empty()) {
+      j["undefined"] = r->undefined;
+      std::fprintf(stderr, "steward: warning: %s\n", r->undefined.c_str());
+    }
     if (f->json) {
       PrintJsonLine(DumpJson(j));
+    } else if (!r->undefined.empty()) {
+      std::printf("%s on %s: 0 of %lld events matched; CTR undefined\n", r->policy.c_str(), f->log.c_str(),
+                  static_cast<long long>(r->events));
     } else {
       std::printf("%s on %s: %lld of %lld events matched, %lld clicks, CTR %.4f (95%% CI %.4f to %.4f)\n", r->policy.c_str(),
                   f->log.c_str(), static_cast<long long>(r->matched), static_cast<long long>(r->events),

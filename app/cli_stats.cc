@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "app/cli.h"
+#include "app/model_factory.h"
 #include "common/file.h"
 #include "common/json.h"
 #include "common/text.h"
@@ -83,9 +84,12 @@ void AddStatsCommands(CLI::App& app) {
     const auto [xb, nb] = parse("--b", f->b);
     auto r = experiment::TwoProportionTest(xa, na, xb, nb, f->alpha);
     if (!r.ok()) Fail(r.status());
-    PrintResult({{"z", r->z}, {"p_value", r->p_value}, {"diff", r->diff}, {"ci_low", r->ci_low}, {"ci_high", r->ci_high},
-                 {"rel_lift", r->rel_lift}, {"rel_ci_low", r->rel_ci_low}, {"rel_ci_high", r->rel_ci_high}},
-                f->json);
+    // Undefined statistics are NaN, printed as null, with the reason under "undefined".
+    nlohmann::json j = {{"z", r->z},           {"p_value", r->p_value},   {"diff", r->diff},
+                        {"ci_low", r->ci_low}, {"ci_high", r->ci_high},   {"rel_lift", r->rel_lift},
+                        {"rel_ci_low", r->rel_ci_low}, {"rel_ci_high", r->rel_ci_high}};
+    if (!r->undefined.empty()) j["undefined"] = r->undefined;
+    PrintResult(j, f->json);
   });
 
   auto* means = stats->add_subcommand("means", "Welch's t-test from summary statistics");
@@ -132,7 +136,7 @@ void AddStatsCommands(CLI::App& app) {
   assign->add_option("--db", f->db, "Use and record sticky assignments in this database (when the experiment is sticky)");
   assign->add_flag("--json", f->json, "One JSON object per user: user, hash, arm, arm_index, in_experiment");
   assign->callback([f] {
-    auto config = experiment::LoadExperimentConfig(f->experiment_file);
+    auto config = experiment::LoadExperimentConfig(f->experiment_file, ModelNames());
     if (!config.ok()) Fail(config.status());
     // Every line is checked before anything is printed or recorded: a bad line fails the whole
     // command with nothing on stdout.

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cstdlib>
+#include <map>
 #include <cmath>
 #include <nlohmann/json.hpp>
 
@@ -86,14 +87,27 @@ Status CheckTree(const YAML::Node& node, const std::string& source, int depth, s
                            " levels deep; fix: flatten the structure");
   }
   if (node.IsMap()) {
+    std::map<std::string, int> seen;  // key -> line (1-based)
     for (const auto& kv : node) {
       if (!kv.first.IsScalar()) {
         return InvalidArgument(Where(source, kv.first) + ": a key must be plain text, not a list or map; fix: name the field");
+      }
+      const std::string& key = kv.first.Scalar();
+      RETURN_IF_ERROR(CheckText(key, Where(source, kv.first) + ": key"));
+      const int line = kv.first.Mark().line + 1;
+      if (auto [it, inserted] = seen.emplace(key, line); !inserted) {
+        // YAML forbids duplicate keys; readers would silently take one or the other.
+        return InvalidArgument(source + ":" + std::to_string(line) + ": key '" + key + "' appears twice (lines " +
+                               std::to_string(it->second) + " and " + std::to_string(line) +
+                               "); fix: keep one of them");
       }
       RETURN_IF_ERROR(CheckTree(kv.second, source, depth + 1, nodes));
     }
   } else if (node.IsSequence()) {
     for (const auto& item : node) RETURN_IF_ERROR(CheckTree(item, source, depth + 1, nodes));
+  } else if (node.IsScalar()) {
+    // Escapes in double-quoted scalars ("\0", "\ud800") can make bytes the file itself may not hold.
+    RETURN_IF_ERROR(CheckText(node.Scalar(), Where(source, node) + ": value"));
   }
   return Status::Ok();
 }

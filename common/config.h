@@ -21,7 +21,7 @@ namespace steward {
 
 // Limits every configuration tree is checked against when parsed (docs/security.md). A tree over
 // a limit is rejected with an error, before anything else reads it.
-inline constexpr size_t kMaxConfigNodes = 10000;  // values (maps, lists, scalars) with aliases expanded
+inline constexpr size_t kMaxConfigNodes = 100000;  // values (maps, lists, scalars) with aliases expanded
 inline constexpr int kMaxConfigDepth = 32;         // nesting of maps and lists
 
 class ConfigNode {
@@ -33,7 +33,9 @@ class ConfigNode {
   static StatusOr<ConfigNode> LoadFile(const std::string& path);
   // Parses text; `source` names it in error messages (e.g. "--experiment" or a file name). Errors
   // (kInvalidArgument): not UTF-8 text, not YAML/JSON, more than kMaxConfigNodes values once
-  // aliases are expanded, nesting deeper than kMaxConfigDepth, a key that is not a scalar.
+  // aliases are expanded, nesting deeper than kMaxConfigDepth, a key that is not a scalar, a key
+  // repeated in one map (naming both lines), a key or value that is not UTF-8 or holds a NUL byte
+  // (e.g. from a "\0" escape).
   static StatusOr<ConfigNode> Parse(const std::string& text, const std::string& source);
 
   bool IsMap() const;

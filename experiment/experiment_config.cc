@@ -1,5 +1,6 @@
 #include "experiment/experiment_config.h"
 
+#include <algorithm>
 #include <cmath>
 #include <set>
 
@@ -47,7 +48,11 @@ StatusOr<int64_t> ParseDurationMs(const ConfigNode& node) {
     size_t used = 0;
     const double v = std::stod(number, &used);
     if (used != number.size() || v < 0 || !std::isfinite(v)) return bad();
-    return static_cast<int64_t>(v * static_cast<double>(unit));
+    const double ms = v * static_cast<double>(unit);
+    if (ms > static_cast<double>(kMaxDurationMs)) {  // checked before the conversion, which would overflow
+      return node.Error("must be at most 10 years (3650d), got \"" + text + "\"", "write a shorter duration such as 14d");
+    }
+    return static_cast<int64_t>(ms);
   } catch (const std::exception&) {
     return bad();
   }
@@ -123,7 +128,18 @@ StatusOr<std::vector<GuardrailConfig>> ParseGuardrails(const ConfigNode& list) {
 
 }  // namespace
 
-StatusOr<ExperimentConfig> ParseExperimentConfig(const ConfigNode& root) {
+namespace {
+
+Status CheckModel(const ConfigNode& node, const std::string& model, std::span<const std::string> known) {
+  if (known.empty() || std::find(known.begin(), known.end(), model) != known.end()) return Status::Ok();
+  std::string list;
+  for (const std::string& k : known) list += (list.empty() ? "" : ", ") + k;
+  return node.Error("names the unknown model '" + model + "' (known: " + list + ")", "use one of the known models");
+}
+
+}  // namespace
+
+StatusOr<ExperimentConfig> ParseExperimentConfig(const ConfigNode& root, std::span<const std::string> known_models) {
   if (!root.IsMap()) return root.Error("must be a map of experiment fields", "start the file with `name: my-experiment`");
   RETURN_IF_ERROR(root.RejectUnknownKeys(
       {"name", "seed", "hash_attribute", "hash_version", "coverage", "arms", "namespace", "shadow", "description", "type",
@@ -133,6 +149,14 @@ StatusOr<ExperimentConfig> ParseExperimentConfig(const ConfigNode& root) {
   if (c.name.empty()) return root.Error("'name' is empty", "give the experiment a name");
   ASSIGN_OR_RETURN(c.seed, root.GetString("seed", c.name));
   ASSIGN_OR_RETURN(c.hash_attribute, root.GetString("hash_attribute", std::string("user_id")));
+  if (c.hash_attribute != "user_id") {
+    return root.Get("hash_attribute")->Error("is '" + c.hash_attribute + "', but only user_id is supported (users are "
+                                             "assigned by the user id they are served under)",
+                                             "remove the field or write `hash_attribute: user_id`");
+  }
+  if (auto description = root.Find("description")) {
+    if (!description->IsScalar()) return description->Error("must be text", "write `description: \"what this tests\"`");
+  }
   ASSIGN_OR_RETURN(int64_t version, root.GetInt("hash_version", 2));
   if (version != 1 && version != 2) {
     ASSIGN_OR_RETURN(ConfigNode node, root.Get("hash_version"));
@@ -158,6 +182,7 @@ StatusOr<ExperimentConfig> ParseExperimentConfig(const ConfigNode& root) {
     ArmConfig a;
     ASSIGN_OR_RETURN(a.name, arm.GetString("name"));
     ASSIGN_OR_RETURN(a.model, arm.GetString("model"));
+    RETURN_IF_ERROR(CheckModel(*arm.Get("model"), a.model, known_models));
     ASSIGN_OR_RETURN(a.weight, arm.GetDouble("weight", 1.0 / static_cast<double>(arms.size())));
     if (a.name.empty()) return arm.Error("has an empty name", "name the arm (e.g. control)");
     if (!names.insert(a.name).second) return arm.Error("repeats the arm name '" + a.name + "'", "give each arm its own name");
@@ -197,6 +222,7 @@ StatusOr<ExperimentConfig> ParseExperimentConfig(const ConfigNode& root) {
       ASSIGN_OR_RETURN(c.shadow_model, shadow->AsString());
     }
     if (c.shadow_model.empty()) return shadow->Error("names no model", "write `shadow: {model: hybrid}` or remove `shadow`");
+    RETURN_IF_ERROR(CheckModel(*shadow, c.shadow_model, known_models));
   }
   if (auto attributes = root.Find("attributes")) {
     if (!attributes->IsSequence()) return attributes->Error("must be a list of attribute names", "write e.g. `[age_band, country]`");
@@ -228,9 +254,16 @@ StatusOr<ExperimentConfig> ParseExperimentConfig(const ConfigNode& root) {
       if (c.evaluation.interval_ms <= 0) return interval->Error("must be positive", "write e.g. 15m");
     }
     ASSIGN_OR_RETURN(int64_t limit, eval->GetInt("failure_limit", 3));
-    if (limit < 0) return eval->Get("failure_limit")->Error("must be >= 0", "write how many failed checks to tolerate");
+    if (limit < 0 || limit > kMaxFailureLimit) {
+      return eval->Get("failure_limit")->Error("must be between 0 and " + std::to_string(kMaxFailureLimit) + ", got " + std::to_string(limit),
+                                               "write how many consecutive failed checks to tolerate, e.g. 3");
+    }
     c.evaluation.failure_limit = static_cast<int>(limit);
     ASSIGN_OR_RETURN(c.evaluation.min_users_per_arm, eval->GetInt("min_users_per_arm", 100));
+    if (c.evaluation.min_users_per_arm < 0) {
+      return eval->Get("min_users_per_arm")->Error("must be >= 0, got " + std::to_string(c.evaluation.min_users_per_arm),
+                                                   "write how many users each arm needs before guardrails are judged, e.g. 100");
+    }
   }
   c.decision.primary_metrics = {Metric::kCtr};
   if (auto decision = root.Find("decision")) {
@@ -250,18 +283,24 @@ StatusOr<ExperimentConfig> ParseExperimentConfig(const ConfigNode& root) {
     ASSIGN_OR_RETURN(c.decision.mde, decision->GetDouble("mde", 0.05));
     if (!(c.decision.alpha > 0 && c.decision.alpha < 1)) return decision->Get("alpha")->Error("must be in (0, 1)", "write e.g. 0.05");
     if (!(c.decision.power > 0 && c.decision.power < 1)) return decision->Get("power")->Error("must be in (0, 1)", "write e.g. 0.8");
+    if (!(c.decision.mde > 0)) {
+      return decision->Get("mde")->Error("must be > 0 (a relative minimum detectable effect)", "write e.g. 0.05 for 5%");
+    }
   }
   ASSIGN_OR_RETURN(c.sticky, root.GetBool("sticky", false));
   ASSIGN_OR_RETURN(int64_t bucket_version, root.GetInt("bucket_version", 1));
-  if (bucket_version < 1) return root.Get("bucket_version")->Error("must be >= 1", "start at 1 and bump it to re-randomise");
+  if (bucket_version < 1 || bucket_version > kMaxBucketVersion) {
+    return root.Get("bucket_version")->Error("must be between 1 and " + std::to_string(kMaxBucketVersion) + ", got " + std::to_string(bucket_version),
+                                             "start at 1 and bump it to re-randomise");
+  }
   c.bucket_version = static_cast<int>(bucket_version);
   c.source_json = root.ToJson();
   return c;
 }
 
-StatusOr<ExperimentConfig> LoadExperimentConfig(const std::string& path) {
+StatusOr<ExperimentConfig> LoadExperimentConfig(const std::string& path, std::span<const std::string> known_models) {
   ASSIGN_OR_RETURN(ConfigNode root, ConfigNode::LoadFile(path));
-  return ParseExperimentConfig(root);
+  return ParseExperimentConfig(root, known_models);
 }
 
 }  // namespace steward::experiment

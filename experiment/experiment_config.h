@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -11,6 +12,12 @@
 #include "common/status.h"
 
 namespace steward::experiment {
+
+// Bounds checked on load (docs/experiments.md): larger values are rejected naming the field, not
+// truncated or overflowed.
+inline constexpr int64_t kMaxDurationMs = int64_t{3650} * 86'400'000;  // durations: 10 years
+inline constexpr int64_t kMaxFailureLimit = 1000;                     // evaluation.failure_limit
+inline constexpr int64_t kMaxBucketVersion = 2147483647;              // bucket_version (an int)
 
 struct ArmConfig {
   std::string name;
@@ -81,7 +88,7 @@ struct ShadowPhaseConfig {
 struct ExperimentConfig {
   std::string name;
   std::string seed;                       // Default: name
-  std::string hash_attribute = "user_id";
+  std::string hash_attribute = "user_id";  // the only attribute supported (others are rejected)
   int hash_version = 2;                   // 1 or 2. Default: 2
   double coverage = 1.0;                  // share of eligible users in the experiment. Default: 1
   std::vector<ArmConfig> arms;            // at least two; weights sum to 1
@@ -100,9 +107,11 @@ struct ExperimentConfig {
   std::string source_json;                // the validated definition, stored with each version
 };
 
-StatusOr<ExperimentConfig> ParseExperimentConfig(const ConfigNode& root);
+// `known_models`: when not empty, every arm's model and the shadow model must be one of them (the
+// CLI passes app::ModelNames(); the library does not know the model registry). Default: no check.
+StatusOr<ExperimentConfig> ParseExperimentConfig(const ConfigNode& root, std::span<const std::string> known_models = {});
 // "90s", "15m", "2h", "1d" or a number of seconds.
 StatusOr<int64_t> ParseDurationMs(const ConfigNode& node);
-StatusOr<ExperimentConfig> LoadExperimentConfig(const std::string& path);
+StatusOr<ExperimentConfig> LoadExperimentConfig(const std::string& path, std::span<const std::string> known_models = {});
 
 }  // namespace steward::experiment

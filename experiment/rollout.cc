@@ -191,7 +191,7 @@ Analysis Analyze(const ExperimentConfig& config, RolloutStatus& status, const Ex
         const double margin = gc.relative ? gc.threshold * std::fabs(rc) : gc.threshold;
         // Oriented so that harm is negative: harm_diff < 0 means worse than the tolerated margin.
         const double harm_diff = (gc.harm == HarmDirection::kDecrease ? (rt - rc) : (rc - rt)) + margin;
-        const double zq = NormalQuantile(1 - gc.alpha / 2);
+        const double zq = TwoSidedCriticalValue(gc.alpha);
         gs.control = rc;
         gs.treatment = rt;
         gs.diff = rt - rc;
@@ -230,7 +230,7 @@ Analysis Analyze(const ExperimentConfig& config, RolloutStatus& status, const Ex
     return out;
   }
 
-  // Health: sample-ratio mismatch and traffic.
+  // Health: sample-ratio mismatch is a failed check (it spends the failure budget).
   std::string health;
   auto srm = SampleRatioMismatch(users, weights);
   if (srm.ok()) evidence["srm"] = {{"chi2", srm->chi2}, {"p_value", srm->p_value}, {"mismatch", srm->mismatch}};
@@ -254,7 +254,7 @@ Analysis Analyze(const ExperimentConfig& config, RolloutStatus& status, const Ex
       out.reason = "inconclusive: no traffic since the last analysis; holding the step";
     }
     status.reason = out.reason;
-    out.evidence_json = evidence.dump();
+    out.evidence_json = DumpJson(evidence);
     return out;
   }
   status.quiet_analyses = 0;

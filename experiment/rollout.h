@@ -7,8 +7,9 @@
 //
 // At every evaluation interval Analyze() checks health (sample-ratio mismatch, traffic) and every
 // guardrail; a breach confirmed by the guardrail's test rolls back at once; a failed health check
-// spends the failure budget (Argo Rollouts' failureLimit) and holds; a passing step advances when
-// its duration, sample and approval conditions are met.
+// (sample-ratio mismatch) spends the failure budget (Argo Rollouts' failureLimit) and holds; an
+// inconclusive one (no traffic since the last analysis) holds without spending it; a passing step
+// advances when its duration, sample and approval conditions are met.
 #pragma once
 
 #include <cstdint>

@@ -6,14 +6,31 @@
 #include <boost/math/distributions/normal.hpp>
 #include <boost/math/distributions/students_t.hpp>
 #include <cmath>
+#include <cstdio>
+#include <limits>
 #include <numeric>
 #include <string>
 
 namespace steward::experiment {
 namespace {
 
-const boost::math::normal_distribution<double>& StdNormal() {
-  static const boost::math::normal_distribution<double> n(0.0, 1.0);
+// Errors become NaN/inf results (checked by the callers) instead of exceptions.
+using NoThrow = boost::math::policies::policy<
+    boost::math::policies::domain_error<boost::math::policies::errno_on_error>,
+    boost::math::policies::pole_error<boost::math::policies::errno_on_error>,
+    boost::math::policies::overflow_error<boost::math::policies::errno_on_error>,
+    boost::math::policies::underflow_error<boost::math::policies::ignore_error>,
+    boost::math::policies::evaluation_error<boost::math::policies::errno_on_error>,
+    boost::math::policies::rounding_error<boost::math::policies::errno_on_error>>;
+using Normal = boost::math::normal_distribution<double, NoThrow>;
+using StudentsT = boost::math::students_t_distribution<double, NoThrow>;
+using ChiSquared = boost::math::chi_squared_distribution<double, NoThrow>;
+using Binomial = boost::math::binomial_distribution<double, NoThrow>;
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+const Normal& StdNormal() {
+  static const Normal n(0.0, 1.0);
   return n;
 }
 
@@ -44,30 +61,51 @@ Moments MomentsOf(std::span<const double> v) {
 
 double NormalCdf(double x) { return boost::math::cdf(StdNormal(), x); }
 double NormalQuantile(double p) { return boost::math::quantile(StdNormal(), p); }
+double TwoSidedCriticalValue(double alpha) { return boost::math::quantile(boost::math::complement(StdNormal(), alpha / 2)); }
 
 StatusOr<ProportionsResult> TwoProportionTest(int64_t xa, int64_t na, int64_t xb, int64_t nb, double alpha) {
   RETURN_IF_ERROR(CheckAlpha(alpha));
   if (na <= 0 || nb <= 0) return InvalidArgument("each arm needs N > 0 (write X/N with N the number of units)");
   if (xa < 0 || xb < 0 || xa > na || xb > nb) return InvalidArgument("successes X must satisfy 0 <= X <= N in each arm");
-  const double pa = static_cast<double>(xa) / static_cast<double>(na);
-  const double pb = static_cast<double>(xb) / static_cast<double>(nb);
-  const double pooled = static_cast<double>(xa + xb) / static_cast<double>(na + nb);
-  const double se_pooled = std::sqrt(pooled * (1 - pooled) * (1.0 / static_cast<double>(na) + 1.0 / static_cast<double>(nb)));
-  const double var_a = pa * (1 - pa) / static_cast<double>(na);
-  const double var_b = pb * (1 - pb) / static_cast<double>(nb);
+  // Counts in double: xa + xb and na + nb overflow int64 for counts near its limit.
+  const double fxa = static_cast<double>(xa), fna = static_cast<double>(na);
+  const double fxb = static_cast<double>(xb), fnb = static_cast<double>(nb);
+  const double pa = fxa / fna, pb = fxb / fnb;
+  const double pooled = (fxa + fxb) / (fna + fnb);
+  const double se_pooled = std::sqrt(pooled * (1 - pooled) * (1.0 / fna + 1.0 / fnb));
+  const double var_a = pa * (1 - pa) / fna;
+  const double var_b = pb * (1 - pb) / fnb;
   const double se = std::sqrt(var_a + var_b);
-  const double zq = NormalQuantile(1 - alpha / 2);
+  const double zq = TwoSidedCriticalValue(alpha);
   ProportionsResult r;
   r.diff = pb - pa;
-  r.z = se_pooled > 0 ? r.diff / se_pooled : 0.0;
-  r.p_value = se_pooled > 0 ? TwoSidedNormalP(r.z) : 1.0;
-  r.ci_low = r.diff - zq * se;
-  r.ci_high = r.diff + zq * se;
+  if (se_pooled > 0) {
+    r.z = r.diff / se_pooled;
+    r.p_value = TwoSidedNormalP(r.z);
+  } else {
+    r.z = r.p_value = kNaN;
+    r.undefined["z"] = "both arms have the same rate of 0 or 1, so the pooled standard error is 0 and z is 0/0";
+  }
+  if (se > 0) {
+    r.ci_low = r.diff - zq * se;
+    r.ci_high = r.diff + zq * se;
+  } else {
+    r.ci_low = r.ci_high = kNaN;
+    r.undefined["ci"] = "both rates are 0 or 1, so the Wald standard error is 0 and the interval would be a single point";
+  }
   if (pa > 0) {
     r.rel_lift = pb / pa - 1.0;
     const double se_rel = std::sqrt(var_b / (pa * pa) + pb * pb * var_a / (pa * pa * pa * pa));
-    r.rel_ci_low = r.rel_lift - zq * se_rel;
-    r.rel_ci_high = r.rel_lift + zq * se_rel;
+    if (se_rel > 0) {
+      r.rel_ci_low = r.rel_lift - zq * se_rel;
+      r.rel_ci_high = r.rel_lift + zq * se_rel;
+    } else {
+      r.rel_ci_low = r.rel_ci_high = kNaN;
+      r.undefined["rel_ci"] = "both rates are 0 or 1, so the delta-method standard error is 0";
+    }
+  } else {
+    r.rel_lift = r.rel_ci_low = r.rel_ci_high = kNaN;
+    r.undefined["rel_lift"] = "the control rate is 0, so the relative lift (b - a) / a is undefined";
   }
   return r;
 }
@@ -75,20 +113,40 @@ StatusOr<ProportionsResult> TwoProportionTest(int64_t xa, int64_t na, int64_t xb
 StatusOr<MeansResult> WelchTest(double mean_a, double sd_a, double n_a, double mean_b, double sd_b, double n_b,
                                 double alpha) {
   RETURN_IF_ERROR(CheckAlpha(alpha));
+  for (double v : {mean_a, sd_a, n_a, mean_b, sd_b, n_b}) {
+    if (!std::isfinite(v)) return InvalidArgument("means, standard deviations and N must be finite numbers");
+  }
   if (n_a < 2 || n_b < 2) return InvalidArgument("Welch's test needs N >= 2 in each arm");
   if (sd_a < 0 || sd_b < 0) return InvalidArgument("standard deviations must be >= 0");
   const double va = sd_a * sd_a / n_a, vb = sd_b * sd_b / n_b;
-  if (va + vb <= 0) return InvalidArgument("both standard deviations are 0: the test is undefined");
+  if (!std::isfinite(va + vb) || !std::isfinite(mean_b - mean_a)) {
+    return InvalidArgument("means or standard deviations too large: the difference or its variance overflows a double "
+                           "(keep |mean| and sd below about 1e150, e.g. by changing the unit)");
+  }
+  if (va + vb <= 0) {
+    if (sd_a > 0 || sd_b > 0) {
+      return InvalidArgument("standard deviations too small: sd^2 / N underflows a double; rescale the values (e.g. change the unit)");
+    }
+    return InvalidArgument("both standard deviations are 0: the test is undefined");
+  }
   MeansResult r;
   r.diff = mean_b - mean_a;
   const double se = std::sqrt(va + vb);
   r.t = r.diff / se;
-  r.df = (va + vb) * (va + vb) / (va * va / (n_a - 1) + vb * vb / (n_b - 1));
-  const boost::math::students_t_distribution<double> t(r.df);
+  // Welch-Satterthwaite, scaled by va + vb so that neither squaring overflows nor underflows.
+  const double sa = va / (va + vb), sb = vb / (va + vb);
+  r.df = 1.0 / (sa * sa / (n_a - 1) + sb * sb / (n_b - 1));
+  const StudentsT t(r.df);
   r.p_value = 2.0 * boost::math::cdf(boost::math::complement(t, std::fabs(r.t)));
-  const double tq = boost::math::quantile(t, 1 - alpha / 2);
+  const double tq = boost::math::quantile(boost::math::complement(t, alpha / 2));
   r.ci_low = r.diff - tq * se;
   r.ci_high = r.diff + tq * se;
+  for (double v : {r.t, r.df, r.p_value, r.ci_low, r.ci_high}) {
+    if (!std::isfinite(v)) {
+      return InvalidArgument("the t-test cannot be computed in double precision for these values (a result overflows); "
+                             "rescale the means and standard deviations");
+    }
+  }
   return r;
 }
 
@@ -114,7 +172,7 @@ StatusOr<SrmResult> SampleRatioMismatch(std::span<const double> counts, std::spa
     r.chi2 += (counts[i] - expected) * (counts[i] - expected) / expected;
     enough = enough && counts[i] >= min_per_arm;
   }
-  const boost::math::chi_squared_distribution<double> chi(static_cast<double>(counts.size() - 1));
+  const ChiSquared chi(static_cast<double>(counts.size() - 1));
   r.p_value = boost::math::cdf(boost::math::complement(chi, r.chi2));
   r.mismatch = enough && r.p_value < threshold;
   return r;
@@ -129,9 +187,17 @@ StatusOr<int64_t> SampleSizePerArm(double baseline_rate, double mde_rel, double 
     return InvalidArgument("--mde must be a non-zero relative change keeping the rate in (0, 1)");
   }
   const double pbar = (p1 + p2) / 2;
-  const double za = NormalQuantile(1 - alpha / 2), zb = NormalQuantile(power);
+  const double za = TwoSidedCriticalValue(alpha), zb = NormalQuantile(power);
   const double num = za * std::sqrt(2 * pbar * (1 - pbar)) + zb * std::sqrt(p1 * (1 - p1) + p2 * (1 - p2));
-  return static_cast<int64_t>(std::ceil(num * num / ((p2 - p1) * (p2 - p1))));
+  const double n = std::ceil(num * num / ((p2 - p1) * (p2 - p1)));
+  constexpr double kMaxN = 9007199254740992.0;  // 2^53
+  if (!(n <= kMaxN)) {
+    char need[96];
+    std::snprintf(need, sizeof need, "mde %g needs about %.3g", mde_rel, n);
+    return InvalidArgument(std::string(need) +
+                           " units per arm, more than 2^53: the effect is too small to detect; use a larger mde");
+  }
+  return static_cast<int64_t>(n);
 }
 
 void RatioSums::Add(double x, double y) {
@@ -165,7 +231,7 @@ StatusOr<RatioResult> RatioTest(const RatioSums& a, const RatioSums& b, double a
   r.se = std::sqrt(va + vb);
   r.z = r.se > 0 ? r.diff / r.se : 0.0;
   r.p_value = r.se > 0 ? TwoSidedNormalP(r.z) : 1.0;
-  const double zq = NormalQuantile(1 - alpha / 2);
+  const double zq = TwoSidedCriticalValue(alpha);
   r.ci_low = r.diff - zq * r.se;
   r.ci_high = r.diff + zq * r.se;
   if (r.ratio_a > 0) {
@@ -248,7 +314,7 @@ bool SequentialMonitor::Update(double diff, double variance) {
 StatusOr<Interval> WilsonInterval(int64_t k, int64_t n, double alpha) {
   RETURN_IF_ERROR(CheckAlpha(alpha));
   if (n <= 0 || k < 0 || k > n) return InvalidArgument("Wilson interval needs 0 <= k <= n and n > 0");
-  const double z = NormalQuantile(1 - alpha / 2), nn = static_cast<double>(n), p = static_cast<double>(k) / nn;
+  const double z = TwoSidedCriticalValue(alpha), nn = static_cast<double>(n), p = static_cast<double>(k) / nn;
   const double centre = p + z * z / (2 * nn);
   const double half = z * std::sqrt(p * (1 - p) / nn + z * z / (4 * nn * nn));
   const double denom = 1 + z * z / nn;
@@ -260,7 +326,7 @@ StatusOr<Interval> WilsonInterval(int64_t k, int64_t n, double alpha) {
 StatusOr<double> BinomialTestTwoSided(int64_t k, int64_t n, double p) {
   if (n <= 0 || k < 0 || k > n) return InvalidArgument("binomial test needs 0 <= k <= n and n > 0");
   if (!(p > 0 && p < 1)) return InvalidArgument("binomial test needs p in (0, 1)");
-  const boost::math::binomial_distribution<double> dist(static_cast<double>(n), p);
+  const Binomial dist(static_cast<double>(n), p);
   const double observed = boost::math::pdf(dist, static_cast<double>(k));
   const double tolerance = 1 + 1e-7;  // as scipy.stats.binomtest
   double total = 0;

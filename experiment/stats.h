@@ -6,31 +6,47 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "common/status.h"
 
 namespace steward::experiment {
 
-// Standard normal helpers.
+// Standard normal helpers. Boost.Math is used with a policy that never throws: a quantile outside
+// (0, 1) is NaN or infinite, which callers check, instead of an exception that aborts a command.
 double NormalCdf(double x);
 double NormalQuantile(double p);
+// z_{1 - alpha/2}, computed from the upper tail so that any alpha in (0, 1) is exact, however small
+// (1 - 1e-300 / 2 rounds to 1 in double, where the quantile is infinite; the tail form gives 37.07).
+double TwoSidedCriticalValue(double alpha);
+
+// Where a statistic is undefined for the data (e.g. a relative lift over a control rate of 0, or
+// an interval whose standard error is 0), its fields hold NaN - JSON null when printed - and
+// `undefined` maps a short name of what is undefined ("ci", "rel_lift", "rel_ci", "z") to why.
+using Undefined = std::map<std::string, std::string>;
 
 struct ProportionsResult {
   double z = 0, p_value = 1, diff = 0, ci_low = 0, ci_high = 0;
   double rel_lift = 0;                    // (pb - pa) / pa
   double rel_ci_low = 0, rel_ci_high = 0;  // delta-method interval of the relative lift
+  Undefined undefined;  // "z" (z and p_value), "ci", "rel_lift" (with rel_ci), "rel_ci"
 };
 // Two-proportion z-test with the pooled standard error for z and the p-value; the interval of
-// the difference uses the unpooled (Wald) standard error.
+// the difference uses the unpooled (Wald) standard error. Undefined: z and p when both arms have
+// the same rate of 0 or 1 (pooled standard error 0); the interval when both rates are 0 or 1 (Wald
+// standard error 0: the interval would be one point); the relative lift when the control rate is 0.
 StatusOr<ProportionsResult> TwoProportionTest(int64_t xa, int64_t na, int64_t xb, int64_t nb, double alpha = 0.05);
 
 struct MeansResult {
   double t = 0, df = 0, p_value = 1, diff = 0, ci_low = 0, ci_high = 0;
 };
 // Welch's unequal-variance t-test from summary statistics (as scipy.stats.ttest_ind_from_stats
-// with equal_var=False, called with b first); Welch-Satterthwaite degrees of freedom.
+// with equal_var=False, called with b first); Welch-Satterthwaite degrees of freedom. Errors
+// (kInvalidArgument) for non-finite input and for values so large that the difference or its
+// variance overflows a double.
 StatusOr<MeansResult> WelchTest(double mean_a, double sd_a, double n_a, double mean_b, double sd_b, double n_b,
                                 double alpha = 0.05);
 
@@ -46,6 +62,7 @@ StatusOr<SrmResult> SampleRatioMismatch(std::span<const double> counts, std::spa
 // Users per arm for a two-sided two-proportion test to detect a relative change `mde_rel` from
 // `baseline_rate` with the given alpha and power (Fleiss' formula without continuity correction):
 // n = (z_{1-a/2} sqrt(2 pbar qbar) + z_{power} sqrt(p1 q1 + p2 q2))^2 / (p2 - p1)^2, rounded up.
+// Errors when n exceeds 2^53 (an effect too small to detect with any real sample).
 StatusOr<int64_t> SampleSizePerArm(double baseline_rate, double mde_rel, double alpha, double power);
 
 // Streaming per-unit sums for a ratio metric (e.g. clicks per exposure with users as the

@@ -29,6 +29,13 @@ StatusOr<BlocklistFilter> BlocklistFilter::Load(const std::string& path, const s
     blocked.insert(it->second);
     ids.push_back(id);
   }
+  if (!catalog_ids.empty() && blocked.size() >= catalog_ids.size()) {
+    // Every list would be empty: serving nothing is not a safety policy, and it would otherwise
+    // look like a healthy run (exit 0, no warning).
+    return items.Error("blocks every one of the " + std::to_string(catalog_ids.size()) +
+                           " items in the catalog, so every recommended list would be empty",
+                       "block only the items that must not be shown");
+  }
   std::sort(ids.begin(), ids.end());
   ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
   BlocklistFilter filter(std::move(blocked), std::move(reason));

@@ -18,6 +18,8 @@ namespace steward::safety {
 class BlocklistFilter final : public models::CandidateFilter {
  public:
   // `catalog_ids`: the catalog's item ids in index order (models see indices, lists name ids).
+  // Errors (kInvalidArgument) name the file and field: unknown ids, a missing reason, and a list
+  // that blocks every catalog item (every list would be empty).
   static StatusOr<BlocklistFilter> Load(const std::string& path, const std::vector<int64_t>& catalog_ids);
   // The same from item ids already read (e.g. a policy recorded in the audit log). Errors name the
   // first id that is not in the catalog.

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "common/hash.h"
 #include "common/rng.h"
@@ -68,7 +69,7 @@ StatusOr<std::map<std::string, Estimate>> Evaluate(const OpeData& d, const std::
       return InvalidArgument("row " + std::to_string(i) + ": importance weight must be finite and >= 0; check the logged propensities");
     }
   }
-  const double z = experiment::NormalQuantile(1 - o.alpha / 2);
+  const double z = experiment::TwoSidedCriticalValue(o.alpha);
   std::map<std::string, Estimate> out;
   for (const std::string& name : estimators) {
     if (std::find(EstimatorNames().begin(), EstimatorNames().end(), name) == EstimatorNames().end()) {
@@ -86,7 +87,12 @@ StatusOr<std::map<std::string, Estimate>> Evaluate(const OpeData& d, const std::
       terms = Terms(d, name, o);
       e.value = Mean(terms);
     }
-    if (o.bootstrap > 0) {
+    const bool constant = std::all_of(terms.begin(), terms.end(), [&](double t) { return t == terms.front(); });
+    if (constant) {
+      e.ci_low = e.ci_high = std::numeric_limits<double>::quiet_NaN();
+      e.ci_undefined = "all " + std::to_string(n) + " rows contribute the same term (e.g. no clicks in the log): " +
+                       "the sample has no variance, so no interval can be estimated from it";
+    } else if (o.bootstrap > 0) {
       Rng rng(o.seed ^ HashBytes(name));
       std::vector<double> stats;
       std::vector<size_t> idx(n);

@@ -42,6 +42,10 @@ struct OpeOptions {
 
 struct Estimate {
   double value = 0, ci_low = 0, ci_high = 0;
+  // Non-empty when no interval can be estimated (then ci_low and ci_high are NaN, JSON null): every
+  // row contributes the same term (e.g. a log without clicks), so the sample shows no variance and
+  // an interval of width 0 would claim a certainty the data cannot give.
+  std::string ci_undefined;
 };
 
 struct OpeDiagnostics {

@@ -1,6 +1,7 @@
 #include "shadow/replay.h"
 
 #include <cmath>
+#include <limits>
 
 #include "experiment/hashing.h"
 #include "experiment/stats.h"
@@ -58,6 +59,10 @@ StatusOr<ReplayResult> Replay(const data::ObdLog& log, models::PolicyKind policy
     ASSIGN_OR_RETURN(experiment::Interval ci, experiment::WilsonInterval(r.clicks, r.matched));
     r.ci_low = ci.low;
     r.ci_high = ci.high;
+  } else {
+    r.ctr = r.ci_low = r.ci_high = std::numeric_limits<double>::quiet_NaN();
+    r.undefined = "none of the " + std::to_string(r.events) +
+                  " logged events matched the policy's choice, so replay has no estimate of its CTR";
   }
   return r;
 }

@@ -26,6 +26,9 @@ struct ReplayResult {
   int64_t clicks = 0;   // clicks among matched rows
   double ctr = 0.0;
   double ci_low = 0.0, ci_high = 0.0;  // Wilson 95% interval of the CTR
+  // Non-empty when no event matched (then ctr, ci_low and ci_high are NaN, JSON null): replay has
+  // no evidence about the policy, and a CTR of 0 would be a wrong number.
+  std::string undefined;
   std::string policy;
 };
 

@@ -244,6 +244,10 @@ StatusOr<ShadowReport> BuildShadowReport(storage::Database& db, const ShadowRepo
       cf.max_weight = g.max_weight;
       cf.unreliable = g.unreliable;
       cf.warning = g.warning;
+      if (!est["ips"].ci_undefined.empty()) {  // no interval (JSON null): say why, never a [0, 0] that looks certain
+        cf.unreliable = true;
+        cf.warning += (cf.warning.empty() ? "" : "; ") + std::string("no interval: ") + est["ips"].ci_undefined;
+      }
     }
     for (size_t w = 0; w < windows.size(); ++w) {
       ShadowWindow& window = windows[w];

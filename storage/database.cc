@@ -2,6 +2,8 @@
 
 #include <sqlite3.h>
 
+#include <cstdio>
+#include <filesystem>
 #include <vector>
 
 #include "storage/statement.h"
@@ -163,11 +165,55 @@ Status Database::Error(const std::string& what) const {
   return IoError(path_ + ": " + what + ": " + sqlite3_errmsg(db_));
 }
 
+namespace {
+
+// "file:" URI of a path (RFC 3986 percent-encoding of what SQLite's URI parser treats specially).
+std::string FileUri(const std::string& path, const std::string& query) {
+  std::string uri = "file:";
+  for (const unsigned char c : path) {
+    if (c == '%' || c == '?' || c == '#' || c <= 0x20 || c >= 0x7f) {
+      char buf[4];
+      std::snprintf(buf, sizeof buf, "%%%02X", c);
+      uri += buf;
+    } else {
+      uri.push_back(static_cast<char>(c));
+    }
+  }
+  return uri + "?" + query;
+}
+
+bool NonEmptyFile(const std::string& path) {
+  std::error_code ec;
+  return std::filesystem::exists(path, ec) && std::filesystem::file_size(path, ec) > 0;
+}
+
+}  // namespace
+
 StatusOr<std::unique_ptr<Database>> Database::Open(const std::string& path, DatabaseOptions options) {
+  auto db = OpenConnection(path, options, /*immutable=*/false);
+  if (db.ok() && options.read_only) {
+    Status schema = (*db)->CheckReadableSchema();
+    // A WAL database in a directory this user cannot write (an auditor's read-only copy) cannot
+    // be read through the WAL index (-shm), which SQLite must create: it reports "attempt to
+    // write a readonly database". When there is no write-ahead log to read, the main file holds
+    // every committed transaction, and SQLite's immutable mode reads it without -shm or locks.
+    // (Immutable assumes no concurrent writer; a writer would have to create a -wal here first.)
+    if (!schema.ok() && !NonEmptyFile(path + "-wal")) {
+      auto immutable = OpenConnection(path, options, /*immutable=*/true);
+      if (immutable.ok() && (*immutable)->CheckReadableSchema().ok()) return immutable;
+    }
+    if (!schema.ok()) return schema;
+  }
+  return db;
+}
+
+StatusOr<std::unique_ptr<Database>> Database::OpenConnection(const std::string& path, const DatabaseOptions& options,
+                                                              bool immutable) {
   sqlite3* raw = nullptr;
   const int flags = (options.read_only ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)) |
-                    SQLITE_OPEN_NOMUTEX;
-  const int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
+                    SQLITE_OPEN_NOMUTEX | (immutable ? SQLITE_OPEN_URI : 0);
+  const std::string name = immutable ? FileUri(path, "immutable=1") : path;
+  const int rc = sqlite3_open_v2(name.c_str(), &raw, flags, nullptr);
   if (rc != SQLITE_OK) {
     std::string msg = raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc);
     sqlite3_close(raw);
@@ -180,9 +226,6 @@ StatusOr<std::unique_ptr<Database>> Database::Open(const std::string& path, Data
     RETURN_IF_ERROR(db->Exec(options.sync == SyncMode::kFull ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL"));
     RETURN_IF_ERROR(db->Exec("PRAGMA foreign_keys=ON"));
     RETURN_IF_ERROR(db->Migrate());
-  } else {
-    ASSIGN_OR_RETURN(int version, db->SchemaVersion());
-    if (version == 0) return FailedPrecondition(path + ": not a Steward database (schema version 0); run `steward demo --db " + path + "` or check the path");
   }
   return db;
 }
@@ -267,6 +310,37 @@ StatusOr<std::string> Database::IntegrityCheck() {
 int64_t Database::Changes() { return sqlite3_changes64(db_); }
 
 Status Database::Checkpoint() { return Exec("PRAGMA wal_checkpoint(TRUNCATE)"); }
+
+Status Database::CheckReadableSchema() {
+  // A read-only open never migrates, so it accepts exactly the schema this build writes. Reading
+  // the header also surfaces "file is not a database" here, with the path.
+  StatusOr<int> version = SchemaVersion();
+  if (!version.ok()) {
+    return FailedPrecondition(path_ + ": not a readable SQLite database (" + version.status().message() +
+                              "); check the path");
+  }
+  const int latest = LatestSchemaVersion();
+  ASSIGN_OR_RETURN(auto tables, Prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN "
+                                        "('experiments', 'experiment_versions', 'audit_log', 'exposures')"));
+  ASSIGN_OR_RETURN(bool row, tables->Step());
+  const bool steward_tables = row && tables->ColumnInt(0) == 4;
+  if (*version == 0 || !steward_tables) {
+    return FailedPrecondition(path_ + ": not a Steward database (schema version " + std::to_string(*version) +
+                              (steward_tables ? "" : ", no Steward tables") +
+                              "); check the path, or create one with `steward demo --db " + path_ + "`");
+  }
+  if (*version > latest) {
+    return FailedPrecondition(path_ + ": schema version " + std::to_string(*version) +
+                              " is newer than this build supports (" + std::to_string(latest) + "); upgrade Steward");
+  }
+  if (*version < latest) {
+    return FailedPrecondition(path_ + ": schema version " + std::to_string(*version) + " is older than this build's (" +
+                              std::to_string(latest) + ") and read-only commands never migrate; read it with the "
+                              "Steward that wrote it, or migrate a copy with a write command of this build (e.g. "
+                              "`steward experiment create`)");
+  }
+  return Status::Ok();
+}
 
 Status Database::Migrate() {
   ASSIGN_OR_RETURN(int version, SchemaVersion());

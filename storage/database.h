@@ -29,7 +29,9 @@ struct DatabaseOptions {
   SyncMode sync = SyncMode::kFull;
   // Milliseconds to wait for a lock before failing with kUnavailable. Default: 5000.
   int busy_timeout_ms = 5000;
-  // Open an existing database read-only (no migrations). Default: false.
+  // Open an existing database read-only: SQLite's read-only mode (no journal-mode change, no
+  // migrations, nothing written), and only a Steward database of exactly this build's schema
+  // version is accepted (kFailedPrecondition otherwise: not Steward, older or newer). Default: false.
   bool read_only = false;
 };
 
@@ -75,7 +77,10 @@ class Database {
 
  private:
   Database(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
+  static StatusOr<std::unique_ptr<Database>> OpenConnection(const std::string& path, const DatabaseOptions& options,
+                                                            bool immutable);
   Status Migrate();
+  Status CheckReadableSchema();
   Status Error(const std::string& what) const;
 
   sqlite3* db_;

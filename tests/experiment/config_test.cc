@@ -74,5 +74,81 @@ TEST(ExperimentConfig, StoredJsonKeepsCanonicalNumbersAsNumbers) {
   EXPECT_EQ(j["bucket_version"], 3);
 }
 
+std::string ErrorOf(const std::string& extra) {
+  auto c = ParseText("name: x\narms:\n  - {name: a, model: m}\n  - {name: b, model: m}\n" + extra);
+  return c.ok() ? "(accepted)" : c.status().message();
+}
+
+// Issue #15 item 5: `min_duration: 999999999999d` overflowed to a negative duration (the step passed
+// at once); failure_limit 2147483648 and bucket_version 4294967296 were truncated to int.
+TEST(ExperimentConfig, NumbersOutOfRangeAreRejectedNotTruncated) {
+  EXPECT_NE(ErrorOf("ramp:\n  - {coverage: 0.5, min_duration: 999999999999d}\n")
+                .find("field 'ramp[0].min_duration' must be at most 10 years (3650d)"),
+            std::string::npos)
+      << ErrorOf("ramp:\n  - {coverage: 0.5, min_duration: 999999999999d}\n");
+  EXPECT_NE(ErrorOf("evaluation: {interval: 1e300s}\n").find("at most 10 years"), std::string::npos);
+  EXPECT_NE(ErrorOf("evaluation: {failure_limit: 2147483648}\n").find("field 'evaluation.failure_limit' must be between 0 and 1000"),
+            std::string::npos)
+      << ErrorOf("evaluation: {failure_limit: 2147483648}\n");
+  EXPECT_NE(ErrorOf("bucket_version: 4294967296\n").find("field 'bucket_version' must be between 1 and 2147483647"),
+            std::string::npos)
+      << ErrorOf("bucket_version: 4294967296\n");
+  auto ok = ParseText("name: x\narms:\n  - {name: a, model: m}\n  - {name: b, model: m}\n"
+                      "ramp:\n  - {coverage: 0.5, min_duration: 3650d}\nevaluation: {failure_limit: 1000}\nbucket_version: 2147483647\n");
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  EXPECT_EQ(ok->ramp[0].min_duration_ms, int64_t{3650} * 86'400'000);
+  EXPECT_EQ(ok->bucket_version, 2147483647);
+}
+
+// Issue #15 item 10: what the schema silently accepted.
+TEST(ExperimentConfig, UnknownModelsAreRejectedWhenTheCallerKnowsTheModels) {
+  const std::vector<std::string> known = {"baseline", "popularity"};
+  const std::string yaml = "name: x\narms:\n  - {name: a, model: baseline}\n  - {name: b, model: baselin}\n";
+  auto c = ParseExperimentConfig(*ConfigNode::Parse(yaml, "exp.yaml"), known);
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find("exp.yaml:4: field 'arms[1].model' names the unknown model 'baselin' (known: baseline, popularity)"),
+            std::string::npos)
+      << c.status().message();
+  auto shadow = ParseExperimentConfig(*ConfigNode::Parse(yaml + "shadow: nope\n", "exp.yaml"), known);
+  EXPECT_FALSE(shadow.ok());
+  EXPECT_TRUE(ParseExperimentConfig(*ConfigNode::Parse(yaml, "exp.yaml")).ok());  // the library alone does not know models
+}
+
+TEST(ExperimentConfig, SilentlyIgnoredFieldsAreRejected) {
+  EXPECT_NE(ErrorOf("description: {a: 1}\n").find("field 'description' must be text"), std::string::npos);
+  EXPECT_EQ(ErrorOf("description: plain words\n"), "(accepted)");
+  EXPECT_NE(ErrorOf("hash_attribute: device_id\n").find("only user_id is supported"), std::string::npos)
+      << ErrorOf("hash_attribute: device_id\n");
+  EXPECT_EQ(ErrorOf("hash_attribute: user_id\n"), "(accepted)");
+  EXPECT_NE(ErrorOf("evaluation: {min_users_per_arm: -5}\n").find("field 'evaluation.min_users_per_arm' must be >= 0"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf("ramp:\n  - {coverage: 0.5, min_users_per_arm: -1}\n").find("min_users_per_arm must be >= 0"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf("decision: {mde: -0.1}\n").find("field 'decision.mde' must be > 0"), std::string::npos);
+}
+
+TEST(ExperimentConfig, DuplicateKeysAreRejectedNamingBothLines) {
+  auto c = ParseText("name: first\narms:\n  - {name: a, model: m}\n  - {name: b, model: m}\nname: second\n");
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find("exp.yaml:5: key 'name' appears twice (lines 1 and 5)"), std::string::npos)
+      << c.status().message();
+  auto nested = ParseText("name: x\narms:\n  - {name: a, model: m, model: n}\n  - {name: b, model: m}\n");
+  EXPECT_NE(nested.status().message().find("key 'model' appears twice"), std::string::npos) << nested.status().message();
+  auto json = ParseText(R"({"name": "x", "name": "y", "arms": []})", "exp.json");
+  EXPECT_NE(json.status().message().find("key 'name' appears twice"), std::string::npos) << json.status().message();
+}
+
+TEST(ExperimentConfig, NulBytesInNamesAreRejected) {
+  // A raw NUL in the file, and one made by a YAML escape; both were dropped from the name.
+  const char kRaw[] = "name: a\0b\narms:\n  - {name: a, model: m}\n  - {name: b, model: m}\n";
+  auto raw = ParseText(std::string(kRaw, sizeof kRaw - 1));
+  ASSERT_FALSE(raw.ok());
+  EXPECT_NE(raw.status().message().find("NUL byte"), std::string::npos) << raw.status().message();
+  auto escaped = ParseText("name: \"a\\0b\"\narms:\n  - {name: a, model: m}\n  - {name: b, model: m}\n");
+  ASSERT_FALSE(escaped.ok());
+  EXPECT_NE(escaped.status().message().find("exp.yaml:1: value: contains a NUL byte"), std::string::npos)
+      << escaped.status().message();
+}
+
 }  // namespace
 }  // namespace steward::experiment

@@ -195,6 +195,23 @@ TEST(Analyze, NoTrafficHoldsWithoutSpendingTheFailureBudget) {
   Fill(m, 30, 1, 0.03, 0.03, 2);
   EXPECT_NE(Analyze(c, s, m, 60000).action, Action::kRollback);
   EXPECT_EQ(s.failures, 0);
+  EXPECT_EQ(s.quiet_analyses, 0);
+}
+
+TEST(Analyze, HealthyChecksResetTheBudgetAndNoTrafficDoesNotSpendIt) {
+  const ExperimentConfig c = Parse(kRamped);
+  RolloutStatus s;
+  s.state = RolloutState::kRamping;
+  s.step = 0;
+  s.failures = 2;  // two failed checks (e.g. sample-ratio mismatch) before
+  ExperimentMetrics m(2);
+  Fill(m, 30, 1, 0.03, 0.03, 1);
+  s.last_exposures = 60;  // what the last analysis saw: no traffic since
+  EXPECT_NE(Analyze(c, s, m, 1000).action, Action::kRollback);
+  EXPECT_EQ(s.failures, 2);  // neither spent nor reset
+  Fill(m, 30, 1, 0.03, 0.03, 2);
+  Analyze(c, s, m, 2000);
+  EXPECT_EQ(s.failures, 0);
 }
 
 // Peeking at every interval: the always-valid test keeps false alarms under alpha over 200 A/A

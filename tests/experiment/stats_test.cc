@@ -180,5 +180,77 @@ TEST(Stats, InputErrorsAreClear) {
   EXPECT_FALSE(SampleSizePerArm(0.1, 0.1, 1.5, 0.8).ok());
 }
 
+// Issue #15 item 5: numeric edges give an error or an answer flagged as undefined, never a wrong
+// number or an abort.
+
+// --alpha 1e-300 aborted (Boost.Math overflow: 1 - alpha/2 rounds to 1). The critical value comes
+// from the upper tail. Reference: Python 3.11 statistics.NormalDist().inv_cdf(5e-301) = -37.06578788077212
+// (Wichura's AS241, an implementation independent of Boost), and inv_cdf(0.025) = -1.9599639845400538.
+TEST(Stats, TinyAlphaUsesTheUpperTail) {
+  ExpectClose(TwoSidedCriticalValue(1e-300), 37.06578788077212, "z at alpha 1e-300");
+  ExpectClose(TwoSidedCriticalValue(0.05), 1.9599639845400538, "z at alpha 0.05");
+  auto r = TwoProportionTest(120, 1000, 150, 1000, 1e-300);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  const double se = std::sqrt(0.12 * 0.88 / 1000 + 0.15 * 0.85 / 1000);  // Wald, by hand
+  ExpectClose(r->ci_high, 0.03 + 37.06578788077212 * se, "ci_high at alpha 1e-300");
+  EXPECT_TRUE(WelchTest(10, 3, 100, 11, 3.5, 120, 1e-300).ok());
+  EXPECT_TRUE(WilsonInterval(3, 10, 1e-300).ok());
+  EXPECT_TRUE(SampleSizePerArm(0.05, 0.1, 1e-300, 0.8).ok());
+}
+
+// `--a 0/10 --b 10/10` printed rel_lift 0 with CI [0, 0]; `--a 1/1 --b 0/1` a CI of [-1, -1] beside
+// p = 0.157. z and p by hand: pooled 0.5, se = sqrt(0.25 * (1/10 + 1/10)), z = 1 / se = 4.4721...;
+// p = erfc(z / sqrt 2) (Python math.erfc: 7.744216431044096e-06, and erfc(1) = 0.15729920705028513).
+TEST(Stats, BoundaryProportionsAreFlaggedUndefinedNotZero) {
+  auto r = TwoProportionTest(0, 10, 10, 10);
+  ASSERT_TRUE(r.ok());
+  EXPECT_DOUBLE_EQ(r->diff, 1.0);
+  ExpectClose(r->z, 1.0 / std::sqrt(0.25 * 0.2), "z 0/10 vs 10/10");
+  ExpectClose(r->p_value, 7.744216431044096e-06, "p 0/10 vs 10/10");
+  EXPECT_TRUE(std::isnan(r->rel_lift) && std::isnan(r->rel_ci_low) && std::isnan(r->rel_ci_high));
+  EXPECT_TRUE(std::isnan(r->ci_low) && std::isnan(r->ci_high));
+  EXPECT_EQ(r->undefined.count("rel_lift"), 1u);
+  EXPECT_EQ(r->undefined.count("ci"), 1u);
+
+  auto one = TwoProportionTest(1, 1, 0, 1);
+  ASSERT_TRUE(one.ok());
+  ExpectClose(one->p_value, 0.15729920705028513, "p 1/1 vs 0/1");
+  EXPECT_TRUE(std::isnan(one->ci_low) && std::isnan(one->ci_high));
+  EXPECT_DOUBLE_EQ(one->rel_lift, -1.0);  // defined: (0 - 1) / 1
+  EXPECT_EQ(one->undefined.count("ci"), 1u);
+  EXPECT_EQ(one->undefined.count("rel_lift"), 0u);
+
+  auto same = TwoProportionTest(0, 10, 0, 10);
+  ASSERT_TRUE(same.ok());
+  EXPECT_TRUE(std::isnan(same->z) && std::isnan(same->p_value));
+  EXPECT_EQ(same->undefined.count("z"), 1u);
+
+  auto usual = TwoProportionTest(0, 10, 3, 10);  // one arm at 0: the Wald interval is still defined
+  ASSERT_TRUE(usual.ok());
+  EXPECT_TRUE(usual->undefined.count("ci") == 0 && usual->ci_high > usual->ci_low);
+}
+
+// UBSan: signed overflow at stats.cc:54 (xa + xb) for counts near INT64_MAX.
+TEST(Stats, CountsNearInt64MaxDoNotOverflow) {
+  const int64_t n = INT64_MAX, x = INT64_MAX / 2;
+  auto r = TwoProportionTest(x, n, x, n);
+  ASSERT_TRUE(r.ok());
+  EXPECT_NEAR(r->diff, 0.0, 1e-12);
+}
+
+TEST(Stats, OverflowingMeansAndTinySampleSizesAreErrors) {
+  auto huge = WelchTest(1e308, 1, 10, -1e308, 1, 10);
+  EXPECT_EQ(huge.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(huge.status().message().find("overflows a double"), std::string::npos) << huge.status().message();
+  EXPECT_EQ(WelchTest(1, 1e200, 10, 2, 1, 10).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(WelchTest(1, 1e-200, 10, 2, 1e-200, 10).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_FALSE(WelchTest(std::nan(""), 1, 10, 2, 1, 10).ok());
+  // --mde 1e-12 printed n_per_arm -9223372036854775808: it needs ~3e26 users per arm.
+  auto n = SampleSizePerArm(0.05, 1e-12, 0.05, 0.8);
+  ASSERT_FALSE(n.ok());
+  EXPECT_EQ(n.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(n.status().message().find("more than 2^53"), std::string::npos) << n.status().message();
+}
+
 }  // namespace
 }  // namespace steward::experiment

@@ -37,6 +37,17 @@ TEST(Blocklist, RebuiltFromRecordedIdsMatchesTheFile) {
   EXPECT_NE(unknown.status().message().find("999"), std::string::npos);
 }
 
+// Issue #15 item 10: blocking every item served empty lists with exit 0 and no warning.
+TEST(Blocklist, BlockingEveryItemIsAnErrorNamingTheFile) {
+  const std::vector<int64_t> ids = {100, 200, 300};
+  auto all = BlocklistFilter::Load(Write("all.yaml", "items: [300, 100, 200]\nreason: everything\n"), ids);
+  ASSERT_FALSE(all.ok());
+  EXPECT_EQ(all.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(all.status().message().find("all.yaml:1: field 'items' blocks every one of the 3 items"), std::string::npos)
+      << all.status().message();
+  EXPECT_TRUE(BlocklistFilter::Load(Write("most.yaml", "items: [300, 100]\nreason: most\n"), ids).ok());
+}
+
 TEST(Blocklist, ErrorsNameTheField) {
   const std::vector<int64_t> ids = {100};
   auto unknown = BlocklistFilter::Load(Write("b1.yaml", "items: [999]\nreason: x\n"), ids);

@@ -50,6 +50,24 @@ TEST(Ope, EstimatorsMatchHandComputations) {
   EXPECT_TRUE(g.unreliable);  // 4 of 7.5 total weight sits on one row
 }
 
+// Issue #15 item 5: IPS on a log without clicks reported the interval [0, 0] as if certain.
+TEST(Ope, NoClicksGivesNoIntervalRatherThanAZeroWidthOne) {
+  OpeData d = HandData();
+  d.reward = {0, 0, 0, 0};
+  for (int bootstrap : {0, 200}) {
+    OpeOptions o;
+    o.bootstrap = bootstrap;
+    auto e = Evaluate(d, {"ips", "snips", "dm"}, o);
+    ASSERT_TRUE(e.ok());
+    EXPECT_DOUBLE_EQ(e->at("ips").value, 0.0);  // the point estimate is right
+    EXPECT_TRUE(std::isnan(e->at("ips").ci_low) && std::isnan(e->at("ips").ci_high)) << bootstrap;
+    EXPECT_NE(e->at("ips").ci_undefined.find("no variance"), std::string::npos);
+    EXPECT_FALSE(e->at("snips").ci_undefined.empty());
+    EXPECT_TRUE(e->at("dm").ci_undefined.empty());  // v_dm varies: an interval exists
+    EXPECT_LT(e->at("dm").ci_low, e->at("dm").ci_high);
+  }
+}
+
 TEST(Ope, BadInputAndUnknownEstimators) {
   OpeData d = HandData();
   d.weight[1] = -1;

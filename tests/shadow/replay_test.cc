@@ -45,6 +45,19 @@ TEST(Replay, LinUcbLearnsTheClickedItem) {
   EXPECT_GT(r->ci_low, 0.125);
 }
 
+// Issue #15 item 5: replay with 0 matches reported CTR 0 with CI [0, 0].
+TEST(Replay, NoMatchesIsUndefinedNotZero) {
+  const auto log = SyntheticLog(0, 1);
+  auto r = Replay(log, models::PolicyKind::kLinUcb, 1);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->matched, 0);
+  EXPECT_TRUE(std::isnan(r->ctr) && std::isnan(r->ci_low) && std::isnan(r->ci_high));
+  EXPECT_NE(r->undefined.find("matched"), std::string::npos) << r->undefined;
+  auto some = Replay(SyntheticLog(2000, 1), models::PolicyKind::kRandom, 1);
+  ASSERT_TRUE(some.ok());
+  EXPECT_TRUE(some->undefined.empty());
+}
+
 TEST(Replay, RefusesNonUniformLogs) {
   auto log = SyntheticLog(10, 1);
   log.rows[3].propensity = 0.3;

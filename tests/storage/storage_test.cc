@@ -3,9 +3,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 
 #include "storage/audit_log.h"
 #include "storage/database.h"
@@ -66,6 +69,66 @@ TEST(Database, ReadOnlyOpenOfAMissingFileFails) {
   options.read_only = true;
   auto db = Database::Open(FreshPath("missing"), options);
   EXPECT_FALSE(db.ok());
+}
+
+std::string FileBytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+// Issue #15 item 7: read commands on another application's SQLite file or a 0-byte file created
+// Steward's tables and switched it to WAL. A read-only open changes nothing and says what it found.
+TEST(Database, ReadOnlyOpenNeverWritesAndRefusesOtherFiles) {
+  const std::string other = FreshPath("other-app");
+  {
+    sqlite3* raw = nullptr;
+    ASSERT_EQ(sqlite3_open(other.c_str(), &raw), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(raw, "CREATE TABLE notes (x TEXT); INSERT INTO notes VALUES ('mine');", nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(raw);
+  }
+  const std::string before = FileBytes(other);
+  DatabaseOptions ro;
+  ro.read_only = true;
+  auto db = Database::Open(other, ro);
+  ASSERT_FALSE(db.ok());
+  EXPECT_EQ(db.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(db.status().message().find("not a Steward database"), std::string::npos) << db.status().message();
+  EXPECT_EQ(FileBytes(other), before);  // no tables, no WAL switch (the header would change)
+  EXPECT_FALSE(std::filesystem::exists(other + "-wal"));
+
+  const std::string empty = FreshPath("empty");
+  { std::ofstream touch(empty); }
+  auto e = Database::Open(empty, ro);
+  ASSERT_FALSE(e.ok());
+  EXPECT_NE(e.status().message().find("not a Steward database"), std::string::npos) << e.status().message();
+  EXPECT_EQ(std::filesystem::file_size(empty), 0u);
+}
+
+TEST(Database, ReadOnlyOpenDoesNotMigrateAnOlderSchema) {
+  const std::string path = FreshPath("older");
+  {
+    auto db = Database::Open(path);
+    ASSERT_TRUE(db.ok());
+    ASSERT_TRUE((*db)->Exec("PRAGMA user_version=" + std::to_string(LatestSchemaVersion() - 1)).ok());
+  }
+  DatabaseOptions ro;
+  ro.read_only = true;
+  auto db = Database::Open(path, ro);
+  ASSERT_FALSE(db.ok());
+  EXPECT_EQ(db.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(db.status().message().find("is older than this build's"), std::string::npos) << db.status().message();
+  EXPECT_NE(db.status().message().find("never migrate"), std::string::npos) << db.status().message();
+  {
+    auto rw = Database::Open(path, ro).status();  // still older: nothing was migrated
+    EXPECT_NE(rw.message().find("is older than this build's"), std::string::npos);
+    sqlite3* raw = nullptr;  // what a migration by a write command ends with
+    ASSERT_EQ(sqlite3_open(path.c_str(), &raw), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(raw, ("PRAGMA user_version=" + std::to_string(LatestSchemaVersion())).c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(raw);
+  }
+  auto now = Database::Open(path, ro);
+  ASSERT_TRUE(now.ok()) << now.status().ToString();
+  EXPECT_FALSE((*now)->Exec("INSERT INTO flags VALUES ('k', 'v', 'a', 1)").ok());  // and it cannot write
 }
 
 TEST(ExperimentStore, KeepsEveryVersionAndIsIdempotent) {
