@@ -20,6 +20,7 @@ namespace {
 
 struct ExperimentFlags {
   std::string db, file, name, reason, actor, role;
+  int64_t version = 0;
   bool json = false, on = false, off = false;
   experiment::GuardrailSimOptions sim;
   std::string sim_test = "sequential";
@@ -69,15 +70,34 @@ void AddExperimentCommands(CLI::App& app) {
   auto* create = exp->add_subcommand("create", "Save an experiment definition (a new version if it changed)");
   create->add_option("--db", f->db, "SQLite database (created if missing)")->required();
   create->add_option("--file", f->file, "Experiment definition")->required();
-  create->add_option("--actor", f->actor, "Who is saving it")->default_val("cli")->check(OneLine);
+  create->add_option("--actor", f->actor, "Who is saving it (required to change a live experiment; default for a new one: cli)")
+      ->check(OneLine);
+  create->add_option("--reason", f->reason, "Why (required to change a live experiment)")->check(OneLine);
   create->callback([f] {
     auto config = experiment::LoadExperimentConfig(f->file, ModelNames());
     if (!config.ok()) Fail(config.status());
     auto db = storage::Database::Open(f->db);
     if (!db.ok()) Fail(db.status());
     serving::RolloutController controller(**db, SystemClock::Default());
-    auto version = controller.Create(*config, f->actor);
+    auto existing = controller.Status(config->name);
+    auto current = controller.Config(config->name);
+    const bool live = existing.ok() && existing->state != experiment::RolloutState::kDraft && current.ok() &&
+                      current->source_json != config->source_json;
+    if (live && (f->actor.empty() || f->reason.empty())) {
+      Fail(InvalidArgument("experiment '" + config->name + "' is " + experiment::RolloutStateName(existing->state) +
+                           ": changing it needs --actor NAME and --reason \"why\""));
+    }
+    auto version = controller.Create(*config, f->actor.empty() ? "cli" : f->actor, f->reason);
     if (!version.ok()) Fail(version.status());
+    auto after = controller.Status(config->name);
+    if (after.ok() && after->pending_version == *version) {
+      std::string roles;
+      for (const auto& r : after->pending_roles) roles += (roles.empty() ? "" : ", ") + r;
+      std::printf("experiment '%s': version %lld proposed; it takes effect once approved by %s "
+                  "(`steward experiment approve --version %lld --role ROLE`)\n",
+                  config->name.c_str(), static_cast<long long>(*version), roles.c_str(), static_cast<long long>(*version));
+      return;
+    }
     std::printf("experiment '%s' saved as version %lld\n", config->name.c_str(), static_cast<long long>(*version));
   });
 
@@ -124,9 +144,16 @@ void AddExperimentCommands(CLI::App& app) {
 
   auto* approve = WithTarget(exp->add_subcommand("approve", "Approve the next ramp step for a role"), *f, false);
   approve->add_option("--role", f->role, "The approving role named by the step (e.g. rai-reviewer)")->required()->check(OneLine);
+  approve->add_option("--version", f->version, "Approve this proposed version of a live experiment (instead of the next step)");
   approve->callback([f] {
     auto db = OpenExistingDatabase(f->db, /*read_only=*/false);
     serving::RolloutController controller(*db, SystemClock::Default());
+    if (f->version > 0) {
+      Check(controller.ApproveVersion(f->name, f->version, f->role, f->actor, f->reason));
+      std::printf("experiment '%s': version %lld approved by %s as %s\n", f->name.c_str(), static_cast<long long>(f->version),
+                  f->actor.c_str(), f->role.c_str());
+      return;
+    }
     Check(controller.Approve(f->name, f->role, f->actor, f->reason));
     std::printf("experiment '%s': approved by %s as %s\n", f->name.c_str(), f->actor.c_str(), f->role.c_str());
   });

@@ -7,6 +7,9 @@
 #include "common/json.h"
 
 namespace steward::experiment {
+namespace {
+std::string Fmt(double v);  // below
+}  // namespace
 
 const char* RolloutStateName(RolloutState s) {
   switch (s) {
@@ -53,6 +56,8 @@ std::string RolloutStatus::ToJson() const {
                         {"guardrails", g}, {"last_eval_ms", last_eval_ms}, {"last_exposures", last_exposures},
                         {"analyses", analyses}, {"rolled_back_at_ms", rolled_back_at_ms}, {"reason", reason},
                         {"quiet_analyses", quiet_analyses},
+                        {"pending_version", pending_version}, {"pending_roles", pending_roles},
+                        {"pending_approvals", pending_approvals},
                         {"waiting_for_role", waiting_for_role.empty() ? nlohmann::json(nullptr) : nlohmann::json(waiting_for_role)}});
 }
 
@@ -77,6 +82,11 @@ StatusOr<RolloutStatus> RolloutStatus::FromJson(const std::string& text) {
     s.reason = j.at("reason").get<std::string>();
     if (auto w = j.find("waiting_for_role"); w != j.end() && w->is_string()) s.waiting_for_role = w->get<std::string>();
     if (auto q = j.find("quiet_analyses"); q != j.end() && q->is_number_integer()) s.quiet_analyses = q->get<int>();
+    if (auto p = j.find("pending_version"); p != j.end() && p->is_number_integer()) {
+      s.pending_version = p->get<int64_t>();
+      s.pending_roles = j.value("pending_roles", std::vector<std::string>());
+      s.pending_approvals = j.value("pending_approvals", std::vector<std::string>());
+    }
     return s;
   } catch (const nlohmann::json::exception& e) {
     return DataLoss(std::string("stored rollout status is not valid: ") + e.what());
@@ -102,9 +112,45 @@ std::string RolloutStatusJson(const std::string& name, const ExperimentConfig& c
                         {"analyses", s.analyses},
                         {"approvals", s.approvals},
                         {"waiting_for_role", s.waiting_for_role.empty() ? nlohmann::json(nullptr) : nlohmann::json(s.waiting_for_role)},
+                        {"pending_version", s.pending_version ? nlohmann::json(s.pending_version) : nlohmann::json(nullptr)},
+                        {"pending_roles", s.pending_roles},
+                        {"pending_approvals", s.pending_approvals},
                         {"rolled_back_at_ms", s.rolled_back_at_ms},
                         {"reason", s.reason},
                         {"guardrails", guardrails}});
+}
+
+std::vector<std::string> ApprovalRoles(const ExperimentConfig& config) {
+  std::vector<std::string> roles;
+  for (const RampStep& step : config.ramp) {
+    if (!step.approval.empty() && std::find(roles.begin(), roles.end(), step.approval) == roles.end()) roles.push_back(step.approval);
+  }
+  return roles;
+}
+
+std::vector<std::string> SafetyRemovals(const ExperimentConfig& current, const ExperimentConfig& next) {
+  std::vector<std::string> out;
+  for (const GuardrailConfig& g : current.guardrails) {
+    const std::string what = std::string("guardrail ") + MetricName(g.metric) +
+                             (g.harm == HarmDirection::kDecrease ? " (decrease)" : " (increase)");
+    const GuardrailConfig* match = nullptr;
+    for (const GuardrailConfig& n : next.guardrails) {
+      if (n.metric == g.metric && n.harm == g.harm) match = &n;
+    }
+    if (!match) {
+      out.push_back(what + " removed");
+      continue;
+    }
+    if (match->relative != g.relative) out.push_back(what + " changes between relative and absolute thresholds");
+    else if (match->threshold > g.threshold) out.push_back(what + " loosened: threshold " + Fmt(g.threshold) + " -> " + Fmt(match->threshold));
+    if (match->alpha > g.alpha) out.push_back(what + " alpha raised " + Fmt(g.alpha) + " -> " + Fmt(match->alpha));
+    if (g.test == GuardrailTest::kSequential && match->test != GuardrailTest::kSequential) out.push_back(what + " test made fixed");
+  }
+  const std::vector<std::string> before = ApprovalRoles(current), after = ApprovalRoles(next);
+  for (const std::string& role : before) {
+    if (std::find(after.begin(), after.end(), role) == after.end()) out.push_back("approval by role '" + role + "' removed");
+  }
+  return out;
 }
 
 bool ShadowPhaseDone(const ExperimentConfig& config, const RolloutStatus& status, int64_t now_ms, int64_t shadow_requests) {

@@ -51,6 +51,10 @@ struct RolloutStatus {
   // The role whose approval the next step waits for (every other condition met); "" when none.
   std::string waiting_for_role;
   int quiet_analyses = 0;  // consecutive analyses that saw no new traffic
+  // A new version of the live experiment awaiting approval (0: none): the roles it needs (those
+  // the current version's ramp names) and those that approved it.
+  int64_t pending_version = 0;
+  std::vector<std::string> pending_roles, pending_approvals;
 
   std::string ToJson() const;
   static StatusOr<RolloutStatus> FromJson(const std::string& json);
@@ -80,6 +84,14 @@ bool ShadowPhaseDone(const ExperimentConfig& config, const RolloutStatus& status
 //  "guardrails": [{"metric", "p_value", "breached", "control", "treatment", "diff", "ci_low", "ci_high"}]}
 std::string RolloutStatusJson(const std::string& name, const ExperimentConfig& config, const RolloutStatus& status,
                               int64_t version);
+
+// Changing a live experiment (pure checks; serving/controller.h applies them):
+// the roles the current version's ramp asks approval from (each once, in ramp order) ...
+std::vector<std::string> ApprovalRoles(const ExperimentConfig& config);
+// ... and what `next` removes or weakens of `current`'s protection: a guardrail (metric and
+// direction) dropped, its threshold loosened, its alpha raised or its test made fixed; an approval
+// gate dropped. One human-readable line each; empty when nothing.
+std::vector<std::string> SafetyRemovals(const ExperimentConfig& current, const ExperimentConfig& next);
 
 // The coverage users see in `status` (0 unless live or completed).
 double ServingCoverage(const ExperimentConfig& config, const RolloutStatus& status);

@@ -130,22 +130,122 @@ steward::Status RolloutController::Transition(const std::string& name, const std
   });
 }
 
-StatusOr<int64_t> RolloutController::Create(const ExperimentConfig& config, const std::string& actor) {
+StatusOr<int64_t> RolloutController::Create(const ExperimentConfig& config, const std::string& actor,
+                                            const std::string& reason) {
   RETURN_IF_ERROR(RequireActor(actor));
   storage::ExperimentStore experiments(db_);
   ASSIGN_OR_RETURN(auto versions, experiments.Versions(config.name));
-  ASSIGN_OR_RETURN(int64_t version, experiments.SaveVersion(config.name, config.source_json, actor, clock_.NowMillis(), "draft"));
-  if (static_cast<int64_t>(versions.size()) < version) {
-    RETURN_IF_ERROR(Audit(actor, AuditAction::kExperimentVersion, config.name, "saved version " + std::to_string(version),
-                          nlohmann::json{{"version", version}, {"config", nlohmann::json::parse(config.source_json)}}.dump()));
+  const auto save_current = [&](const std::string& why) -> StatusOr<int64_t> {
+    int64_t version = 0;
+    const steward::Status saved = db_.InTransaction([&]() -> steward::Status {
+      ASSIGN_OR_RETURN(version, experiments.SaveVersion(config.name, config.source_json, actor, clock_.NowMillis(), "draft"));
+      if (static_cast<int64_t>(versions.size()) >= version) return steward::Status::Ok();  // unchanged
+      return Audit(actor, AuditAction::kExperimentVersion, config.name, why.empty() ? "saved version " + std::to_string(version) : why,
+                   DumpJson(nlohmann::json{{"version", version}, {"config", nlohmann::json::parse(config.source_json)}}));
+    });
+    RETURN_IF_ERROR(saved);
+    return version;
+  };
+  if (versions.empty()) return save_current(reason);
+  ASSIGN_OR_RETURN(RolloutStatus status, Status(config.name));
+  ASSIGN_OR_RETURN(ExperimentConfig current, Config(config.name));
+  if (current.source_json == config.source_json) {
+    ASSIGN_OR_RETURN(storage::ExperimentRecord record, experiments.Get(config.name));
+    return record.current_version;  // unchanged: nothing to do
   }
+  if (status.state == RolloutState::kDraft) return save_current(reason);
+
+  // A live (or finished) experiment: a change needs a reason and, when the current version names
+  // approval roles, their approval before it takes effect; one that removes or weakens guardrails
+  // or approval gates is refused when no role can approve it.
+  if (reason.empty()) {
+    return InvalidArgument("experiment '" + config.name + "' is " + RolloutStateName(status.state) +
+                           ": changing it needs a reason, for the audit log");
+  }
+  const std::vector<std::string> roles = experiment::ApprovalRoles(current);
+  const std::vector<std::string> removals = experiment::SafetyRemovals(current, config);
+  std::string removed;
+  for (const std::string& r : removals) removed += (removed.empty() ? "" : "; ") + r;
+  if (roles.empty()) {
+    if (!removals.empty()) {
+      return FailedPrecondition("experiment '" + config.name + "' is " + RolloutStateName(status.state) + " and the new version " +
+                                "weakens its protection (" + removed + ") with no approval role to sign it off; stop the " +
+                                "experiment and start a new one instead");
+    }
+    return save_current(reason);
+  }
+  int64_t version = 0;
+  const steward::Status proposed = db_.InTransaction([&]() -> steward::Status {
+    ASSIGN_OR_RETURN(version, experiments.SaveVersion(config.name, config.source_json, actor, clock_.NowMillis(), "draft",
+                                                      /*make_current=*/false));
+    status.pending_version = version;
+    status.pending_roles = roles;
+    status.pending_approvals.clear();
+    RETURN_IF_ERROR(Save(config.name, status));
+    return Audit(actor, AuditAction::kExperimentPropose, config.name, reason,
+                 DumpJson(nlohmann::json{{"version", version},
+                                         {"needs_roles", roles},
+                                         {"weakens", removals},
+                                         {"config", nlohmann::json::parse(config.source_json)}}));
+  });
+  RETURN_IF_ERROR(proposed);
   return version;
+}
+
+steward::Status RolloutController::ApproveVersion(const std::string& name, int64_t version, const std::string& role,
+                                                 const std::string& actor, const std::string& reason) {
+  RETURN_IF_ERROR(RequireActor(actor));
+  ASSIGN_OR_RETURN(RolloutStatus status, Status(name));
+  if (status.pending_version == 0 || status.pending_version != version) {
+    return FailedPrecondition("experiment '" + name + "' has no proposed version " + std::to_string(version) + " awaiting approval" +
+                              (status.pending_version ? " (version " + std::to_string(status.pending_version) + " is)" : ""));
+  }
+  if (std::find(status.pending_roles.begin(), status.pending_roles.end(), role) == status.pending_roles.end()) {
+    std::string needed;
+    for (const auto& r : status.pending_roles) needed += (needed.empty() ? "" : ", ") + r;
+    return FailedPrecondition("version " + std::to_string(version) + " of '" + name + "' needs approval from " + needed +
+                              ", not from role '" + role + "'");
+  }
+  if (std::find(status.pending_approvals.begin(), status.pending_approvals.end(), role) == status.pending_approvals.end()) {
+    status.pending_approvals.push_back(role);
+  }
+  const bool complete = status.pending_approvals.size() == status.pending_roles.size();
+  storage::ExperimentStore experiments(db_);
+  return db_.InTransaction([&]() -> steward::Status {
+    RETURN_IF_ERROR(Audit(actor, AuditAction::kExperimentApprove, name,
+                          reason.empty() ? "approved version " + std::to_string(version) : reason,
+                          DumpJson(nlohmann::json{{"role", role}, {"version", version}})));
+    if (complete) {
+      RETURN_IF_ERROR(experiments.Activate(name, version, clock_.NowMillis()));
+      status.pending_version = 0;
+      status.pending_roles.clear();
+      status.pending_approvals.clear();
+      RETURN_IF_ERROR(Audit(actor, AuditAction::kExperimentActivate, name,
+                            "version " + std::to_string(version) + " approved by every required role: now current",
+                            DumpJson(nlohmann::json{{"version", version}})));
+    }
+    return Save(name, status);
+  });
 }
 
 StatusOr<ExperimentConfig> RolloutController::Config(const std::string& name) {
   storage::ExperimentStore experiments(db_);
   ASSIGN_OR_RETURN(storage::ExperimentRecord record, experiments.Get(name));
   ASSIGN_OR_RETURN(auto versions, experiments.Versions(name));
+  // The current version is the one the chain made current (experiment.version or .activate): an
+  // edit of experiments.current_version (e.g. to an unapproved proposal) is refused.
+  ASSIGN_OR_RETURN(auto made_current,
+                   storage::AuditLog(db_).Latest(name, {AuditAction::kExperimentVersion, AuditAction::kExperimentActivate}));
+  if (made_current) {
+    const auto payload = nlohmann::json::parse(made_current->payload, nullptr, /*allow_exceptions=*/false);
+    const bool matches = !payload.is_discarded() && payload.is_object() && payload.contains("version") &&
+                         payload["version"].is_number_integer() && payload["version"].get<int64_t>() == record.current_version;
+    if (!matches) {
+      return DataLoss("experiment '" + name + "' says version " + std::to_string(record.current_version) +
+                      " is current, but the audit log (row seq=" + std::to_string(made_current->seq) +
+                      ") does not: the experiments table was edited; run `audit-log verify`");
+    }
+  }
   for (const auto& v : versions) {
     if (v.version != record.current_version) continue;
     ASSIGN_OR_RETURN(ConfigNode node, ConfigNode::Parse(v.config_json, name + "@v" + std::to_string(v.version)));

@@ -24,7 +24,17 @@ class RolloutController {
 
   // Saves the definition as the experiment's next version (a new experiment starts in draft).
   // Returns the version; saving an unchanged definition returns the current one and logs nothing.
-  StatusOr<int64_t> Create(const experiment::ExperimentConfig& config, const std::string& actor);
+  // A draft experiment takes the new definition at once. A live (or finished) one needs a `reason`;
+  // when its current version's ramp names approval roles, the new version is saved as a proposal
+  // (status.pending_version, audited as experiment.propose) and takes effect only once every one
+  // of those roles approved it (ApproveVersion); without approval roles it takes effect at once,
+  // unless it removes or weakens a guardrail or an approval gate, which is then refused
+  // (kFailedPrecondition). Returns the saved (or proposed) version.
+  StatusOr<int64_t> Create(const experiment::ExperimentConfig& config, const std::string& actor, const std::string& reason = "");
+  // `role` approves proposed `version`; the last required approval makes it current
+  // (experiment.activate). Errors: kFailedPrecondition for no such proposal or a role it does not need.
+  steward::Status ApproveVersion(const std::string& name, int64_t version, const std::string& role, const std::string& actor,
+                                 const std::string& reason);
   // The current version's definition, parsed and validated.
   StatusOr<experiment::ExperimentConfig> Config(const std::string& name);
   // The persisted status; a created experiment without one is in draft.

@@ -36,12 +36,14 @@ const char* AuditActionName(AuditAction action) {
     case AuditAction::kDemoStart: return "demo.start";
     case AuditAction::kDemoFinish: return "demo.finish";
     case AuditAction::kDemoResume: return "demo.resume";
+    case AuditAction::kExperimentPropose: return "experiment.propose";
+    case AuditAction::kExperimentActivate: return "experiment.activate";
   }
   return "?";
 }
 
 StatusOr<AuditAction> ParseAuditAction(const std::string& name) {
-  for (int a = 0; a <= static_cast<int>(AuditAction::kDemoResume); ++a) {
+  for (int a = 0; a <= static_cast<int>(AuditAction::kExperimentActivate); ++a) {
     if (name == AuditActionName(static_cast<AuditAction>(a))) return static_cast<AuditAction>(a);
   }
   return InvalidArgument("unknown audit action '" + name + "'");

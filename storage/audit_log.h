@@ -48,6 +48,8 @@ enum class AuditAction {
   kDemoStart,           // "demo.start"
   kDemoFinish,          // "demo.finish"
   kDemoResume,          // "demo.resume": a run resumed after one that never finished
+  kExperimentPropose,   // "experiment.propose": a new version of a live experiment, awaiting approval
+  kExperimentActivate,  // "experiment.activate": an approved proposal became the current version
 };
 const char* AuditActionName(AuditAction action);
 // Errors: kInvalidArgument for a name that is not an action.

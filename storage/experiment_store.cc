@@ -15,7 +15,7 @@ constexpr const char* kColumns = "name, state, current_version, created_at_ms, u
 
 StatusOr<int64_t> ExperimentStore::SaveVersion(const std::string& name, const std::string& config_json,
                                                const std::string& actor, int64_t ts_ms,
-                                               const std::string& initial_state) {
+                                               const std::string& initial_state, bool make_current) {
   if (name.empty()) return InvalidArgument("experiment field 'name' is empty; give the experiment a name");
   int64_t saved = 0;
   Status s = db_.InTransaction([&]() -> Status {
@@ -28,7 +28,22 @@ StatusOr<int64_t> ExperimentStore::SaveVersion(const std::string& name, const st
       saved = current->ColumnInt(0);
       return Status::Ok();
     }
-    const int64_t version = exists ? current->ColumnInt(0) + 1 : 1;
+    int64_t version = 1;
+    if (exists) {
+      ASSIGN_OR_RETURN(auto latest, db_.Prepare("SELECT MAX(version) FROM experiment_versions WHERE name = ?"));
+      latest->BindText(1, name);
+      ASSIGN_OR_RETURN(bool any, latest->Step());
+      version = (any ? latest->ColumnInt(0) : 0) + 1;
+      // The same text as the newest saved version (e.g. a proposal re-applied): that version.
+      ASSIGN_OR_RETURN(auto newest, db_.Prepare("SELECT config_json FROM experiment_versions WHERE name = ? AND version = ?"));
+      newest->BindText(1, name);
+      newest->BindInt(2, version - 1);
+      ASSIGN_OR_RETURN(bool found, newest->Step());
+      if (found && newest->ColumnText(0) == config_json && !make_current) {
+        saved = version - 1;
+        return Status::Ok();
+      }
+    }
     if (!exists) {
       ASSIGN_OR_RETURN(auto insert, db_.Prepare("INSERT INTO experiments (" + std::string(kColumns) + ") VALUES (?,?,?,?,?)"));
       insert->BindText(1, name);
@@ -37,7 +52,7 @@ StatusOr<int64_t> ExperimentStore::SaveVersion(const std::string& name, const st
       insert->BindInt(4, ts_ms);
       insert->BindInt(5, ts_ms);
       RETURN_IF_ERROR(insert->Run());
-    } else {
+    } else if (make_current) {
       ASSIGN_OR_RETURN(auto update, db_.Prepare("UPDATE experiments SET current_version = ?, updated_at_ms = ? WHERE name = ?"));
       update->BindInt(1, version);
       update->BindInt(2, ts_ms);
@@ -57,6 +72,20 @@ StatusOr<int64_t> ExperimentStore::SaveVersion(const std::string& name, const st
   });
   if (!s.ok()) return s.WithContext("saving experiment '" + name + "'");
   return saved;
+}
+
+Status ExperimentStore::Activate(const std::string& name, int64_t version, int64_t ts_ms) {
+  ASSIGN_OR_RETURN(auto st, db_.Prepare(
+      "UPDATE experiments SET current_version = ?, updated_at_ms = ? WHERE name = ? AND EXISTS "
+      "(SELECT 1 FROM experiment_versions WHERE name = ? AND version = ?)"));
+  st->BindInt(1, version);
+  st->BindInt(2, ts_ms);
+  st->BindText(3, name);
+  st->BindText(4, name);
+  st->BindInt(5, version);
+  RETURN_IF_ERROR(st->Run());
+  if (db_.Changes() == 0) return NotFound("experiment '" + name + "' has no version " + std::to_string(version));
+  return Status::Ok();
 }
 
 Status ExperimentStore::SetState(const std::string& name, const std::string& state, int64_t ts_ms) {

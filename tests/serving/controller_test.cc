@@ -205,6 +205,73 @@ TEST_F(ControllerTest, StateEditedBehindTheChainIsRefusedAndNotServed) {
   EXPECT_TRUE(*c.KillSwitch());
 }
 
+// Regression (#15 item 3): `experiment create` (no actor) on an experiment at ramp step 3 with a v2
+// that drops its guardrails and approval step and raises coverage took effect at once.
+TEST_F(ControllerTest, ALiveExperimentsNewVersionWaitsForItsApprovers) {
+  RolloutController c(*db_, clock_);
+  ASSERT_TRUE(c.Create(config_, "alice").ok());
+  ASSERT_TRUE(c.Start("ramped", "alice", "go").ok());
+  ExperimentConfig v2 = Parse(R"(
+name: ramped
+arms:
+  - {name: control, model: baseline, weight: 0.5}
+  - {name: treatment, model: hybrid, weight: 0.5}
+ramp:
+  - {coverage: 0.97}
+)");
+  EXPECT_EQ(c.Create(v2, "mallory").status().code(), StatusCode::kInvalidArgument);  // no reason
+  auto proposed = c.Create(v2, "mallory", "faster ramp");
+  ASSERT_TRUE(proposed.ok()) << proposed.status().ToString();
+  EXPECT_EQ(*proposed, 2);
+  // Not in effect: the current version, its guardrails and its coverage are unchanged.
+  EXPECT_EQ(c.Config("ramped")->guardrails.size(), 1u);
+  EXPECT_DOUBLE_EQ(*c.ServingCoverageFor("ramped"), 0.1);
+  auto status = c.Status("ramped").value();
+  EXPECT_EQ(status.pending_version, 2);
+  EXPECT_EQ(status.pending_roles, (std::vector<std::string>{"rai-reviewer"}));
+  const auto rows = storage::AuditLog(*db_).ForSubject("ramped").value();
+  EXPECT_EQ(rows.back().action, "experiment.propose");
+  EXPECT_NE(rows.back().payload.find("guardrail ctr (decrease) removed"), std::string::npos) << rows.back().payload;
+  // Pointing current_version at the proposal behind Steward's back is refused.
+  ASSERT_TRUE(db_->Exec("UPDATE experiments SET current_version = 2 WHERE name = 'ramped'").ok());
+  EXPECT_EQ(c.Config("ramped").status().code(), StatusCode::kDataLoss);
+  ASSERT_TRUE(db_->Exec("UPDATE experiments SET current_version = 1 WHERE name = 'ramped'").ok());
+  // Only the roles the current version names can approve it; then it takes effect.
+  EXPECT_EQ(c.ApproveVersion("ramped", 2, "legal", "bob", "ok").code(), StatusCode::kFailedPrecondition);
+  ASSERT_TRUE(c.ApproveVersion("ramped", 2, "rai-reviewer", "rita", "reviewed").ok());
+  EXPECT_EQ(c.Config("ramped")->guardrails.size(), 0u);
+  EXPECT_EQ(c.Status("ramped")->pending_version, 0);
+  EXPECT_DOUBLE_EQ(*c.ServingCoverageFor("ramped"), 0.97);
+  EXPECT_TRUE(storage::AuditLog(*db_).Verify()->ok);
+}
+
+TEST_F(ControllerTest, WithoutApproversWeakeningALiveExperimentIsRefused) {
+  RolloutController c(*db_, clock_);
+  ExperimentConfig plain = Parse(R"(
+name: plain
+arms:
+  - {name: control, model: baseline, weight: 0.5}
+  - {name: treatment, model: hybrid, weight: 0.5}
+guardrails:
+  - {metric: ctr, direction: decrease, threshold: 0.05}
+)");
+  ASSERT_TRUE(c.Create(plain, "alice").ok());
+  ASSERT_TRUE(c.Start("plain", "alice", "go").ok());
+  ExperimentConfig looser = plain;
+  looser.guardrails[0].threshold = 0.5;
+  looser.source_json = "{\"name\":\"plain\",\"loosened\":true}";
+  auto refused = c.Create(looser, "alice", "less noise");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(refused.status().message().find("loosened"), std::string::npos) << refused.status().message();
+  // A change that keeps the protection takes effect at once, with its reason audited.
+  ExperimentConfig stricter = plain;
+  stricter.guardrails[0].threshold = 0.01;
+  stricter.source_json = "{\"name\":\"plain\",\"stricter\":true}";
+  ASSERT_TRUE(c.Create(stricter, "alice", "tighter guardrail").ok());
+  EXPECT_EQ(storage::AuditLog(*db_).ForSubject("plain")->back().reason, "tighter guardrail");
+}
+
 TEST(Sticky, StoredByBucketVersion) {
   const std::string path = testing::TempDir() + "/sticky-" + std::to_string(getpid()) + ".db";
   for (const char* suffix : {"", "-wal", "-shm", ".anchor"}) std::filesystem::remove(path + suffix);
