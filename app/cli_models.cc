@@ -128,10 +128,10 @@ void AddModelCommands(CLI::App& app) {
     if (f->synthetic) {
       auto world = DefaultWorld(f->data_dir, 42);
       if (!world.ok()) Fail(world.status());
-      auto scenario = shadow::ParseSyntheticScenario(f->scenario);
+      auto scenario = sim::ParseSyntheticScenario(f->scenario);
       if (!scenario.ok()) Fail(scenario.status());
-      const shadow::SyntheticOpe synthetic(*world, *scenario, 20);
-      const shadow::OpeData d = synthetic.Generate(f->n, 0.15, f->seed);
+      const sim::SyntheticOpe synthetic(*world, *scenario, 20);
+      const shadow::OpeData d = shadow::FromSyntheticLog(synthetic.Generate(f->n, 0.15, f->seed));
       auto estimates = shadow::Evaluate(d, estimators, options);
       if (!estimates.ok()) Fail(estimates.status());
       const shadow::OpeDiagnostics g = shadow::Diagnose(d);
@@ -142,7 +142,8 @@ void AddModelCommands(CLI::App& app) {
         Progress progress("ope repeats", static_cast<uint64_t>(f->repeats), "logs");
         progress.set_enabled(!f->json);
         for (int r = 0; r < f->repeats; ++r) {
-          const shadow::OpeData rep = synthetic.Generate(f->n, 0.15, Mix64(f->seed * 1000003ULL + static_cast<uint64_t>(r) + 1));
+          const shadow::OpeData rep =
+              shadow::FromSyntheticLog(synthetic.Generate(f->n, 0.15, Mix64(f->seed * 1000003ULL + static_cast<uint64_t>(r) + 1)));
           shadow::OpeOptions clt = options;
           clt.bootstrap = 0;
           auto e = shadow::Evaluate(rep, estimators, clt);

@@ -92,9 +92,9 @@ const sim::World& World() {
 // Importance weighting is unbiased: on 300,000 synthetic rows from the world the unbiased
 // estimators land within 2% of the known truth, and their intervals cover it.
 TEST(Ope, SyntheticLogFromTheWorldRecoversTheTruth) {
-  const SyntheticOpe synthetic(World(), SyntheticScenario::kItemClick, 20);
+  const sim::SyntheticOpe synthetic(World(), sim::SyntheticScenario::kItemClick, 20);
   EXPECT_GT(synthetic.true_value(), synthetic.logging_value());  // the evaluated policy is better
-  const OpeData d = synthetic.Generate(300000, 0.15, 3);
+  const OpeData d = FromSyntheticLog(synthetic.Generate(300000, 0.15, 3));
   auto e = Evaluate(d, EstimatorNames(), OpeOptions());
   ASSERT_TRUE(e.ok());
   for (const char* name : {"ips", "snips", "dr"}) {
@@ -110,12 +110,12 @@ TEST(Ope, SyntheticLogFromTheWorldRecoversTheTruth) {
 // a lower mean squared error than IPS (Dudik et al. 2011; the paper reports 31% lower), although
 // the linear reward model alone (DM) is biased by the noise in its history features.
 TEST(Ope, GenreShelfDoublyRobustBeatsIpsOverRepeatedLogs) {
-  const SyntheticOpe synthetic(World(), SyntheticScenario::kGenreShelf);
+  const sim::SyntheticOpe synthetic(World(), sim::SyntheticScenario::kGenreShelf);
   EXPECT_GT(synthetic.true_value(), 2.0 * synthetic.logging_value());
   EXPECT_LT(synthetic.true_value(), 1.0);
   double se_ips = 0, se_dr = 0, se_dm = 0;
   for (uint64_t r = 0; r < 40; ++r) {
-    auto e = Evaluate(synthetic.Generate(10000, 0.15, 100 + r), {"ips", "dr", "dm"}, OpeOptions());
+    auto e = Evaluate(FromSyntheticLog(synthetic.Generate(10000, 0.15, 100 + r)), {"ips", "dr", "dm"}, OpeOptions());
     ASSERT_TRUE(e.ok());
     se_ips += std::pow(e->at("ips").value - synthetic.true_value(), 2);
     se_dr += std::pow(e->at("dr").value - synthetic.true_value(), 2);
@@ -123,11 +123,11 @@ TEST(Ope, GenreShelfDoublyRobustBeatsIpsOverRepeatedLogs) {
   }
   EXPECT_LT(se_dr, 0.8 * se_ips);
   EXPECT_GT(se_dm, se_ips);  // the misspecified reward model on its own is worse than both
-  const OpeData big = synthetic.Generate(300000, 0.15, 9);
+  const OpeData big = FromSyntheticLog(synthetic.Generate(300000, 0.15, 9));
   auto e = Evaluate(big, {"dr"}, OpeOptions());
   ASSERT_TRUE(e.ok());
   EXPECT_NEAR(e->at("dr").value, synthetic.true_value(), 0.02 * synthetic.true_value());
-  EXPECT_FALSE(ParseSyntheticScenario("genre").ok());
+  EXPECT_FALSE(sim::ParseSyntheticScenario("genre").ok());
 }
 
 // A slate log where clicks follow a position-based model with known examination theta = (1, 0.5,
