@@ -8,7 +8,10 @@
 #include <imgui_impl_opengl3.h>
 #include <png.h>
 
+#include <signal.h>
+
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <filesystem>
 #include <vector>
@@ -18,6 +21,8 @@
 
 namespace steward::gui {
 namespace {
+
+std::atomic<bool> g_stop_requested{false};  // set by SIGINT/SIGTERM
 
 void GlfwErrorCallback(int code, const char* description) {
   std::fprintf(stderr, "dashboard: GLFW error %d: %s\n", code, description);
@@ -102,8 +107,17 @@ Status RunDashboard(const DashboardOptions& options) {
   int frame = 0;
   auto empty = std::make_shared<DashboardSnapshot>();
   empty->db_path = options.db_path;
+  // SIGINT and SIGTERM close the window cleanly (the event wait wakes within refresh_ms).
+  g_stop_requested.store(false);
+  struct sigaction on_stop {};
+  on_stop.sa_handler = [](int) { g_stop_requested.store(true); };
+  sigemptyset(&on_stop.sa_mask);
+  struct sigaction old_int {}, old_term {};
+  sigaction(SIGINT, &on_stop, &old_int);
+  sigaction(SIGTERM, &on_stop, &old_term);
   while (!glfwWindowShouldClose(window)) {
     if (options.closed && options.closed->load()) break;
+    if (g_stop_requested.load()) break;
     if (screenshot) {
       glfwPollEvents();
     } else {
@@ -146,6 +160,8 @@ Status RunDashboard(const DashboardOptions& options) {
   ImGui_ImplGlfw_Shutdown();
   ImGui::DestroyContext();
   glfwDestroyWindow(window);
+  sigaction(SIGINT, &old_int, nullptr);
+  sigaction(SIGTERM, &old_term, nullptr);
   glfwTerminate();
   return result;
 }

@@ -46,7 +46,11 @@ class ExperimentsPanel final : public Panel {
   void Draw(const DashboardSnapshot& snap) override {
     if (snap.kill_switch) ImGui::TextColored(ImVec4(1, 0.3f, 0.3f, 1), "KILL SWITCH ON: every experiment serves control");
     if (snap.experiments.empty()) {
-      ImGui::TextDisabled("No experiments in %s yet.", snap.db_path.c_str());
+      if (!snap.error.empty() && snap.taken_at_ms == 0) {
+        ImGui::TextColored(ImVec4(1, 0.4f, 0.4f, 1), "Cannot read %s: %s", snap.db_path.c_str(), snap.error.c_str());
+      } else {
+        ImGui::TextDisabled("No experiments in %s yet.", snap.db_path.c_str());
+      }
       return;
     }
     const float em = ImGui::GetFontSize();
@@ -56,6 +60,9 @@ class ExperimentsPanel final : public Panel {
       ImGui::Text("%s", e.name.c_str());
       ImGui::SameLine();
       ImGui::TextDisabled("version %lld", static_cast<long long>(e.current_version));
+      if (i < snap.rollouts.size() && !snap.rollouts[i].valid) {
+        ImGui::TextColored(ImVec4(1, 0.4f, 0.4f, 1), "NOT SERVED AS STORED: %s", snap.rollouts[i].error.c_str());
+      }
       if (i < snap.rollouts.size() && snap.rollouts[i].valid) {
         const RolloutView& r = snap.rollouts[i];
         ImGui::TextColored(StateColor(r.status.state), "%s", experiment::RolloutStateName(r.status.state));
@@ -210,10 +217,21 @@ class HealthPanel final : public Panel {
     ImGui::Text("feedback events: %lld", static_cast<long long>(snap.totals.feedback));
     ImGui::Text("clicks: %lld", static_cast<long long>(snap.totals.clicks));
     ImGui::Text("audit rows: %lld", static_cast<long long>(snap.totals.audit_rows));
-    if (snap.audit_chain_ok) {
-      ImGui::TextColored(ImVec4(0.4f, 0.9f, 0.5f, 1), "audit chain intact");
+    // Green only for a verified, anchored chain whose rollout states match it; never for a database
+    // that could not be read.
+    if (!snap.error.empty() && snap.taken_at_ms == 0) {
+      ImGui::TextColored(ImVec4(1, 0.4f, 0.4f, 1), "audit chain NOT VERIFIED (the database could not be read)");
+    } else if (!snap.audit_chain_ok) {
+      ImGui::TextColored(ImVec4(1, 0.4f, 0.4f, 1), "audit chain BROKEN%s", snap.audit_first_bad_seq
+                                                                             ? (" at row " + std::to_string(snap.audit_first_bad_seq)).c_str()
+                                                                             : "");
+      ImGui::TextWrapped("%s", snap.audit_problem.c_str());
+    } else if (!snap.audit_unanchored_reason.empty()) {
+      ImGui::TextColored(ImVec4(1.0f, 0.8f, 0.3f, 1), "audit chain intact but NOT ANCHORED");
+      ImGui::TextWrapped("%s", snap.audit_unanchored_reason.c_str());
     } else {
-      ImGui::TextColored(ImVec4(1, 0.4f, 0.4f, 1), "audit chain BROKEN at row %lld", static_cast<long long>(snap.audit_first_bad_seq));
+      ImGui::TextColored(ImVec4(0.4f, 0.9f, 0.5f, 1), "audit chain intact, anchored through row %lld",
+                         static_cast<long long>(snap.audit_anchored_seq));
     }
   }
 };

@@ -6,6 +6,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -27,6 +28,8 @@ struct RolloutView {
   experiment::RolloutStatus status;
   experiment::ExperimentConfig config;
   bool valid = false;  // false when the stored status or config could not be read
+  std::string error;   // why not (e.g. the stored state is not the audit chain's)
+  bool tampered = false;  // the stored state or version is not the audit chain's
 };
 
 struct DashboardSnapshot {
@@ -42,11 +45,16 @@ struct DashboardSnapshot {
   storage::Totals totals;
   bool audit_chain_ok = true;
   int64_t audit_first_bad_seq = 0;
+  std::string audit_problem;            // why the chain is not ok
+  int64_t audit_anchored_seq = 0;       // rows the anchor file vouches for
+  std::string audit_unanchored_reason;  // "" when anchored
   std::string error;  // set when the last refresh failed; the rest is the previous good data
 };
 
-// Reads one snapshot through a read-only connection; the shadow report only when asked.
+// Reads one snapshot through a read-only connection, in one read transaction (every figure of a
+// frame comes from the same state of the database); the shadow report only when asked.
 StatusOr<DashboardSnapshot> LoadSnapshot(const std::string& db_path, bool with_shadow_report = true);
+StatusOr<DashboardSnapshot> LoadSnapshot(storage::Database& db, bool with_shadow_report);
 
 // The on-call action: rolls the experiment back (treatment coverage to 0, durable, audited with
 // the actor and reason). Opens its own read-write connection.
@@ -66,6 +74,11 @@ class SnapshotPoller {
 
  private:
   void Run();
+  // Loads a snapshot when the database changed since the last one (PRAGMA data_version on a kept
+  // connection): an idle database costs one pragma per interval, not a reload.
+  StatusOr<std::optional<DashboardSnapshot>> LoadIfChanged(bool with_shadow);
+  std::unique_ptr<storage::Database> db_;  // the poller thread's read-only connection
+  int64_t data_version_ = -1;
   std::string db_path_;
   int interval_ms_;
   mutable std::mutex mu_;

@@ -56,6 +56,11 @@ sqlite3 "$DB2" "DELETE FROM audit_log WHERE seq >= (SELECT MAX(seq) - 1 FROM aud
 "$STEWARD" audit-log verify --db "$DB2" 2>"$WORK/verify2.txt"
 check "verify fails after truncation" test $? -eq 3
 check "verify says truncated" grep -q "truncated" "$WORK/verify2.txt"
+# Regression (#15 item 9): the dashboard ignored SIGTERM; it now closes cleanly (exit 0).
+if command -v xvfb-run >/dev/null; then
+  out=$(timeout 60 xvfb-run -a -s "-screen 0 1280x800x24" sh -c "'$STEWARD' dashboard --db '$DB2' & pid=\$!; sleep 2; kill -TERM \$pid; wait \$pid; echo rc=\$?" 2>/dev/null)
+  check "dashboard exits on SIGTERM" bash -c "echo '$out' | grep -q 'rc=0'"
+fi
 # Control characters in an actor or reason are refused at the boundary (exit 2).
 "$STEWARD" experiment rollback --db "$DB2" --name homepage-recs --actor oncall --reason $'line\x1b[2Jbreak' 2>"$WORK/ctl.txt"
 check "control characters refused" test $? -eq 2

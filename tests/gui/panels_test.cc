@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <chrono>
+#include <thread>
 #include <fstream>
 
 #include "gui/dashboard.h"
@@ -26,7 +28,7 @@ std::string MakeDatabase() {
   {
     auto db = storage::Database::Open(path).value();
     storage::ExperimentStore(*db).SaveVersion("homepage", "{}", "test", 1, "ramping").value();
-    storage::AuditLog(*db).Append({0, 1, "test", "experiment.version", "homepage", "created", "{}"}).value();
+    storage::AuditLog(*db).Append({0, 1, "test", "experiment.version", "homepage", "created", "{\"version\": 1}"}).value();
   }
   auto writer = storage::EventWriter::Start(path).value();
   for (int r = 1; r <= 200; ++r) {
@@ -59,6 +61,38 @@ TEST(Snapshot, LoadsCountsFromTheDatabase) {
   EXPECT_EQ(snap->totals.audit_rows, 1);
   EXPECT_TRUE(snap->audit_chain_ok);
   EXPECT_FALSE(snap->timeline.empty());
+}
+
+// Regression (#15 item 9): the dashboard showed a green "audit chain intact" on an audit-less
+// database, and reloaded everything every 500 ms on an idle one (79% of a core).
+TEST(Snapshot, AnEmptiedAuditLogIsNotIntact) {
+  const std::string path = MakeDatabase();
+  {
+    auto db = storage::Database::Open(path).value();
+    ASSERT_TRUE(db->Exec("DELETE FROM audit_log").ok());
+  }
+  std::filesystem::remove(path + ".anchor");  // the attacker removes the anchor too
+  auto snap = LoadSnapshot(path);
+  ASSERT_TRUE(snap.ok()) << snap.status().ToString();
+  EXPECT_FALSE(snap->audit_chain_ok);
+  EXPECT_NE(snap->audit_problem.find("audit log is empty"), std::string::npos) << snap->audit_problem;
+}
+
+TEST(Snapshot, AnIdleDatabaseIsNotReloaded) {
+  const std::string path = MakeDatabase();
+  SnapshotPoller poller(path, 5);
+  poller.WaitFirst();
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // 40 polls
+  EXPECT_EQ(poller.refreshes(), 1u);
+  {
+    auto db = storage::Database::Open(path).value();
+    ASSERT_TRUE(storage::AuditLog(*db).Append({0, 2, "test", "experiment.ramp", "homepage", "go", "{}"}).ok());
+  }
+  const auto start = std::chrono::steady_clock::now();
+  while (poller.refreshes() < 2 && std::chrono::steady_clock::now() - start < std::chrono::seconds(5)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_EQ(poller.refreshes(), 2u);  // a change is picked up
 }
 
 TEST(Snapshot, PollerPublishesAndReportsErrors) {
