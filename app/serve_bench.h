@@ -1,5 +1,5 @@
 // `steward bench serve`: the serving pipeline (serving/pipeline.h) driven from N threads over the
-// simulated world's users. Requests are generated before timing; each thread serves every N-th one
+// simulated world's users. Requests are generated before timing; each thread serves a contiguous 1/N of them
 // (paced at rate / N per thread, or as fast as it can with rate 0) and times Serve() alone (or
 // Assign() with assign_only). Every fifth list gets a click (recorded after the timed call), so
 // users build histories and the models learn as in production; qps counts all of it.

@@ -21,6 +21,7 @@ ShadowRunner::~ShadowRunner() {
 }
 
 bool ShadowRunner::Enqueue(Task task) {
+  bool wake;
   {
     std::lock_guard lock(mu_);
     ++stats_.submitted;
@@ -29,8 +30,12 @@ bool ShadowRunner::Enqueue(Task task) {
       return false;
     }
     queue_.push_back(std::move(task));
+    // Waking the worker is a system call on the serving thread: do it only once a batch has
+    // queued up; otherwise the worker's own short timed wait picks the work up (shadow results
+    // are not latency-critical; serving is).
+    wake = queue_.size() >= kWakeBatch;
   }
-  cv_.notify_one();
+  if (wake) cv_.notify_one();
   return true;
 }
 
@@ -60,6 +65,7 @@ bool ShadowRunner::SubmitListFeedback(const models::ListFeedback& feedback) {
 }
 
 void ShadowRunner::Drain() {
+  cv_.notify_one();
   std::unique_lock lock(mu_);
   idle_cv_.wait(lock, [&] { return queue_.empty() && !busy_; });
 }
@@ -74,7 +80,7 @@ void ShadowRunner::Run() {
     Task task;
     {
       std::unique_lock lock(mu_);
-      cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
+      while (!stop_ && queue_.empty()) cv_.wait_for(lock, kIdlePoll);
       if (queue_.empty()) return;  // stop_ and drained
       task = std::move(queue_.front());
       queue_.pop_front();

@@ -5,11 +5,13 @@
 // by the worker (no locks shared with serving).
 //
 // When the bounded queue is full, new work is dropped and counted: the served response is never
-// delayed. A shadow model that throws is counted as an error; one slower than `timeout_us` has its
+// delayed. A submit wakes the worker only once kWakeBatch tasks are queued (a wake-up is a system
+// call on the serving thread); an idle worker otherwise looks for work every kIdlePoll. A shadow model that throws is counted as an error; one slower than `timeout_us` has its
 // result discarded and counted as a timeout. Neither affects serving.
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -68,6 +70,8 @@ class ShadowRunner {
     std::vector<char> clicked;     // kList
   };
   bool Enqueue(Task task);
+  static constexpr size_t kWakeBatch = 64;  // tasks queued before a submit wakes the worker
+  static constexpr std::chrono::microseconds kIdlePoll{500};  // the idle worker's wait
   void Run();
 
   std::unique_ptr<models::Recommender> model_;
