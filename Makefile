@@ -5,8 +5,12 @@ BUILD_TYPE ?= RelWithDebInfo
 JOBS       ?= $(shell nproc)
 DEMO_DB    ?= $(BUILD_DIR)/demo.db
 DEMO_REQUESTS ?= 20000
+ASAN_DIR   ?= build-asan
+FUZZ_SECONDS ?= 60
+# ctest arguments for the sanitizer run (e.g. ASAN_CTEST_ARGS="-LE slow" to leave out labelled tests).
+ASAN_CTEST_ARGS ?=
 
-.PHONY: all deps configure build demo test bench clean
+.PHONY: all deps configure build demo test test-asan fuzz fuzz-smoke bench clean
 
 all: build
 
@@ -27,11 +31,31 @@ demo: build
 	$(BUILD_DIR)/steward audit-log verify --db $(DEMO_DB)
 	@echo "Open the dashboard with: $(BUILD_DIR)/steward dashboard --db $(DEMO_DB)"
 
+# The unit and end-to-end tests, then every fuzz harness for a short smoke run (10 s each).
 test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
+	./scripts/fuzz.sh 10
+
+# The whole test suite built with AddressSanitizer + UndefinedBehaviorSanitizer (-O1, any
+# report fails the test). The options apply to the build too: test discovery runs the binaries.
+test-asan: export ASAN_OPTIONS = detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=1:strict_string_checks=1
+test-asan: export LSAN_OPTIONS = suppressions=$(CURDIR)/scripts/lsan.supp:print_suppressions=0
+test-asan: export UBSAN_OPTIONS = print_stacktrace=1:halt_on_error=1
+test-asan: deps
+	cmake -S . -B $(ASAN_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSTEWARD_SANITIZE=ON \
+	  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g" -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O1 -g"
+	cmake --build $(ASAN_DIR) -j $(JOBS)
+	cd $(ASAN_DIR) && ctest --output-on-failure -j $(JOBS) $(ASAN_CTEST_ARGS)
+
+# Every fuzz harness for FUZZ_SECONDS seconds (clang; build-fuzz). See fuzz/README.md.
+fuzz: deps
+	./scripts/fuzz.sh $(FUZZ_SECONDS)
+
+fuzz-smoke: deps
+	./scripts/fuzz.sh 10
 
 bench: build
 	./bench/run.sh $(BUILD_DIR)
 
 clean:
-	rm -rf $(BUILD_DIR)
+	rm -rf $(BUILD_DIR) $(ASAN_DIR) build-fuzz

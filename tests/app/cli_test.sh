@@ -47,7 +47,7 @@ sqlite3 "$DB" "UPDATE audit_log SET reason = 'edited' WHERE seq = 2"
 "$STEWARD" audit-log verify --db "$DB" 2>"$WORK/verify.txt"
 check "verify fails after an edit" test $? -eq 3
 check "verify names the edited row" grep -q "seq=2" "$WORK/verify.txt"
-check "audit-log list prints rows" bash -c "'$STEWARD' audit-log list --db '$DB' | grep -q demo.start"
+check "audit-log list prints rows" bash -c "'$STEWARD' audit-log list --db '$DB' --limit 0 | grep -q demo.start"
 # Regression (#15 item 2): deleting the newest rows verified "intact"; the anchor file catches it.
 DB2="$WORK/truncated.db"
 "$STEWARD" demo --headless --requests 500 --db "$DB2" --seed 5 >/dev/null 2>&1
