@@ -14,6 +14,7 @@
 #include <atomic>
 #include <cstdio>
 #include <filesystem>
+#include <memory>
 #include <vector>
 
 #include "gui/panels.h"
@@ -100,8 +101,10 @@ Status RunDashboard(const DashboardOptions& options) {
   ImGui_ImplOpenGL3_Init("#version 130");
 
   PanelRegistry panels = DefaultPanels();
-  SnapshotPoller poller(options.db_path, options.refresh_ms);
-  if (screenshot) poller.WaitFirst();
+  // The window sleeps until input arrives or the poller publishes new data (it posts an empty
+  // event), so an idle database costs no frames.
+  auto poller = std::make_unique<SnapshotPoller>(options.db_path, options.refresh_ms, [] { glfwPostEmptyEvent(); });
+  if (screenshot) poller->WaitFirst();
 
   Status result = Status::Ok();
   int frame = 0;
@@ -121,13 +124,14 @@ Status RunDashboard(const DashboardOptions& options) {
     if (screenshot) {
       glfwPollEvents();
     } else {
-      // Sleep until input arrives or the next refresh is due.
-      glfwWaitEventsTimeout(static_cast<double>(options.refresh_ms) / 1000.0);
+      // Sleep until input or new data arrives; wake at least once a second for a close request
+      // (the window's, a signal's, or the demo's).
+      glfwWaitEventsTimeout(1.0);
     }
     ImGui_ImplOpenGL3_NewFrame();
     ImGui_ImplGlfw_NewFrame();
     ImGui::NewFrame();
-    auto snap = poller.latest();
+    auto snap = poller->latest();
     const ImVec2 display = ImGui::GetIO().DisplaySize;
     panels.DrawAll(snap ? *snap : *empty, display.x, display.y);
     ImGui::Render();
@@ -156,6 +160,7 @@ Status RunDashboard(const DashboardOptions& options) {
   }
   if (options.closed) options.closed->store(true);
 
+  poller.reset();  // stopped before GLFW goes away (it posts events)
   ImGui_ImplOpenGL3_Shutdown();
   ImGui_ImplGlfw_Shutdown();
   ImGui::DestroyContext();

@@ -91,8 +91,9 @@ Status RollbackExperiment(const std::string& db_path, const std::string& name, c
   return controller.Rollback(name, actor, reason);
 }
 
-SnapshotPoller::SnapshotPoller(std::string db_path, int interval_ms)
-    : db_path_(std::move(db_path)), interval_ms_(interval_ms), thread_([this] { Run(); }) {}
+SnapshotPoller::SnapshotPoller(std::string db_path, int interval_ms, std::function<void()> on_publish)
+    : on_publish_(std::move(on_publish)),
+      db_path_(std::move(db_path)), interval_ms_(interval_ms), thread_([this] { Run(); }) {}
 
 SnapshotPoller::~SnapshotPoller() {
   {
@@ -167,6 +168,7 @@ void SnapshotPoller::Run() {
       latest_ = std::move(next);
       refreshes_.fetch_add(1);
     }
+    if (on_publish_) on_publish_();
     cv_.notify_all();
     std::unique_lock lock(mu_);
     if (cv_.wait_for(lock, std::chrono::milliseconds(interval_ms_), [&] { return stop_; })) return;

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <mutex>
@@ -64,7 +65,9 @@ Status RollbackExperiment(const std::string& db_path, const std::string& name, c
 // Refreshes a snapshot every `interval_ms` on a background thread. latest() never blocks on I/O.
 class SnapshotPoller {
  public:
-  SnapshotPoller(std::string db_path, int interval_ms);
+  // `on_publish` (optional) is called on the poller thread after each new snapshot, e.g. to wake
+  // a UI that sleeps until input or new data arrives.
+  SnapshotPoller(std::string db_path, int interval_ms, std::function<void()> on_publish = nullptr);
   ~SnapshotPoller();
   std::shared_ptr<const DashboardSnapshot> latest() const;
   // Number of refreshes completed (successful or not).
@@ -77,6 +80,7 @@ class SnapshotPoller {
   // Loads a snapshot when the database changed since the last one (PRAGMA data_version on a kept
   // connection): an idle database costs one pragma per interval, not a reload.
   StatusOr<std::optional<DashboardSnapshot>> LoadIfChanged(bool with_shadow);
+  std::function<void()> on_publish_;
   std::unique_ptr<storage::Database> db_;  // the poller thread's read-only connection
   int64_t data_version_ = -1;
   std::string db_path_;
