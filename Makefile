@@ -7,8 +7,11 @@ DEMO_DB    ?= $(BUILD_DIR)/demo.db
 DEMO_REQUESTS ?= 20000
 ASAN_DIR   ?= build-asan
 FUZZ_SECONDS ?= 60
-# ctest arguments for the sanitizer run (e.g. ASAN_CTEST_ARGS="-LE slow" to leave out labelled tests).
-ASAN_CTEST_ARGS ?=
+# ctest arguments for the sanitizer run. Default: leave out the "slow" label (cli_e2e), whose
+# hybrid-shadow check asserts no shadow call over its 50 ms deadline - a timing that ASan's slowdown
+# on 2 shared cores breaks now and then. cli_hardening still runs the binary end to end under ASan.
+# ASAN_CTEST_ARGS= runs everything.
+ASAN_CTEST_ARGS ?= -LE slow
 
 .PHONY: all deps configure build demo test test-asan fuzz fuzz-smoke bench clean
 
