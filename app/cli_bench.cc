@@ -59,12 +59,12 @@ void AddBenchCommands(CLI::App& app) {
   bench->require_subcommand(1);
 
   auto* ingest = bench->add_subcommand("ingest", "Durable feedback ingest through the production writer");
-  ingest->add_option("--events", flags->ingest.events, "Events to write")->capture_default_str()->check(AtLeast(1));
+  ingest->add_option("--events", flags->ingest.events, "Events to write")->capture_default_str()->check(InRange(1, 1e9));
   ingest->add_option("--db", flags->ingest.db_path, "Database file (default: a temporary file, removed afterwards)");
   ingest->add_option("--sync", flags->sync, "SQLite synchronous mode: full (survives power loss) or normal (survives kill -9)")
       ->capture_default_str()
       ->check(CLI::IsMember({"full", "normal"}));
-  ingest->add_option("--batch", flags->ingest.producer_batch, "Events per producer submit")->capture_default_str()->check(AtLeast(1));
+  ingest->add_option("--batch", flags->ingest.producer_batch, "Events per producer submit")->capture_default_str()->check(InRange(1, 1e6));
   ingest->add_flag("--json", flags->json, "Print {\"events\", \"seconds\", \"events_per_sec\"}");
   ingest->callback([flags] {
     IngestBenchOptions o = flags->ingest;
@@ -85,8 +85,8 @@ void AddBenchCommands(CLI::App& app) {
 
   auto* bandit = bench->add_subcommand("bandit", "Disjoint LinUCB: per-interaction updates and candidate scores per second");
   bandit->add_option("--dim", flags->dim, "Context dimension d")->capture_default_str()->check(CLI::Range(1, 1024));
-  bandit->add_option("--arms", flags->arms, "Arms (candidate items)")->capture_default_str()->check(AtLeast(1));
-  bandit->add_option("--updates", flags->updates, "Updates to time")->capture_default_str()->check(AtLeast(1));
+  bandit->add_option("--arms", flags->arms, "Arms (candidate items)")->capture_default_str()->check(InRange(1, 1e7));
+  bandit->add_option("--updates", flags->updates, "Updates to time")->capture_default_str()->check(InRange(1, 1e9));
   bandit->add_flag("--json", flags->json, "Print {\"updates_per_sec\", \"scores_per_sec\"}");
   bandit->callback([flags] {
     models::BanditOptions o;
@@ -131,11 +131,11 @@ void AddBenchCommands(CLI::App& app) {
   });
 
   auto* retrieval = bench->add_subcommand("retrieval", "Recall@100 and latency of an approximate index against exact search");
-  retrieval->add_option("--items", flags->items, "Indexed items")->capture_default_str()->check(AtLeast(1));
+  retrieval->add_option("--items", flags->items, "Indexed items")->capture_default_str()->check(InRange(1, 1e7));
   retrieval->add_option("--index", flags->factory, "FAISS factory string (HNSW32, IVF1024,Flat, Flat)")->capture_default_str();
-  retrieval->add_option("--queries", flags->queries, "Queries timed")->capture_default_str()->check(AtLeast(1));
-  retrieval->add_option("--dim", flags->embed_dim, "Embedding dimension")->capture_default_str()->check(AtLeast(1));
-  retrieval->add_option("--ef-search", flags->ef_search, "HNSW search depth")->capture_default_str()->check(AtLeast(1));
+  retrieval->add_option("--queries", flags->queries, "Queries timed")->capture_default_str()->check(InRange(1, 1e6));
+  retrieval->add_option("--dim", flags->embed_dim, "Embedding dimension")->capture_default_str()->check(InRange(1, 4096));
+  retrieval->add_option("--ef-search", flags->ef_search, "HNSW search depth")->capture_default_str()->check(InRange(1, 1e5));
   retrieval->add_flag("--json", flags->json, "Print {\"recall_at_100\", \"p99_us\", \"exact_p99_us\"}");
   retrieval->callback([flags] {
     const int d = flags->embed_dim;
@@ -216,10 +216,10 @@ void AddBenchCommands(CLI::App& app) {
   });
 
   auto* recommend = bench->add_subcommand("recommend", "Full hybrid pipeline on one thread: retrieval, bandit scoring of every candidate, re-ranking");
-  recommend->add_option("--items", flags->rec_items, "Catalog items")->capture_default_str()->check(AtLeast(1));
-  recommend->add_option("--candidates", flags->candidates, "Candidates retrieved and scored")->capture_default_str()->check(AtLeast(1));
+  recommend->add_option("--items", flags->rec_items, "Catalog items")->capture_default_str()->check(InRange(1, 1e7));
+  recommend->add_option("--candidates", flags->candidates, "Candidates retrieved and scored")->capture_default_str()->check(InRange(1, 1e6));
   recommend->add_option("--k", flags->k, "Items per list")->capture_default_str()->check(CLI::Range(1, 100));
-  recommend->add_option("--requests", flags->requests, "Requests timed")->capture_default_str()->check(AtLeast(1));
+  recommend->add_option("--requests", flags->requests, "Requests timed")->capture_default_str()->check(InRange(1, 1e8));
   recommend->add_flag("--json", flags->json, "Print {\"p50_us\", \"p99_us\", \"qps\"}");
   recommend->callback([flags] {
     const int64_t n = flags->rec_items;
@@ -295,7 +295,7 @@ void AddBenchCommands(CLI::App& app) {
   serve->add_option("--rate", flags->rate, "Offered load in requests per second over all threads; 0 serves as fast as possible")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
-  serve->add_option("--requests", flags->serve_requests, "Requests")->capture_default_str()->check(AtLeast(1));
+  serve->add_option("--requests", flags->serve_requests, "Requests")->capture_default_str()->check(InRange(1, 1e8));
   serve->add_option("--threads", flags->threads, "Serving threads")->capture_default_str()->check(CLI::Range(1, 64));
   serve->add_option("--path", flags->path, "recommend (the whole request path) or assign (assignment only)")
       ->capture_default_str()
@@ -327,7 +327,7 @@ void AddBenchCommands(CLI::App& app) {
   });
 
   auto* ope = bench->add_subcommand("ope", "Off-policy estimators over logged rows: rows per second for all six");
-  ope->add_option("--rows", flags->users, "Logged rows")->capture_default_str()->check(AtLeast(1));
+  ope->add_option("--rows", flags->users, "Logged rows")->capture_default_str()->check(InRange(1, 1e9));
   ope->add_flag("--json", flags->json, "Print {\"rows_per_sec\"}");
   ope->callback([flags] {
     Rng rng(5);
@@ -357,7 +357,7 @@ void AddBenchCommands(CLI::App& app) {
   });
 
   auto* assign = bench->add_subcommand("assign", "One-thread assignment throughput (GrowthBook hash v2, 2 arms)");
-  assign->add_option("--users", flags->users, "Distinct user ids to assign")->capture_default_str()->check(AtLeast(1));
+  assign->add_option("--users", flags->users, "Distinct user ids to assign")->capture_default_str()->check(InRange(1, 1e9));
   assign->add_flag("--json", flags->json, "Print {\"assignments_per_sec\": r}");
   assign->callback([flags] {
     experiment::ExperimentConfig config;
