@@ -11,6 +11,7 @@
 
 #include "app/paths.h"
 #include "common/clock.h"
+#include "common/json.h"
 #include "common/percentile.h"
 #include "common/progress.h"
 #include "data/goodbooks.h"
@@ -152,8 +153,8 @@ StatusOr<DemoSummary> RunDemo(const DemoOptions& options) {
     RETURN_IF_ERROR(audit.Append({0, event_clock.NowMillis(), "demo", storage::AuditActionName(storage::AuditAction::kDemoResume), config.name,
                                   "the run started in audit row seq=" + std::to_string(resume.unfinished_seq) +
                                       " did not finish; resuming after its last logged request",
-                                  nlohmann::json{{"unfinished_run_seq", resume.unfinished_seq},
-                                                 {"last_request_ts_ms", resume.last_ts_ms}, {"wall_time_ms", now_ms}}.dump()})
+                                  DumpJson(nlohmann::json{{"unfinished_run_seq", resume.unfinished_seq},
+                                                 {"last_request_ts_ms", resume.last_ts_ms}, {"wall_time_ms", now_ms}})})
                         .status());
   }
 
@@ -169,16 +170,16 @@ StatusOr<DemoSummary> RunDemo(const DemoOptions& options) {
   // time goes into the details.
   RETURN_IF_ERROR(audit.Append({0, event_clock.NowMillis(), "demo", storage::AuditActionName(storage::AuditAction::kDemoStart), config.name,
                                 options.scenario.empty() ? "simulated traffic run" : "scenario " + options.scenario,
-                                nlohmann::json{{"requests", options.requests}, {"seed", options.seed}, {"days", options.days},
-                                               {"scenario", options.scenario}, {"wall_time_ms", now_ms}}.dump()})
+                                DumpJson(nlohmann::json{{"requests", options.requests}, {"seed", options.seed}, {"days", options.days},
+                                               {"scenario", options.scenario}, {"wall_time_ms", now_ms}})})
                       .status());
   if (blocklist) {
     // The safety policy that screens this run, recorded with the experiment (tamper-evident), so
     // reviewers' reports count violations against what was actually in force.
     RETURN_IF_ERROR(audit.Append({0, event_clock.NowMillis(), "demo", storage::AuditActionName(storage::AuditAction::kSafetyPolicy), config.name, blocklist->reason(),
-                                  nlohmann::json{{"filter", blocklist->name()}, {"reason", blocklist->reason()},
+                                  DumpJson(nlohmann::json{{"filter", blocklist->name()}, {"reason", blocklist->reason()},
                                                  {"items", blocklist->item_ids()}, {"file", options.blocklist_file},
-                                                 {"applies_to", "every arm and the shadow model"}}.dump()})
+                                                 {"applies_to", "every arm and the shadow model"}})})
                         .status());
   }
   {
@@ -238,7 +239,7 @@ StatusOr<DemoSummary> RunDemo(const DemoOptions& options) {
     record.name = kind;
     record.kind = kind;
     record.created_at_ms = now_ms;
-    record.params_json = nlohmann::json{{"version", model_version}, {"seed", options.seed}}.dump();
+    record.params_json = DumpJson(nlohmann::json{{"version", model_version}, {"seed", options.seed}});
     RETURN_IF_ERROR(registry.Register(record).status());
   }
 
@@ -373,7 +374,7 @@ StatusOr<DemoSummary> RunDemo(const DemoOptions& options) {
   finish["wall_time_ms"] = clock.NowMillis();
   event_clock.SetMillis(std::max(event_clock.NowMillis(), world.now_ms()));  // the last request's event time
   RETURN_IF_ERROR(audit.Append({0, event_clock.NowMillis(), "demo", storage::AuditActionName(storage::AuditAction::kDemoFinish), config.name,
-                                summary.cancelled ? "run cancelled" : "run completed", finish.dump()})
+                                summary.cancelled ? "run cancelled" : "run completed", DumpJson(finish)})
                       .status());
   summary.audit_rows = totals.audit_rows + 1;
   return summary;
@@ -409,7 +410,7 @@ std::string DemoSummaryJson(const DemoSummary& s) {
   if (!s.shadow_model.empty()) {
     j["shadow"] = {{"model", s.shadow_model}, {"overlap_at_10", s.shadow_overlap_at_k}, {"dropped", s.shadow_dropped}};
   }
-  return j.dump();
+  return DumpJson(j);
 }
 
 std::string DemoSummaryText(const DemoSummary& s) {

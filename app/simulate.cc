@@ -9,6 +9,7 @@
 #include "app/model_factory.h"
 #include "app/paths.h"
 #include "app/sim_traffic.h"
+#include "common/json.h"
 #include "common/progress.h"
 #include "data/goodbooks.h"
 #include "fairness/metrics.h"
@@ -240,7 +241,7 @@ StatusOr<SimulateResult> RunSimulation(const SimulateOptions& o) {
 }
 
 std::string SimulateResultJson(const SimulateResult& r) {
-  return nlohmann::json{{"policy", r.policy},
+  return DumpJson(nlohmann::json{{"policy", r.policy},
                         {"requests", r.requests},
                         {"clicks", r.clicks},
                         {"ctr", r.ctr},
@@ -259,8 +260,7 @@ std::string SimulateResultJson(const SimulateResult& r) {
                         {"new_item_clicks", r.new_item_clicks},
                         {"embedding_versions", r.embedding_versions},
                         {"embedding_genre_separation", r.embedding_genre_separation},
-                        {"seconds", r.seconds}}
-      .dump();
+                        {"seconds", r.seconds}});
 }
 
 }  // namespace steward::app
