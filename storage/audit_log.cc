@@ -53,6 +53,18 @@ namespace {
 const std::string kGenesisHash(64, '0');
 const std::string kHashV2Prefix = "v2:";
 
+// Lower-case hex of `n` bytes.
+std::string Hex(const unsigned char* bytes, size_t n) {
+  static const char* kHex = "0123456789abcdef";
+  std::string out;
+  out.reserve(n * 2);
+  for (size_t i = 0; i < n; ++i) {
+    out.push_back(kHex[bytes[i] >> 4]);
+    out.push_back(kHex[bytes[i] & 15]);
+  }
+  return out;
+}
+
 bool IsV2(const std::string& hash) { return hash.rfind(kHashV2Prefix, 0) == 0; }
 
 Status CheckField(const std::string& value, const char* field) {
@@ -78,12 +90,7 @@ StatusOr<std::string> LoadKey(bool create) {
   std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
   unsigned char bytes[32];
   if (RAND_bytes(bytes, sizeof bytes) != 1) return Internal("cannot draw a random audit key");
-  static const char* kHex = "0123456789abcdef";
-  key.clear();
-  for (unsigned char b : bytes) {
-    key.push_back(kHex[b >> 4]);
-    key.push_back(kHex[b & 15]);
-  }
+  key = Hex(bytes, sizeof bytes);
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
   if (fd < 0) {
     // Another process may have created it meanwhile: read theirs.
@@ -105,13 +112,7 @@ std::string Mac(const std::string& key, int64_t seq, const std::string& hash) {
   unsigned int length = 0;
   HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(message.data()),
        message.size(), digest, &length);
-  static const char* kHex = "0123456789abcdef";
-  std::string out;
-  for (unsigned int i = 0; i < length; ++i) {
-    out.push_back(kHex[digest[i] >> 4]);
-    out.push_back(kHex[digest[i] & 15]);
-  }
-  return out;
+  return Hex(digest, length);
 }
 
 // Appends "seq hash mac\n" to the anchor file and syncs it.
@@ -149,14 +150,7 @@ std::string Sha256Hex(const std::string& data) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
   EVP_Digest(data.data(), data.size(), digest, &length, EVP_sha256(), nullptr);
-  static const char* kHex = "0123456789abcdef";
-  std::string out;
-  out.reserve(length * 2);
-  for (unsigned int i = 0; i < length; ++i) {
-    out.push_back(kHex[digest[i] >> 4]);
-    out.push_back(kHex[digest[i] & 15]);
-  }
-  return out;
+  return Hex(digest, length);
 }
 
 std::string AuditLog::ComputeHashV1(const AuditEntry& e) {
