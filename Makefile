@@ -1,5 +1,10 @@
 # Steward: the two commands a newcomer runs are `make demo` and `make test`.
 # Every target installs missing Debian packages first (idempotent), then builds incrementally.
+# ccache hashes paths relative to the checkout (and not the build directory), so a fresh clone in
+# another folder, as CI makes, reuses the objects of an earlier build on the same machine.
+export CCACHE_BASEDIR := $(CURDIR)
+export CCACHE_NOHASHDIR := 1
+
 BUILD_DIR  ?= build
 BUILD_TYPE ?= RelWithDebInfo
 JOBS       ?= $(shell nproc)
