@@ -47,7 +47,9 @@ class ExperimentsPanel final : public Panel {
     if (snap.kill_switch) ImGui::TextColored(ImVec4(1, 0.3f, 0.3f, 1), "KILL SWITCH ON: every experiment serves control");
     if (snap.experiments.empty()) {
       if (!snap.error.empty() && snap.taken_at_ms == 0) {
-        ImGui::TextColored(ImVec4(1, 0.4f, 0.4f, 1), "Cannot read %s: %s", snap.db_path.c_str(), snap.error.c_str());
+        ImGui::PushStyleColor(ImGuiCol_Text, ImVec4(1, 0.4f, 0.4f, 1));
+        ImGui::TextWrapped("Cannot read %s: %s", snap.db_path.c_str(), snap.error.c_str());
+        ImGui::PopStyleColor();
       } else {
         ImGui::TextDisabled("No experiments in %s yet.", snap.db_path.c_str());
       }
@@ -61,7 +63,9 @@ class ExperimentsPanel final : public Panel {
       ImGui::SameLine();
       ImGui::TextDisabled("version %lld", static_cast<long long>(e.current_version));
       if (i < snap.rollouts.size() && !snap.rollouts[i].valid) {
-        ImGui::TextColored(ImVec4(1, 0.4f, 0.4f, 1), "NOT SERVED AS STORED: %s", snap.rollouts[i].error.c_str());
+        ImGui::PushStyleColor(ImGuiCol_Text, ImVec4(1, 0.4f, 0.4f, 1));
+        ImGui::TextWrapped("NOT SERVED AS STORED: %s", snap.rollouts[i].error.c_str());
+        ImGui::PopStyleColor();
       }
       if (i < snap.rollouts.size() && snap.rollouts[i].valid) {
         const RolloutView& r = snap.rollouts[i];
@@ -209,7 +213,11 @@ class HealthPanel final : public Panel {
   const char* title() const override { return "Health"; }
   Tile tile() const override { return {0.0f, 0.55f, 0.32f, 0.19f}; }
   void Draw(const DashboardSnapshot& snap) override {
-    if (!snap.error.empty()) ImGui::TextColored(ImVec4(1, 0.4f, 0.4f, 1), "refresh failed: %s", snap.error.c_str());
+    if (!snap.error.empty()) {
+      ImGui::PushStyleColor(ImGuiCol_Text, ImVec4(1, 0.4f, 0.4f, 1));
+      ImGui::TextWrapped("refresh failed: %s", snap.error.c_str());
+      ImGui::PopStyleColor();
+    }
     ImGui::Text("database: %s", snap.db_path.c_str());
     ImGui::Text("refreshed: %s UTC", snap.taken_at_ms ? FormatTime(snap.taken_at_ms).c_str() : "never");
     ImGui::Separator();
