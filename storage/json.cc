@@ -5,19 +5,13 @@
 #include "common/json.h"
 
 namespace steward::storage {
-namespace {
-
-std::string Dump(const nlohmann::json& j) { return DumpJson(j); }
-
-}  // namespace
-
 std::string AuditEntryJson(const AuditEntry& e, PayloadAs payload) {
   nlohmann::json p = e.payload;
   if (payload == PayloadAs::kObject) {
     nlohmann::json parsed = nlohmann::json::parse(e.payload, nullptr, /*allow_exceptions=*/false);
     if (!parsed.is_discarded()) p = std::move(parsed);
   }
-  return Dump({{"seq", e.seq}, {"ts_ms", e.ts_ms}, {"actor", e.actor}, {"action", e.action}, {"subject", e.subject},
+  return DumpJson(nlohmann::json{{"seq", e.seq}, {"ts_ms", e.ts_ms}, {"actor", e.actor}, {"action", e.action}, {"subject", e.subject},
                {"reason", e.reason}, {"payload", p}, {"prev_hash", e.prev_hash}, {"hash", e.hash}});
 }
 
@@ -29,19 +23,19 @@ std::string ExposureJson(const Exposure& e) {
     attributes = nlohmann::json::parse(e.attributes, nullptr, /*allow_exceptions=*/false);
     if (attributes.is_discarded()) attributes = e.attributes;
   }
-  return Dump({{"request_id", e.request_id}, {"ts_ms", e.ts_ms}, {"user_id", e.user_id}, {"user_key", e.user_key},
+  return DumpJson(nlohmann::json{{"request_id", e.request_id}, {"ts_ms", e.ts_ms}, {"user_id", e.user_id}, {"user_key", e.user_key},
                {"attributes", attributes}, {"experiment", e.experiment}, {"arm", e.arm}, {"served", served},
                {"model_version", e.model_version}, {"latency_us", e.latency_us}, {"shadow_items", e.shadow_items},
                {"shadow_model_version", e.shadow_model_version}, {"shadow_latency_us", e.shadow_latency_us}});
 }
 
 std::string FeedbackJson(const Feedback& f) {
-  return Dump({{"request_id", f.request_id}, {"ts_ms", f.ts_ms}, {"user_id", f.user_id}, {"item_id", f.item_id},
+  return DumpJson(nlohmann::json{{"request_id", f.request_id}, {"ts_ms", f.ts_ms}, {"user_id", f.user_id}, {"item_id", f.item_id},
                {"position", f.position}, {"kind", static_cast<int>(f.kind)}, {"value", f.value}});
 }
 
 std::string ShadowOutcomeJson(const ShadowOutcome& s) {
-  return Dump({{"request_id", s.request_id}, {"experiment", s.experiment}, {"model_version", s.model_version},
+  return DumpJson(nlohmann::json{{"request_id", s.request_id}, {"experiment", s.experiment}, {"model_version", s.model_version},
                {"items", s.items}, {"latency_us", s.latency_us}, {"error", s.error}, {"timed_out", s.timed_out}});
 }
 
