@@ -153,6 +153,30 @@ const std::vector<const char*>& Migrations() {
       R"sql(
       CREATE INDEX audit_log_by_subject ON audit_log(subject, seq);
       )sql",
+      // 7: the HTTP service's credentials (server/README.md). API tokens: the public id is looked up,
+      // only a salted SHA-256 of the secret is stored; the name is the actor in the audit log.
+      // SDK client keys (GrowthBook payload endpoint) are public by design, stored as given, and
+      // scoped to a list of experiments (JSON array; NULL = every experiment).
+      R"sql(
+      CREATE TABLE api_tokens (
+        id         TEXT PRIMARY KEY,
+        name       TEXT NOT NULL,
+        role       TEXT NOT NULL,
+        salt       BLOB NOT NULL,
+        hash       BLOB NOT NULL,
+        created_ms INTEGER NOT NULL,
+        revoked_ms INTEGER
+      );
+      CREATE UNIQUE INDEX api_tokens_live_name ON api_tokens(name) WHERE revoked_ms IS NULL;
+      CREATE TABLE sdk_keys (
+        client_key  TEXT PRIMARY KEY,
+        name        TEXT NOT NULL,
+        experiments TEXT,
+        created_ms  INTEGER NOT NULL,
+        revoked_ms  INTEGER
+      );
+      CREATE UNIQUE INDEX sdk_keys_live_name ON sdk_keys(name) WHERE revoked_ms IS NULL;
+      )sql",
   };
   return migrations;
 }
