@@ -37,5 +37,6 @@ void AddBenchCommands(CLI::App& app);       // bench ingest|assign (cli_bench.cc
 void AddStatsCommands(CLI::App& app);       // stats ..., assign (cli_stats.cc)
 void AddExperimentCommands(CLI::App& app);  // experiment ... (cli_experiment.cc)
 void AddModelCommands(CLI::App& app);       // replay (cli_models.cc)
+void AddServeCommands(CLI::App& app);       // serve, token (cli_serve.cc)
 
 }  // namespace steward::app

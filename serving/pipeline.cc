@@ -125,6 +125,8 @@ struct ServingPipeline::Impl {
 
   std::array<JoinShard, kShards> join;
   std::array<HistoryShard, kShards> history;
+  std::unordered_map<int64_t, int32_t> item_index;  // catalog item id -> index; built once in Create
+  std::atomic<uint64_t> external_exposures{0};
 
   std::thread watcher;
   std::mutex watcher_mu;
@@ -214,7 +216,7 @@ struct ServingPipeline::Impl {
   // Models learn the list's outcome; the control loop counts it.
   void Complete(int64_t request_id, OpenList list) {
     const models::ListFeedback outcome{request_id, list.user, list.ts_ms, list.items, list.clicked};
-    {
+    if (list.model) {  // null for an external exposure: no Steward model served it
       std::lock_guard lock(list.model->mu);
       list.model->model->ObserveList(outcome);
     }
@@ -274,6 +276,8 @@ StatusOr<std::unique_ptr<ServingPipeline>> ServingPipeline::Create(PipelineSetup
   auto impl = std::make_unique<Impl>();
   impl->options = options;
   impl->catalog = setup.catalog;
+  impl->item_index.reserve(impl->catalog->items.size());
+  for (size_t i = 0; i < impl->catalog->items.size(); ++i) impl->item_index.emplace(impl->catalog->items[i].id, static_cast<int32_t>(i));
   impl->filters = setup.filters;
   impl->on_list_complete = setup.on_list_complete;
   impl->factory = setup.factory;
@@ -614,8 +618,18 @@ Status ServingPipeline::RecordFeedback(const FeedbackEvent& event) {
       event.kind != storage::FeedbackKind::kDwell) {
     return InvalidArgument("kind must be click, conversion or dwell");
   }
-  if (event.position < 1 || event.position > 100) return InvalidArgument("position must be between 1 and 100");
-  const size_t pos = static_cast<size_t>(event.position - 1);
+  if (event.position < 0 || event.position > 100) return InvalidArgument("position must be between 1 and 100 (0: find the item)");
+  size_t pos = event.position > 0 ? static_cast<size_t>(event.position - 1) : 0;
+  // position 0: the item's first position in the served list (the HTTP API's clicks carry no position).
+  auto locate = [&](const auto& ids) -> bool {
+    for (size_t i = 0; i < ids.size(); ++i) {
+      if (ids[i] == event.item_id) {
+        pos = i;
+        return true;
+      }
+    }
+    return false;
+  };
   int64_t user = 0;
   int32_t item_index = -1;
   ModelSlot* model = nullptr;
@@ -629,6 +643,16 @@ Status ServingPipeline::RecordFeedback(const FeedbackEvent& event) {
     if (it != shard.lists.end()) {
       OpenList& list = it->second;
       in_memory = true;
+      if (event.position == 0) {
+        std::vector<int64_t> ids;
+        ids.reserve(list.items.size());
+        for (int32_t index : list.items) ids.push_back(p.catalog->items[static_cast<size_t>(index)].id);
+        if (!locate(ids)) {
+          p.feedback_rejected.fetch_add(1, std::memory_order_relaxed);
+          return InvalidArgument("item_id " + std::to_string(event.item_id) + " was not served in request " +
+                                 std::to_string(event.request_id));
+        }
+      }
       if (pos >= list.items.size()) {
         p.feedback_rejected.fetch_add(1, std::memory_order_relaxed);
         return InvalidArgument("position " + std::to_string(event.position) + " is outside the served list of request " +
@@ -673,6 +697,7 @@ Status ServingPipeline::RecordFeedback(const FeedbackEvent& event) {
       p.feedback_rejected.fetch_add(1, std::memory_order_relaxed);
       return NotFound("no served list has request id " + std::to_string(event.request_id));
     }
+    if (event.position == 0) locate(stored->items);
     if (pos >= stored->items.size() || stored->items[pos] != event.item_id) {
       p.feedback_rejected.fetch_add(1, std::memory_order_relaxed);
       return InvalidArgument("item " + std::to_string(event.item_id) + " was not served at position " +
@@ -690,15 +715,13 @@ Status ServingPipeline::RecordFeedback(const FeedbackEvent& event) {
       shadow = p.experiments[e]->shadow.get();
     }
     if (!model && stored->arm == kDefaultArm) model = p.default_model.get();
-    for (size_t i = 0; i < p.catalog->items.size() && item_index < 0; ++i) {
-      if (p.catalog->items[i].id == event.item_id) item_index = static_cast<int32_t>(i);
-    }
+    if (auto found = p.item_index.find(event.item_id); found != p.item_index.end()) item_index = found->second;
     learn = event.kind == storage::FeedbackKind::kClick && model && item_index >= 0;
     p.feedback_from_store.fetch_add(1, std::memory_order_relaxed);
   }
 
   if (p.writer) {
-    auto submitted = p.writer->Submit(storage::Feedback{event.request_id, event.ts_ms, user, event.item_id, event.position,
+    auto submitted = p.writer->Submit(storage::Feedback{event.request_id, event.ts_ms, user, event.item_id, static_cast<int32_t>(pos + 1),
                                                         event.kind, event.value});
     if (!submitted.ok()) return submitted.status().WithContext("logging feedback for request " + std::to_string(event.request_id));
   }
@@ -713,6 +736,102 @@ Status ServingPipeline::RecordFeedback(const FeedbackEvent& event) {
     if (shadow) shadow->SubmitFeedback(signal);
   }
   return Status::Ok();
+}
+
+Status ServingPipeline::RecordExposure(const ExternalExposure& exposure) {
+  Impl& p = *impl_;
+  if (exposure.request_id <= 0) return InvalidArgument("request_id: must be a positive integer");
+  if (exposure.user_id.empty()) return InvalidArgument("user_id: required");
+  RETURN_IF_ERROR(ValidateUserId(exposure.user_id));
+  if (exposure.experiment.empty()) return InvalidArgument("experiment: required");
+  if (exposure.items.size() > 100) return InvalidArgument("items: at most 100");
+  ASSIGN_OR_RETURN(const int e, p.FindExperiment(exposure.experiment));
+  const Snapshot& snap = p.CurrentSnapshot();
+  const ExperimentConfig& config = *snap.experiments[static_cast<size_t>(e)].config;
+  int arm = -1;
+  for (size_t a = 0; a < config.arms.size(); ++a) {
+    if (config.arms[a].name == exposure.arm) arm = static_cast<int>(a);
+  }
+  if (arm < 0 && exposure.arm != kExcludedArm) {
+    std::string names;
+    for (const auto& a : config.arms) names += (names.empty() ? "" : ", ") + a.name;
+    return InvalidArgument("arm: '" + exposure.arm + "' is not an arm of '" + config.name + "' (" + names + ", or excluded)");
+  }
+  OpenList list;
+  list.ts_ms = exposure.ts_ms;
+  list.user = InternalUserId(exposure.user_id);
+  list.experiment = e;
+  list.arm = arm;
+  for (size_t i = 0; i < exposure.items.size(); ++i) {
+    auto found = p.item_index.find(exposure.items[i].item_id);
+    if (found == p.item_index.end()) {
+      return InvalidArgument("items[" + std::to_string(i) + "].item_id: " + std::to_string(exposure.items[i].item_id) +
+                             " is not in the catalog");
+    }
+    if (!(exposure.items[i].propensity > 0.0 && exposure.items[i].propensity <= 1.0)) {
+      return InvalidArgument("items[" + std::to_string(i) + "].propensity: must be in (0, 1]");
+    }
+    list.items.push_back(found->second);
+  }
+  list.clicked.assign(list.items.size(), 0);
+  list.converted.assign(list.items.size(), 0);
+
+  JoinShard& shard = p.join[ShardOf(exposure.request_id)];
+  {
+    std::lock_guard lock(shard.mu);
+    if (shard.lists.count(exposure.request_id)) {
+      return AlreadyExists("request_id: " + std::to_string(exposure.request_id) + " is already used");
+    }
+  }
+  if (p.control_db) {
+    std::lock_guard lock(p.control_mu);
+    ASSIGN_OR_RETURN(auto stored, storage::FindExposure(*p.control_db, exposure.request_id));
+    if (stored) return AlreadyExists("request_id: " + std::to_string(exposure.request_id) + " is already used");
+  }
+  {
+    std::lock_guard lock(shard.mu);
+    if (!shard.lists.emplace(exposure.request_id, list).second) {
+      return AlreadyExists("request_id: " + std::to_string(exposure.request_id) + " is already used");
+    }
+    shard.order.emplace_back(exposure.ts_ms, exposure.request_id);
+    ++shard.served;
+  }
+  p.external_exposures.fetch_add(1, std::memory_order_relaxed);
+  if (p.writer) {
+    storage::Exposure row;
+    row.request_id = exposure.request_id;
+    row.ts_ms = exposure.ts_ms;
+    row.user_id = list.user;
+    row.user_key = exposure.user_id;
+    if (!config.attributes.empty()) {
+      nlohmann::json attributes = nlohmann::json::object();
+      for (const auto& [key, value] : exposure.attributes) {
+        if (std::find(config.attributes.begin(), config.attributes.end(), key) != config.attributes.end()) attributes[key] = value;
+      }
+      row.attributes = DumpJson(attributes);
+    }
+    row.experiment = config.name;
+    row.arm = exposure.arm;
+    row.model_version = "external:" + exposure.source;
+    row.served = exposure.items;
+    auto submitted = p.writer->Submit(std::move(row));
+    if (!submitted.ok()) return submitted.status().WithContext("logging request " + std::to_string(exposure.request_id));
+  }
+  return Status::Ok();
+}
+
+Status ServingPipeline::ReserveExternalIds(int64_t max_request_id) {
+  Impl& p = *impl_;
+  if (!p.control_db) return Status::Ok();
+  std::lock_guard lock(p.control_mu);
+  return storage::AdvanceSequence(*p.control_db, "request_id", max_request_id + 1);
+}
+
+bool ServingPipeline::WriterHasRoom(size_t events) const {
+  const Impl& p = *impl_;
+  if (!p.writer) return true;
+  const storage::EventWriterStats s = p.writer->stats();
+  return s.queue_depth + events <= s.queue_capacity;
 }
 
 Status ServingPipeline::CompleteList(int64_t request_id) {
@@ -790,11 +909,18 @@ PipelineStats ServingPipeline::stats() const {
   s.refreshes = p.refreshes.load();
   s.control_changes = p.control_changes.load();
   s.shadow_dropped = p.shadow_dropped.load();
+  s.external_exposures = p.external_exposures.load();
+  s.served -= std::min(s.served, s.external_exposures);  // counted in shard.served for lists_completed
   if (!p.closed) {
     for (const auto& slot : p.experiments) {
-      if (slot->shadow) s.shadow_dropped += slot->shadow->stats().dropped;
+      if (!slot->shadow) continue;
+      const shadow::ShadowStats shadow = slot->shadow->stats();
+      s.shadow_dropped += shadow.dropped;
+      const uint64_t done = shadow.completed + shadow.errors + shadow.timeouts;
+      if (shadow.submitted > done) s.shadow_queue_depth += shadow.submitted - done;
     }
   }
+  if (p.writer) s.writer = p.writer->stats();
   return s;
 }
 

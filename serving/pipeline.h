@@ -45,11 +45,11 @@
 #include "experiment/metrics.h"
 #include "experiment/rollout.h"
 #include "models/recommender.h"
+#include "storage/event_writer.h"
 #include "storage/events.h"
 
 namespace steward::storage {
 class Database;
-class EventWriter;
 }  // namespace steward::storage
 namespace steward::shadow {
 class ShadowRunner;
@@ -111,7 +111,7 @@ struct FeedbackEvent {
   int64_t request_id = 0;
   int64_t ts_ms = 0;
   int64_t item_id = 0;
-  int position = 0;  // 1-based position in the served list
+  int position = 0;  // 1-based position in the served list; 0: the item's first position in it
   storage::FeedbackKind kind = storage::FeedbackKind::kClick;
   double value = 1.0;
 };
@@ -125,6 +125,19 @@ struct CompletedList {
   int experiment_index = -1;
   int arm_index = -1;  // -1 when the user was outside the experiment
   experiment::RequestOutcome outcome;  // clicks and conversions count distinct positions
+};
+
+// An exposure served by the caller's own recommender (or assigned by a GrowthBook SDK): logged
+// like a served one, joinable by its request id, counted by the control loop.
+struct ExternalExposure {
+  int64_t request_id = 0;  // > 0, unique per database (the caller's)
+  int64_t ts_ms = 0;
+  std::string user_id;     // required, as the caller knows it
+  std::string experiment;  // required, served by this pipeline
+  std::string arm;         // required: one of the experiment's arm names
+  std::vector<std::pair<std::string, std::string>> attributes;
+  std::vector<storage::ServedItem> items;  // catalog item ids in order; may be empty (an assignment only)
+  std::string source = "app";              // "app" or "sdk": logged as the model version "external:<source>"
 };
 
 struct PipelineOptions {
@@ -173,6 +186,9 @@ struct PipelineStats {
   uint64_t feedback = 0, feedback_from_store = 0, feedback_rejected = 0;
   uint64_t lists_completed = 0, refreshes = 0, control_changes = 0;
   uint64_t shadow_dropped = 0;
+  uint64_t shadow_queue_depth = 0;  // shadow tasks waiting now, all experiments
+  uint64_t external_exposures = 0;
+  storage::EventWriterStats writer;  // zero without a database
 };
 
 class ServingPipeline {
@@ -192,6 +208,16 @@ class ServingPipeline {
   // outside the list or the item is not the one served there; kAlreadyExists for a repeated click or
   // conversion on the same position of a list still in memory (not logged twice).
   Status RecordFeedback(const FeedbackEvent& event);
+  // Logs an exposure the caller served. Errors: kInvalidArgument naming the field (request_id,
+  // user_id, arm, items); kNotFound for an experiment this pipeline does not serve; kAlreadyExists
+  // when the request id is already used (in memory or stored).
+  Status RecordExposure(const ExternalExposure& exposure);
+  // Moves the database's request-id sequence past `max_request_id`, so ids Steward hands out later
+  // never collide with accepted external ones (blocks threads reserved earlier are not moved).
+  Status ReserveExternalIds(int64_t max_request_id);
+  // Whether `events` more events fit in the event writer's queue now (the HTTP service answers 503
+  // instead of queueing beyond it). Always true without a database.
+  bool WriterHasRoom(size_t events) const;
   // The list's outcome is final: models get ObserveList, the control loop the completed list.
   // Lists not completed explicitly complete when they leave the join window. No-op when unknown.
   Status CompleteList(int64_t request_id);

@@ -138,4 +138,11 @@ DriverState RolloutDriver::state() const {
 
 experiment::RolloutStatus RolloutDriver::status() const { return status_; }
 
+std::vector<double> RolloutDriver::UsersPerArm() const {
+  std::lock_guard lock(metrics_mu_);
+  std::vector<double> users;
+  for (int a = 0; a < metrics_.num_arms(); ++a) users.push_back(static_cast<double>(metrics_.Users(a)));
+  return users;
+}
+
 }  // namespace steward::serving

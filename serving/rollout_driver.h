@@ -95,6 +95,8 @@ class RolloutDriver {
   const experiment::ExperimentConfig& config() const { return config_; }
   // Lists counted so far per arm (exposures) and their users: the guardrails' evidence.
   const experiment::ExperimentMetrics& metrics() const { return metrics_; }
+  // Users counted per arm so far (safe while Record() runs on other threads).
+  std::vector<double> UsersPerArm() const;
   // Exposures read back from the database when the driver opened.
   int64_t rebuilt_lists() const { return rebuilt_lists_; }
 

@@ -38,12 +38,17 @@ const char* AuditActionName(AuditAction action) {
     case AuditAction::kDemoResume: return "demo.resume";
     case AuditAction::kExperimentPropose: return "experiment.propose";
     case AuditAction::kExperimentActivate: return "experiment.activate";
+    case AuditAction::kTokenCreate: return "token.create";
+    case AuditAction::kTokenRevoke: return "token.revoke";
+    case AuditAction::kAuthDenied: return "auth.denied";
+    case AuditAction::kSdkKeyCreate: return "sdk_key.create";
+    case AuditAction::kSdkKeyRevoke: return "sdk_key.revoke";
   }
   return "?";
 }
 
 StatusOr<AuditAction> ParseAuditAction(const std::string& name) {
-  for (int a = 0; a <= static_cast<int>(AuditAction::kExperimentActivate); ++a) {
+  for (int a = 0; a <= static_cast<int>(AuditAction::kSdkKeyRevoke); ++a) {
     if (name == AuditActionName(static_cast<AuditAction>(a))) return static_cast<AuditAction>(a);
   }
   return InvalidArgument("unknown audit action '" + name + "'");
@@ -332,6 +337,13 @@ StatusOr<std::vector<AuditEntry>> AuditLog::Recent(int limit) {
   std::string sql = std::string("SELECT ") + kColumns + " FROM audit_log ORDER BY seq DESC";
   if (limit > 0) sql += " LIMIT " + std::to_string(limit);
   ASSIGN_OR_RETURN(auto st, db_.Prepare(sql));
+  return CollectRows(*st, ReadEntry);
+}
+
+StatusOr<std::vector<AuditEntry>> AuditLog::After(int64_t after_seq, int limit) {
+  ASSIGN_OR_RETURN(auto st, db_.Prepare(std::string("SELECT ") + kColumns + " FROM audit_log WHERE seq > ? ORDER BY seq LIMIT ?"));
+  st->BindInt(1, after_seq);
+  st->BindInt(2, limit);
   return CollectRows(*st, ReadEntry);
 }
 

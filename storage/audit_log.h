@@ -50,6 +50,11 @@ enum class AuditAction {
   kDemoResume,          // "demo.resume": a run resumed after one that never finished
   kExperimentPropose,   // "experiment.propose": a new version of a live experiment, awaiting approval
   kExperimentActivate,  // "experiment.activate": an approved proposal became the current version
+  kTokenCreate,         // "token.create": an API token was issued (name and role; never the secret)
+  kTokenRevoke,         // "token.revoke"
+  kAuthDenied,          // "auth.denied": the service refused a request (401/403); no token material
+  kSdkKeyCreate,        // "sdk_key.create": a GrowthBook SDK client key was issued
+  kSdkKeyRevoke,        // "sdk_key.revoke"
 };
 const char* AuditActionName(AuditAction action);
 // Errors: kInvalidArgument for a name that is not an action.
@@ -96,6 +101,8 @@ class AuditLog {
   StatusOr<AuditVerifyResult> Verify();
   // Newest first; `limit` <= 0 means all.
   StatusOr<std::vector<AuditEntry>> Recent(int limit);
+  // Up to `limit` entries with seq > `after_seq`, in seq order (paging through the log).
+  StatusOr<std::vector<AuditEntry>> After(int64_t after_seq, int limit);
   // Entries about one subject in seq order.
   StatusOr<std::vector<AuditEntry>> ForSubject(const std::string& subject);
   // The newest entry about `subject` whose action is one of `actions`; nullopt when none. An index

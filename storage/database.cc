@@ -154,7 +154,7 @@ const std::vector<const char*>& Migrations() {
       CREATE INDEX audit_log_by_subject ON audit_log(subject, seq);
       )sql",
       // 7: the HTTP service's credentials (server/README.md). API tokens: the public id is looked up,
-      // only a salted SHA-256 of the secret is stored; the name is the actor in the audit log.
+      // only a salted SHA-256 of the secret is stored (hex); the name is the actor in the audit log.
       // SDK client keys (GrowthBook payload endpoint) are public by design, stored as given, and
       // scoped to a list of experiments (JSON array; NULL = every experiment).
       R"sql(
@@ -162,8 +162,8 @@ const std::vector<const char*>& Migrations() {
         id         TEXT PRIMARY KEY,
         name       TEXT NOT NULL,
         role       TEXT NOT NULL,
-        salt       BLOB NOT NULL,
-        hash       BLOB NOT NULL,
+        salt       TEXT NOT NULL,
+        hash       TEXT NOT NULL,
         created_ms INTEGER NOT NULL,
         revoked_ms INTEGER
       );

@@ -1,5 +1,7 @@
 #include "storage/event_writer.h"
 
+#include <chrono>
+
 #include <nlohmann/json.hpp>
 #include <tuple>
 
@@ -134,6 +136,8 @@ EventWriterStats EventWriter::stats() const {
   std::lock_guard lock(mu_);
   EventWriterStats s = stats_;
   s.committed = committed_.load();
+  s.queue_depth = queue_.size();
+  s.queue_capacity = options_.queue_capacity;
   return s;
 }
 
@@ -151,9 +155,15 @@ void EventWriter::Run() {
       queue_.clear();
     }
     not_full_.notify_all();
+    const auto started = std::chrono::steady_clock::now();
     Status s = WriteBatch(batch);
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     {
       std::lock_guard lock(mu_);
+      for (size_t b = 0; b < EventWriterStats::kCommitBuckets; ++b) {
+        if (seconds <= EventWriterStats::kCommitBucketsSeconds[b]) ++stats_.commit_le[b];
+      }
+      stats_.commit_seconds_sum += seconds;
       if (!s.ok()) {
         failure_ = s;
         STEWARD_LOG(kError) << "event writer stopped: " << s.ToString();

@@ -52,6 +52,14 @@ struct EventWriterStats {
   uint64_t producer_waits = 0;  // times a producer blocked on a full queue
   uint64_t rejected = 0;        // events the database refused, kept in rejected_events
   size_t max_batch = 0;
+  size_t queue_depth = 0;  // events waiting now
+  size_t queue_capacity = 0;
+  // Commit latency (one group commit, fsync included): cumulative counts of commits at or under
+  // each bound of kCommitBucketsSeconds, and their sum (every commit: `batches`).
+  static constexpr double kCommitBucketsSeconds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0};
+  static constexpr size_t kCommitBuckets = sizeof(kCommitBucketsSeconds) / sizeof(double);
+  uint64_t commit_le[kCommitBuckets] = {};
+  double commit_seconds_sum = 0.0;
 };
 
 class EventWriter {

@@ -134,6 +134,13 @@ StatusOr<int64_t> ReserveIds(Database& db, const std::string& sequence, int64_t 
   return first;
 }
 
+Status AdvanceSequence(Database& db, const std::string& sequence, int64_t next) {
+  ASSIGN_OR_RETURN(auto st, db.Prepare("UPDATE id_sequences SET next = MAX(next, ?) WHERE name = ?"));
+  st->BindInt(1, next);
+  st->BindText(2, sequence);
+  return st->Run();
+}
+
 StatusOr<int64_t> DataVersion(Database& db) {
   ASSIGN_OR_RETURN(auto st, db.Prepare("PRAGMA data_version"));
   ASSIGN_OR_RETURN(bool row, st->Step());

@@ -56,6 +56,8 @@ StatusOr<std::vector<CatalogRow>> LoadCatalog(Database& db);
 // block (ids are unique, not gap-free). Errors: kInvalidArgument when count < 1; kNotFound for an
 // unknown sequence.
 StatusOr<int64_t> ReserveIds(Database& db, const std::string& sequence, int64_t count);
+// Moves the sequence's next id up to at least `next` (never down).
+Status AdvanceSequence(Database& db, const std::string& sequence, int64_t next);
 
 // SQLite's PRAGMA data_version: changes whenever another connection commits to the database.
 StatusOr<int64_t> DataVersion(Database& db);

@@ -1,0 +1,58 @@
+#include "app/serve_setup.h"
+
+#include "app/model_factory.h"
+#include "app/paths.h"
+#include "app/sim_traffic.h"
+#include "common/rng.h"
+#include "data/goodbooks.h"
+#include "safety/blocklist_filter.h"
+#include "sim/world.h"
+#include "storage/database.h"
+#include "storage/queries.h"
+
+namespace steward::app {
+
+StatusOr<std::function<StatusOr<serving::PipelineSetup>(const std::vector<std::string>&)>> MakeServeSetup(
+    const ServeSetupOptions& options) {
+  const std::string data_dir = ResolveDataDir(options.data_dir);
+  ASSIGN_OR_RETURN(auto loaded, data::LoadGoodbooks(data_dir + "/goodbooks/books.csv"));
+  auto books = std::make_shared<const std::vector<data::Book>>(std::move(loaded));
+  sim::WorldConfig world_config;
+  world_config.seed = options.seed;
+  ASSIGN_OR_RETURN(sim::World built, sim::World::Create(*books, world_config));
+  auto world = std::make_shared<const sim::World>(std::move(built));
+  auto catalog = SimCatalog(*world);
+
+  std::shared_ptr<const safety::BlocklistFilter> blocklist;
+  if (!options.blocklist_file.empty()) {
+    std::vector<int64_t> ids;
+    for (const auto& item : catalog->items) ids.push_back(item.id);
+    ASSIGN_OR_RETURN(safety::BlocklistFilter filter, safety::BlocklistFilter::Load(options.blocklist_file, ids));
+    blocklist = std::make_shared<safety::BlocklistFilter>(std::move(filter));
+  }
+  {
+    ASSIGN_OR_RETURN(auto db, storage::Database::Open(options.db_path));
+    std::vector<storage::CatalogRow> rows;
+    for (const auto& item : catalog->items) rows.push_back({item.id, item.category, item.provider_group, item.prior_popularity});
+    RETURN_IF_ERROR(storage::SaveCatalog(*db, rows));
+  }
+  const uint64_t seed = options.seed;
+  const std::string default_model = options.default_model;
+  std::function<StatusOr<serving::PipelineSetup>(const std::vector<std::string>&)> builder =
+      [=](const std::vector<std::string>& experiments) -> StatusOr<serving::PipelineSetup> {
+    serving::PipelineSetup setup;
+    setup.catalog = catalog;
+    if (blocklist) setup.filters.push_back(blocklist);
+    setup.factory = [=](const experiment::ExperimentConfig&, int arm, const std::string& model) {
+      const uint64_t model_seed = arm < 0 ? Mix64(seed + 991) : Mix64(seed + 17 * static_cast<uint64_t>(arm + 1));
+      return MakeModel(model, catalog, *books, *world, model_seed);
+    };
+    if (experiments.empty()) {
+      ASSIGN_OR_RETURN(setup.default_model, MakeModel(default_model, catalog, *books, *world, Mix64(seed + 3)));
+    }
+    return setup;
+  };
+  return builder;
+}
+
+}  // namespace steward::app

@@ -1,0 +1,41 @@
+// The service's routes: method + path -> endpoint, the permission it needs and the label its
+// metrics carry (the route pattern, so a client cannot mint metric series with made-up paths).
+#pragma once
+
+#include <string>
+
+namespace steward::server {
+
+enum class Endpoint {
+  kNotFound, kMethodNotAllowed,
+  kHealthz, kReadyz, kMetrics,
+  kRecommend, kAssign, kEvents,
+  kExperiments, kExperiment, kCreateExperiment, kExperimentAction, kKillSwitch,
+  kAudit, kAuditVerify,
+};
+
+// What a token's role must allow (docs/api.md, the role matrix).
+enum class Permission {
+  kNone,     // /healthz
+  kRead,     // every authenticated role
+  kServe,    // service: recommend, assign, events
+  kOwn,      // owner: create, start, promote, stop
+  kReview,   // reviewer: approve
+  kOperate,  // oncall: rollback, kill switch
+};
+// The roles that hold a permission, for messages ("service or admin").
+const char* PermissionRoles(Permission p);
+
+struct Route {
+  Endpoint endpoint = Endpoint::kNotFound;
+  Permission permission = Permission::kRead;
+  std::string pattern;  // e.g. "/v1/experiments/{name}/{action}"; the raw path's class when unknown
+  std::string name;     // {name} for experiment routes
+  std::string action;   // {action}: start, approve, promote, rollback, stop
+  std::string allow;    // for kMethodNotAllowed: the methods the path takes
+};
+
+// `path` without the query string.
+Route MatchRoute(const std::string& method, const std::string& path);
+
+}  // namespace steward::server
