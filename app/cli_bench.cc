@@ -7,8 +7,10 @@
 #include <vector>
 
 #include "app/cli.h"
+#include "app/http_load.h"
 #include "app/ingest_bench.h"
 #include "app/serve_bench.h"
+#include "common/file.h"
 #include "common/percentile.h"
 #include "common/rng.h"
 #include "experiment/assigner.h"
@@ -49,6 +51,9 @@ struct BenchFlags {
   int64_t arms = 1000;
   int64_t updates = 200000;
   bool json = false;
+  HttpLoadOptions http;
+  std::string body_file;
+  bool http_events = false;
 };
 
 }  // namespace
@@ -324,6 +329,82 @@ void AddBenchCommands(CLI::App& app) {
     } else {
       std::printf("%s\n", j.dump(2).c_str());
     }
+  });
+
+  auto* http = bench->add_subcommand(
+      "http", "Load a running HTTP service: open-loop fixed rate (latency from the intended send time) or NDJSON event ingest");
+  HttpLoadOptions& h = flags->http;
+  http->add_option("--url", h.url, "The service, http://HOST:PORT")->required();
+  http->add_option("--token", h.token, "Bearer token (a service-role token for /v1/recommend, /v1/assign, /v1/events)");
+  auto* path_opt = http->add_option("--path", h.path, "Request target of the open-loop mode (POST)")->capture_default_str();
+  auto* body_file_opt = http->add_option("--body-file", flags->body_file,
+                                     "Send this file as every request's body (default: a generated body per request, see --users)");
+  http->add_option("--users", h.users, "Distinct user ids in generated bodies and exposures (u0 .. u<N-1>)")
+      ->capture_default_str()
+      ->check(InRange(1, 1e9))
+      ->excludes(body_file_opt);
+  http->add_option("--experiment", h.experiment, "Experiment named in generated bodies and exposures")->capture_default_str();
+  auto* rate_opt = http->add_option("--rate", h.rate, "Offered requests per second (open-loop mode)")->capture_default_str()->check(InRange(0.001, 1e6));
+  http->add_option("--duration", h.duration_s, "Seconds of schedule (open loop) or of sending (--events)")
+      ->capture_default_str()
+      ->check(InRange(0.1, 3600));
+  http->add_option("--connections", h.connections, "Keep-alive connections, one thread each")->capture_default_str()->check(InRange(1, 1024));
+  http->add_option("--seed", h.seed, "Seed of generated user ids and items")->capture_default_str();
+  http->add_option("--timeout-ms", h.timeout_ms, "Per-request timeout (connect, write, read); a timeout counts as an error")
+      ->capture_default_str()
+      ->check(InRange(1, 600000));
+  auto* events_opt = http->add_flag("--events", flags->http_events,
+                                "Ingest mode: POST NDJSON batches of external exposures to /v1/events, closed loop, for --duration");
+  http->add_option("--batch-lines", h.batch_lines, "Exposures per batch (--events)")->capture_default_str()->check(InRange(1, 1e6))->needs(events_opt);
+  http->add_option("--first-request-id", h.first_request_id, "First exposure request id; ids count up, unique per database (--events)")
+      ->capture_default_str()
+      ->check(InRange(1, 4e18))
+      ->needs(events_opt);
+  http->add_option("--items-per-event", h.items_per_event, "Catalog items (ids 1..10000) per exposure (--events)")
+      ->capture_default_str()
+      ->check(InRange(0, 100))
+      ->needs(events_opt);
+  http->add_option("--arms", h.arms, "Arm names used in turn, comma separated (--events)")->capture_default_str()->needs(events_opt);
+  body_file_opt->excludes(events_opt);
+  path_opt->excludes(events_opt);
+  rate_opt->excludes(events_opt);
+  http->add_flag("--json", flags->json, "Print the result as one JSON line (default: indented JSON)");
+  http->callback([flags] {
+    HttpLoadOptions o = flags->http;
+    o.progress = true;  // stderr only; stdout carries the JSON
+    o.stop = &Interrupted();
+    if (!flags->body_file.empty()) {
+      auto body = ReadFileBounded(flags->body_file, 16 << 20, "--body-file");
+      if (!body.ok()) Fail(body.status());
+      o.body = std::move(body).value();
+      if (o.body.empty()) Fail(InvalidArgument("--body-file: '" + flags->body_file + "' is empty"));
+    }
+    auto print = [&](const nlohmann::json& j) {
+      if (flags->json) {
+        PrintJsonLine(j.dump());
+      } else {
+        std::printf("%s\n", j.dump(2).c_str());
+      }
+    };
+    if (flags->http_events) {
+      auto r = RunHttpIngest(o);
+      if (!r.ok()) Fail(r.status());
+      print({{"events_per_sec", r->events_per_sec}, {"events", r->events_accepted}, {"seconds", r->seconds},
+             {"batches", r->batches}, {"batch_lines", o.batch_lines}, {"lines_rejected", r->lines_rejected},
+             {"status_503", r->status_503}, {"errors", r->errors}, {"batch_p50_ms", r->batch_p50_ms},
+             {"batch_p99_ms", r->batch_p99_ms}, {"connections", o.connections}, {"first_error", r->first_error}});
+      if (r->events_accepted == 0) Fail(Unavailable("no event was acknowledged: " + r->first_error));
+      return;
+    }
+    auto r = RunHttpLoad(o);
+    if (!r.ok()) Fail(r.status());
+    nlohmann::json statuses = nlohmann::json::object();
+    for (const auto& [code, n] : r->status_counts) statuses[std::to_string(code)] = n;
+    print({{"rate_offered", r->rate_offered}, {"rate_achieved", r->rate_achieved}, {"requests", r->requests},
+           {"errors", r->errors}, {"p50_ms", r->p50_ms}, {"p95_ms", r->p95_ms}, {"p99_ms", r->p99_ms}, {"max_ms", r->max_ms},
+           {"transport_errors", r->transport_errors}, {"status_counts", statuses}, {"seconds", r->seconds},
+           {"connections", o.connections}, {"path", o.path}, {"first_error", r->first_error}});
+    if (r->requests > 0 && r->errors == r->requests) Fail(Unavailable("every request failed: " + r->first_error));
   });
 
   auto* ope = bench->add_subcommand("ope", "Off-policy estimators over logged rows: rows per second for all six");

@@ -16,6 +16,7 @@ PACKAGES=(
   libpng-dev libssl-dev libfreetype-dev libcairo2-dev
   xvfb xauth fonts-dejavu-core
   clang libclang-rt-14-dev
+  wrk nginx-light
 )
 
 missing=()
