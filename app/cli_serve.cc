@@ -45,6 +45,7 @@ void RunServe(ServeFlags& f) {
   options.db_path = f.db;
   options.pipeline_setup = *builder;
   options.pipeline_options.shadow_queue = f.shadow_queue;
+  options.pipeline_options.writer_queue = 4 * options.max_event_lines;  // four full batches in flight
   options.model_names = ModelNames();
   options.max_body_bytes = f.server.max_body_bytes;
   options.control_tick_ms = f.control_tick_ms;

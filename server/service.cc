@@ -449,6 +449,10 @@ Service::~Service() {
 StatusOr<std::unique_ptr<Service>> Service::Create(ServiceOptions options) {
   if (options.db_path.empty()) return InvalidArgument("the service needs a database path");
   if (!options.pipeline_setup) return InvalidArgument("the service needs a pipeline builder");
+  if (options.pipeline_options.writer_queue < options.max_event_lines) {
+    return InvalidArgument("the event writer's queue (" + std::to_string(options.pipeline_options.writer_queue) +
+                           ") must hold at least one full POST /v1/events batch (" + std::to_string(options.max_event_lines) + " lines)");
+  }
   auto impl = std::make_unique<Impl>();
   impl->clock = options.clock ? options.clock : &SystemClock::Default();
   impl->options = std::move(options);

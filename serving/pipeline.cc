@@ -273,6 +273,7 @@ StatusOr<std::unique_ptr<ServingPipeline>> ServingPipeline::Create(PipelineSetup
   if (!setup.factory && !setup.experiments.empty()) return InvalidArgument("the serving pipeline needs a model factory");
   if (options.request_id_block < 1) return InvalidArgument("request_id_block must be at least 1");
   if (options.join_window_lists < 1) return InvalidArgument("join_window_lists must be at least 1");
+  if (options.writer_queue < 1) return InvalidArgument("writer_queue must be at least 1");
   auto impl = std::make_unique<Impl>();
   impl->options = options;
   impl->catalog = setup.catalog;
@@ -304,7 +305,9 @@ StatusOr<std::unique_ptr<ServingPipeline>> ServingPipeline::Create(PipelineSetup
   }
 
   if (impl->control_db) {
-    ASSIGN_OR_RETURN(impl->writer, storage::EventWriter::Start(setup.db_path));
+    storage::EventWriterOptions writer_options;
+    writer_options.queue_capacity = options.writer_queue;
+    ASSIGN_OR_RETURN(impl->writer, storage::EventWriter::Start(setup.db_path, writer_options));
   }
   for (size_t e = 0; e < configs.size(); ++e) {
     auto slot = std::make_unique<ExperimentSlot>();

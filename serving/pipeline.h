@@ -154,6 +154,8 @@ struct PipelineOptions {
   int64_t request_id_block = 4096;
   // Shadow tasks that may wait before new ones are dropped. Default: 4096.
   size_t shadow_queue = 4096;
+  // Events the writer queues before producers wait (storage/event_writer.h). Default: 65536.
+  size_t writer_queue = 65536;
   // Diagnostics and tests: called with every request handed to a served model (under its lock).
   std::function<void(const models::RecommendRequest&)> on_recommend;
 };
