@@ -19,6 +19,7 @@ bool HaveDisplay() {
 struct DemoFlags {
   DemoOptions options;
   bool headless = false, json = false, quiet = false;
+  std::string url, token;
 };
 
 void RunDemoCommand(DemoFlags& flags) {
@@ -26,7 +27,10 @@ void RunDemoCommand(DemoFlags& flags) {
   options.progress = !flags.quiet;
   options.cancel = &Interrupted();
   StatusOr<DemoSummary> summary = Internal("demo did not run");
-  if (!flags.headless && HaveDisplay()) {
+  if (!flags.url.empty()) {
+    if (flags.token.empty()) Fail(InvalidArgument("--url needs --token (a service or admin token: steward token create)"));
+    summary = RunDemoOverHttp(options, flags.url, flags.token);
+  } else if (!flags.headless && HaveDisplay()) {
     // Traffic on a worker thread, the dashboard on this (the UI) thread beside it. The database
     // is created first so the dashboard has something to open.
     {
@@ -49,7 +53,9 @@ void RunDemoCommand(DemoFlags& flags) {
     PrintJsonLine(DemoSummaryJson(*summary));
   } else {
     std::printf("%s", DemoSummaryText(*summary).c_str());
-    std::printf("Next: steward dashboard --db %s    steward audit-log verify --db %s\n", summary->db.c_str(), summary->db.c_str());
+    if (flags.url.empty()) {
+      std::printf("Next: steward dashboard --db %s    steward audit-log verify --db %s\n", summary->db.c_str(), summary->db.c_str());
+    }
   }
   if (summary->cancelled) throw CLI::RuntimeError(130);
 }
@@ -77,6 +83,10 @@ void AddDemoCommands(CLI::App& app) {
       ->check(InRange(1, 1e6));
   demo->add_option("--days", o.days, "Simulated days the requests are spread over")->capture_default_str()->check(InRange(1, 3650));
   demo->add_option("--k", o.list_size, "Items per recommended list")->capture_default_str()->check(CLI::Range(1, 100));
+  demo->add_option("--url", flags->url,
+                   "Send the traffic to a running `steward serve` at http://HOST:PORT instead of serving in-process "
+                   "(the server logs; --db is not used)");
+  demo->add_option("--token", flags->token, "API token for --url (role service, or admin to create and start the experiment)");
   demo->add_flag("--json", flags->json, "Print one JSON summary object as the last line");
   demo->add_flag("--quiet", flags->quiet, "No progress lines");
   demo->callback([flags] { RunDemoCommand(*flags); });

@@ -77,6 +77,10 @@ void AddServeCommands(CLI::App& app) {
   serve->add_option("--db", f->db, "SQLite database (created if missing)")->required();
   serve->add_option("--listen", f->server.listen, "HOST:PORT to listen on; port 0 picks a free port (printed)")->capture_default_str();
   serve->add_option("--threads", f->server.threads, "I/O threads")->capture_default_str()->check(CLI::Range(1, 256));
+  serve->add_option("--blocking-threads", f->server.blocking_threads,
+                    "Threads for handlers that wait on disk (events' durable commit, control actions)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 256));
   serve->add_option("--data", f->setup.data_dir, "Data directory (default: $STEWARD_DATA or the bundled data/)");
   serve->add_option("--blocklist", f->setup.blocklist_file, "Safety blocklist (YAML: items, reason) applied to every model");
   serve->add_option("--seed", f->setup.seed, "Seed of the catalog layout and the models")->capture_default_str();

@@ -1,4 +1,5 @@
 #include "app/demo.h"
+#include "app/arm_tally.h"
 #include "app/model_factory.h"
 #include "app/sim_traffic.h"
 
@@ -31,15 +32,6 @@
 
 namespace steward::app {
 namespace {
-
-constexpr int kProviderGroups = 3;
-
-struct ArmState {
-  ArmSummary summary;
-  std::unique_ptr<fairness::ExposureAccumulator> exposure;
-  std::vector<double> latencies_us;
-  std::vector<char> seen_user;
-};
 
 // The regression scenario's fault: from `from_ms` of event time the wrapped model serves
 // uniformly random available items (a broken embedding table, say).
@@ -238,13 +230,8 @@ StatusOr<DemoSummary> RunDemo(const DemoOptions& options) {
     RETURN_IF_ERROR(registry.Register(record).status());
   }
 
-  std::vector<ArmState> arms(config.arms.size());
-  for (size_t a = 0; a < config.arms.size(); ++a) {
-    arms[a].summary.name = config.arms[a].name;
-    arms[a].summary.model = config.arms[a].model;
-    arms[a].exposure = std::make_unique<fairness::ExposureAccumulator>(static_cast<int>(catalog->items.size()),
-                                                                        catalog->num_categories, kProviderGroups);
-  }
+  std::vector<ArmTally> arms;
+  for (const auto& arm_config : config.arms) arms.emplace_back(arm_config.name, arm_config.model, catalog);
   Progress progress("demo", static_cast<uint64_t>(options.requests), "requests", clock);
   progress.set_enabled(options.progress);
   const double requests_per_day = std::max(1.0, static_cast<double>(options.requests) / options.days);
@@ -257,7 +244,6 @@ StatusOr<DemoSummary> RunDemo(const DemoOptions& options) {
   int64_t rolled_back_at_request = 0;
 
   std::vector<int32_t> items;
-  std::vector<int> categories, groups;
   for (int64_t r = 0; r < options.requests; ++r) {
     if (options.cancel && options.cancel->load()) {
       summary.cancelled = true;
@@ -277,40 +263,28 @@ StatusOr<DemoSummary> RunDemo(const DemoOptions& options) {
     ASSIGN_OR_RETURN(serving::ServeResponse served,
                      pipeline->Serve(SimServeRequest(user, req.ts_ms, options.list_size, config.name)));
     if (!served.in_experiment) ++summary.excluded;
-    ArmState& arm = arms[served.in_experiment ? static_cast<size_t>(served.arm_index) : 0];  // outside: control served
+    ArmTally& arm = arms[served.in_experiment ? static_cast<size_t>(served.arm_index) : 0];  // outside: control served
 
     // Simulated user response, position by position.
     items.clear();
-    categories.clear();
-    groups.clear();
     for (size_t p = 0; p < served.items.size(); ++p) {
       const serving::ServedItem& item = served.items[p];
-      const auto& info = catalog->items[static_cast<size_t>(item.index)];
       items.push_back(item.index);
-      categories.push_back(info.category);
-      groups.push_back(info.provider_group);
       const int position = static_cast<int>(p) + 1;
       if (!world.SimulateClick(req.user_index, static_cast<size_t>(item.index), position)) continue;
       const int64_t click_ts = req.ts_ms + 1000 * position;
       RETURN_IF_ERROR(pipeline->RecordFeedback({served.request_id, click_ts, item.item_id, position, storage::FeedbackKind::kClick, 1.0}));
-      ++arm.summary.clicks;
+      arm.AddClick();
       if (world.SimulateConversion(static_cast<size_t>(item.index))) {
         RETURN_IF_ERROR(pipeline->RecordFeedback(
             {served.request_id, click_ts + 60000, item.item_id, position, storage::FeedbackKind::kConversion, 1.0}));
-        ++arm.summary.conversions;
+        arm.AddConversion();
       }
     }
     // The whole list's outcome is known: models learn it, the control loop counts it.
     RETURN_IF_ERROR(pipeline->CompleteList(served.request_id));
 
-    ++arm.summary.exposures;
-    if (arm.seen_user.size() < world.users().size()) arm.seen_user.resize(world.users().size(), 0);
-    if (!arm.seen_user[req.user_index]) {
-      arm.seen_user[req.user_index] = 1;
-      ++arm.summary.users;
-    }
-    arm.exposure->AddList(items, categories, groups);
-    arm.latencies_us.push_back(static_cast<double>(served.latency_us));
+    arm.AddList(items, req.user_index, static_cast<double>(served.latency_us));
     progress.Update(static_cast<uint64_t>(r + 1));
   }
   RETURN_IF_ERROR(pipeline->Close());
@@ -318,15 +292,8 @@ StatusOr<DemoSummary> RunDemo(const DemoOptions& options) {
   pipeline_ptr = nullptr;
   progress.Finish();
 
-  for (ArmState& arm : arms) {
-    ArmSummary& s = arm.summary;
-    s.ctr = s.exposures ? static_cast<double>(s.clicks) / static_cast<double>(s.exposures) : 0.0;
-    s.diversity_index = arm.exposure->DiversityIndex();
-    s.gini = arm.exposure->ItemGini();
-    s.coverage = arm.exposure->Coverage();
-    s.provider_shares = arm.exposure->GroupShares();
-    s.p50_latency_us = Percentile(arm.latencies_us, 0.50);
-    s.p99_latency_us = Percentile(arm.latencies_us, 0.99);
+  for (const ArmTally& arm : arms) {
+    const ArmSummary s = arm.Finish();
     summary.requests += s.exposures;
     summary.conversions += s.conversions;
     summary.arms.push_back(s);
@@ -435,7 +402,7 @@ std::string DemoSummaryText(const DemoSummary& s) {
                   e.step, e.coverage, static_cast<long long>(e.analyses), e.reason.c_str());
     out << line;
   }
-  out << "  database " << s.db << ": " << s.exposures << " exposures, " << s.clicks << " clicks logged\n";
+  out << (s.db.rfind("http://", 0) == 0 ? "  server " : "  database ") << s.db << ": " << s.exposures << " exposures, " << s.clicks << " clicks logged\n";
   return out.str();
 }
 

@@ -92,6 +92,13 @@ struct DemoSummary {
 };
 
 StatusOr<DemoSummary> RunDemo(const DemoOptions& options);
+// The same simulated world's requests and clicks sent to a running `steward serve` over HTTP
+// (POST /v1/recommend, then the clicks and conversions as NDJSON to POST /v1/events), as a
+// client app would. `token` needs the service role; with an admin token the experiment is created
+// and started when the server does not have it yet. The server's catalog must come from the same
+// data and seed (`steward serve --seed`, default 42 both). The summary's counts are what the
+// server accepted; its rollout outcome is the server's (GET /v1/experiments/{name}).
+StatusOr<DemoSummary> RunDemoOverHttp(const DemoOptions& options, const std::string& url, const std::string& token);
 
 // {"requests":..., "exposures":..., "clicks":..., "db":..., ...}
 std::string DemoSummaryJson(const DemoSummary& summary);

@@ -36,7 +36,25 @@ const char* PermissionRoles(Permission p) {
   return "admin";
 }
 
+Route MatchRouteOnly(const std::string& method, const std::string& path);
+
 Route MatchRoute(const std::string& method, const std::string& path) {
+  Route r = MatchRouteOnly(method, path);
+  switch (r.endpoint) {
+    case Endpoint::kEvents:
+    case Endpoint::kCreateExperiment:
+    case Endpoint::kExperimentAction:
+    case Endpoint::kKillSwitch:
+    case Endpoint::kAuditVerify:
+      r.blocking = true;
+      break;
+    default:
+      break;
+  }
+  return r;
+}
+
+Route MatchRouteOnly(const std::string& method, const std::string& path) {
   const bool get = method == "GET" || method == "HEAD", post = method == "POST";
   auto fixed = [&](const char* p, Endpoint e, Permission perm, bool is_post) -> Route {
     if (is_post ? post : get) return Make(e, perm, p);

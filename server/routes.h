@@ -33,6 +33,9 @@ struct Route {
   std::string name;     // {name} for experiment routes
   std::string action;   // {action}: start, approve, promote, rollback, stop
   std::string allow;    // for kMethodNotAllowed: the methods the path takes
+  // The handler waits on disk (a durable commit, a control action's transaction, a chain walk):
+  // the server runs it off the I/O threads so fast requests never queue behind it.
+  bool blocking = false;
 };
 
 // `path` without the query string.

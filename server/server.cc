@@ -3,6 +3,7 @@
 #include <atomic>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "common/log.h"
+#include "server/routes.h"
 
 namespace steward::server {
 namespace {
@@ -24,6 +26,7 @@ using tcp = net::ip::tcp;
 
 struct Shared {
   Service* service = nullptr;
+  std::unique_ptr<net::thread_pool> blocking;  // handlers that wait on disk
   ServerOptions options;
   std::atomic<bool> stopping{false};
   std::atomic<uint64_t> in_flight{0};
@@ -72,18 +75,36 @@ class Session : public std::enable_shared_from_this<Session> {
     request.authorization = std::string(req[http::field::authorization]);
     request.content_type = std::string(req[http::field::content_type]);
     request.if_none_match = std::string(req[http::field::if_none_match]);
-    request.body = req.body();
-    HttpResponse response;
+    request.body = std::move(req.body());
+    const unsigned version = req.version();
+    const bool wants_keep_alive = req.keep_alive();
+    const std::string path = request.target.substr(0, request.target.find('?'));
+    if (!MatchRoute(request.method, path).blocking) {
+      Handled(Handle(request), version, wants_keep_alive);
+      return;
+    }
+    // Off the I/O threads; the response is written back on this session's strand.
+    net::post(*shared_->blocking, [self = shared_from_this(), request = std::move(request), version, wants_keep_alive]() mutable {
+      HttpResponse response = self->Handle(request);
+      net::post(self->stream_.get_executor(), [self, response = std::move(response), version, wants_keep_alive]() mutable {
+        self->Handled(std::move(response), version, wants_keep_alive);
+      });
+    });
+  }
+
+  HttpResponse Handle(const HttpRequest& request) {
     try {
-      response = shared_->service->Handle(request);
+      return shared_->service->Handle(request);
     } catch (const std::exception& e) {
       // The handler returns errors as values; this is a last line so a bug never takes the
       // process down with every other connection.
       STEWARD_LOG(kError) << "handler threw on " << request.method << " " << request.target << ": " << e.what();
-      response = HttpResponse{500, "application/json", "{\"error\":{\"code\":\"internal\",\"message\":\"internal error\"}}\n", {}};
+      return HttpResponse{500, "application/json", "{\"error\":{\"code\":\"internal\",\"message\":\"internal error\"}}\n", {}};
     }
-    const bool keep_alive = req.keep_alive() && !shared_->stopping.load();
-    Respond(std::move(response), req.version(), keep_alive, /*counted=*/true);
+  }
+
+  void Handled(HttpResponse response, unsigned version, bool wants_keep_alive) {
+    Respond(std::move(response), version, wants_keep_alive && !shared_->stopping.load(), /*counted=*/true);
   }
 
   void Refuse(http::status status, const std::string& code, const std::string& message) {
@@ -205,8 +226,10 @@ StatusOr<std::unique_ptr<Server>> Server::Start(Service& service, ServerOptions 
   const auto address = net::ip::make_address(host == "localhost" ? "127.0.0.1" : host, ec);
   if (ec) return InvalidArgument("--listen: '" + host + "' is not an IP address (e.g. 127.0.0.1 or 0.0.0.0)");
   if (options.threads < 1) return InvalidArgument("--threads: must be at least 1");
+  if (options.blocking_threads < 1) return InvalidArgument("--blocking-threads: must be at least 1");
   auto impl = std::make_unique<Impl>(options.threads);
   impl->shared->service = &service;
+  impl->shared->blocking = std::make_unique<net::thread_pool>(static_cast<size_t>(options.blocking_threads));
   impl->shared->options = options;
   impl->listener = std::make_shared<Listener>(impl->ioc, impl->shared);
   if (auto e = impl->listener->Open(tcp::endpoint(address, static_cast<uint16_t>(port)))) {
@@ -226,6 +249,7 @@ void Server::Run() {
   for (int i = 1; i < impl_->shared->options.threads; ++i) extra.emplace_back([this] { impl_->ioc.run(); });
   impl_->ioc.run();
   for (auto& t : extra) t.join();
+  impl_->shared->blocking->join();  // drained: every blocking handler finished
 }
 
 void Server::Stop() {

@@ -26,8 +26,11 @@ namespace steward::server {
 struct ServerOptions {
   // "HOST:PORT"; port 0 picks a free port (Server::port() tells which). Default: 127.0.0.1:8080.
   std::string listen = "127.0.0.1:8080";
-  // I/O threads. Default: 2.
+  // I/O threads (parse, route, fast handlers: recommend, assign, reads). Default: 2.
   int threads = 2;
+  // Threads for handlers that wait on disk (events' durable commit, control actions, audit
+  // verification; routes.h `blocking`), so they never hold an I/O thread. Default: 4.
+  int blocking_threads = 4;
   // Largest request header. Default: 16 KiB.
   uint32_t max_header_bytes = 16 * 1024;
   // Largest request body (413 beyond). Default: 16 MiB.

@@ -659,6 +659,16 @@ HttpResponse Service::Impl::Events(const HttpRequest& request) {
   int64_t max_external = 0;
   json rejected = json::array();
   auto reject = [&](size_t line, const std::string& reason) { rejected.push_back({{"line", line + 1}, {"reason", reason}}); };
+  // Pass 1: parse and validate every line; collect the exposures' ids for one duplicate check.
+  struct Parsed {
+    size_t line = 0;
+    bool exposure = false;
+    serving::FeedbackEvent feedback;
+    serving::ExternalExposure external;
+  };
+  std::vector<Parsed> parsed;
+  parsed.reserve(lines.size());
+  std::vector<int64_t> external_ids;
   for (size_t i = 0; i < lines.size(); ++i) {
     std::string_view line = lines[i];
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
@@ -682,9 +692,10 @@ HttpResponse Service::Impl::Events(const HttpRequest& request) {
       reject(i, err->message);
       continue;
     }
-    Status s;
+    Parsed p;
+    p.line = i;
     if (type == "click" || type == "conversion") {
-      serving::FeedbackEvent f;
+      serving::FeedbackEvent& f = p.feedback;
       f.request_id = request_id;
       f.ts_ms = ts_ms;
       f.kind = type == "click" ? storage::FeedbackKind::kClick : storage::FeedbackKind::kConversion;
@@ -692,9 +703,9 @@ HttpResponse Service::Impl::Events(const HttpRequest& request) {
         reject(i, err->message);
         continue;
       }
-      s = gen->pipeline->RecordFeedback(f);
     } else if (type == "exposure") {
-      serving::ExternalExposure x;
+      p.exposure = true;
+      serving::ExternalExposure& x = p.external;
       x.request_id = request_id;
       x.ts_ms = ts_ms;
       std::optional<ApiError> err;
@@ -721,13 +732,13 @@ HttpResponse Service::Impl::Events(const HttpRequest& request) {
               err->message = field + "." + err->message;
               break;
             }
-            auto p = items[j].find("propensity");
-            if (p != items[j].end() && !p->is_null()) {
-              if (!p->is_number()) {
+            auto pr = items[j].find("propensity");
+            if (pr != items[j].end() && !pr->is_null()) {
+              if (!pr->is_number()) {
                 err = BadField(field + ".propensity", "must be a number in (0, 1]");
                 break;
               }
-              item.propensity = p->get<double>();
+              item.propensity = pr->get<double>();
             }
             x.items.push_back(item);
           }
@@ -737,23 +748,48 @@ HttpResponse Service::Impl::Events(const HttpRequest& request) {
         reject(i, err->message);
         continue;
       }
-      s = gen->pipeline->RecordExposure(x);
-      if (s.ok()) max_external = std::max(max_external, request_id);
+      external_ids.push_back(request_id);
     } else {
       reject(i, "type: must be click, conversion or exposure");
       continue;
     }
+    parsed.push_back(std::move(p));
+  }
+  std::vector<int64_t> stored_ids;
+  if (!external_ids.empty()) {
+    auto stored = gen->pipeline->StoredRequestIds(external_ids);
+    if (!stored.ok()) return ErrorResponse(FromStatus(stored.status()));
+    stored_ids = std::move(stored).value();
+    std::sort(stored_ids.begin(), stored_ids.end());
+  }
+  // Pass 2: record in line order.
+  for (Parsed& p : parsed) {
+    Status s;
+    if (p.exposure) {
+      if (std::binary_search(stored_ids.begin(), stored_ids.end(), p.external.request_id)) {
+        s = AlreadyExists("request_id: " + std::to_string(p.external.request_id) + " is already used");
+      } else {
+        s = gen->pipeline->RecordExposure(p.external, /*check_store=*/false);
+      }
+      if (s.ok()) max_external = std::max(max_external, p.external.request_id);
+    } else {
+      s = gen->pipeline->RecordFeedback(p.feedback);
+    }
     if (s.ok()) {
       ++accepted;
     } else if (s.code() == StatusCode::kInvalidArgument || s.code() == StatusCode::kNotFound || s.code() == StatusCode::kAlreadyExists) {
-      reject(i, s.message());
+      reject(p.line, s.message());
     } else {
       // The writer failed (disk full, I/O): nothing after this line is accepted; say so.
       metrics.CountEvents(accepted, rejected.size(), 0);
-      return ErrorResponse({500, "internal", "event " + std::to_string(i + 1) + " could not be logged: " + s.message() +
+      return ErrorResponse({500, "internal", "event on line " + std::to_string(p.line + 1) + " could not be logged: " + s.message() +
                                                  "; lines before it may be stored, retry the batch after fixing the cause", ""});
     }
   }
+  // Rejections in line order (pass 1 and pass 2 interleave).
+  std::vector<json> sorted(rejected.begin(), rejected.end());
+  std::stable_sort(sorted.begin(), sorted.end(), [](const json& a, const json& b) { return a["line"].get<size_t>() < b["line"].get<size_t>(); });
+  rejected = json(sorted);
   if (max_external > 0) {
     Status s = gen->pipeline->ReserveExternalIds(max_external);
     if (!s.ok()) STEWARD_LOG(kWarn) << "moving the request-id sequence past external ids: " << s.ToString();

@@ -741,7 +741,14 @@ Status ServingPipeline::RecordFeedback(const FeedbackEvent& event) {
   return Status::Ok();
 }
 
-Status ServingPipeline::RecordExposure(const ExternalExposure& exposure) {
+StatusOr<std::vector<int64_t>> ServingPipeline::StoredRequestIds(const std::vector<int64_t>& request_ids) {
+  Impl& p = *impl_;
+  if (!p.control_db) return std::vector<int64_t>();
+  std::lock_guard lock(p.control_mu);
+  return storage::StoredRequestIds(*p.control_db, request_ids);
+}
+
+Status ServingPipeline::RecordExposure(const ExternalExposure& exposure, bool check_store) {
   Impl& p = *impl_;
   if (exposure.request_id <= 0) return InvalidArgument("request_id: must be a positive integer");
   if (exposure.user_id.empty()) return InvalidArgument("user_id: required");
@@ -786,7 +793,7 @@ Status ServingPipeline::RecordExposure(const ExternalExposure& exposure) {
       return AlreadyExists("request_id: " + std::to_string(exposure.request_id) + " is already used");
     }
   }
-  if (p.control_db) {
+  if (p.control_db && check_store) {
     std::lock_guard lock(p.control_mu);
     ASSIGN_OR_RETURN(auto stored, storage::FindExposure(*p.control_db, exposure.request_id));
     if (stored) return AlreadyExists("request_id: " + std::to_string(exposure.request_id) + " is already used");

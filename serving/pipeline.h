@@ -213,7 +213,11 @@ class ServingPipeline {
   // Logs an exposure the caller served. Errors: kInvalidArgument naming the field (request_id,
   // user_id, arm, items); kNotFound for an experiment this pipeline does not serve; kAlreadyExists
   // when the request id is already used (in memory or stored).
-  Status RecordExposure(const ExternalExposure& exposure);
+  // `check_store` false: the caller already checked the stored ids (StoredRequestIds, one query
+  // for a batch); the in-memory window is always checked.
+  Status RecordExposure(const ExternalExposure& exposure, bool check_store = true);
+  // Which of `request_ids` are already stored (committed) exposures.
+  StatusOr<std::vector<int64_t>> StoredRequestIds(const std::vector<int64_t>& request_ids);
   // Moves the database's request-id sequence past `max_request_id`, so ids Steward hands out later
   // never collide with accepted external ones (blocks threads reserved earlier are not moved).
   Status ReserveExternalIds(int64_t max_request_id);

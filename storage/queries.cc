@@ -147,6 +147,19 @@ StatusOr<int64_t> DataVersion(Database& db) {
   return row ? st->ColumnInt(0) : 0;
 }
 
+StatusOr<std::vector<int64_t>> StoredRequestIds(Database& db, const std::vector<int64_t>& request_ids) {
+  if (request_ids.empty()) return std::vector<int64_t>();
+  std::string list = "[";
+  for (size_t i = 0; i < request_ids.size(); ++i) {
+    if (i) list += ',';
+    list += std::to_string(request_ids[i]);
+  }
+  list += ']';
+  ASSIGN_OR_RETURN(auto st, db.Prepare("SELECT request_id FROM exposures WHERE request_id IN (SELECT value FROM json_each(?))"));
+  st->BindText(1, list);
+  return CollectRows(*st, [](const Statement& row) { return row.ColumnInt(0); });
+}
+
 StatusOr<std::optional<StoredExposure>> FindExposure(Database& db, int64_t request_id) {
   ASSIGN_OR_RETURN(auto st, db.Prepare(
       "SELECT request_id, ts_ms, user_id, COALESCE(user_key, CAST(user_id AS TEXT)), experiment, arm, served "

@@ -73,6 +73,8 @@ struct StoredExposure {
   std::vector<int64_t> items;  // position order
 };
 StatusOr<std::optional<StoredExposure>> FindExposure(Database& db, int64_t request_id);
+// Which of `request_ids` have a stored exposure: one query (index lookups), for batches.
+StatusOr<std::vector<int64_t>> StoredRequestIds(Database& db, const std::vector<int64_t>& request_ids);
 
 // One served list of an experiment with its outcome, as stored: clicks and conversions count
 // distinct positions (a repeated click on one position counts once).

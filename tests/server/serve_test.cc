@@ -208,6 +208,23 @@ TEST_F(ServeTest, SigtermDuringAnEventStreamKeepsEveryAcknowledgedEvent) {
   EXPECT_GE(Count(db, "SELECT COUNT(*) FROM exposures WHERE model_version = 'external:app'"), expected);
 }
 
+TEST_F(ServeTest, DemoOverHttpDrivesTheWorldThroughTheApi) {
+  const std::string db = FreshPath("serve-demo");
+  const std::string admin = Token(db, "demo-client", "admin");
+  Served served(db);
+  const json summary = json::parse(RunSteward("demo --url " + served.url + " --token " + admin + " --requests 400 --quiet --json"));
+  EXPECT_EQ(summary["requests"], 400);
+  EXPECT_EQ(summary["db"], served.url);
+  EXPECT_EQ(summary["experiments"][0]["name"], "homepage-recs");
+  EXPECT_EQ(summary["experiments"][0]["state"], "shadow");  // created and started through the API
+  EXPECT_EQ(served.Stop(), 0);
+  // What the client counted is what the server logged.
+  EXPECT_EQ(Count(db, "SELECT COUNT(*) FROM exposures WHERE experiment = 'homepage-recs'"), summary["exposures"].get<int64_t>());
+  EXPECT_EQ(Count(db, "SELECT COUNT(*) FROM feedback WHERE kind = 1"), summary["clicks"].get<int64_t>());
+  EXPECT_GT(summary["clicks"].get<int64_t>(), 0);
+  EXPECT_EQ(Count(db, "SELECT COUNT(*) FROM audit_log WHERE action = 'experiment.shadow' AND actor = 'demo-client'"), 1);
+}
+
 TEST_F(ServeTest, SlowLorisIsCutOffAndOversizedBodiesGet413) {
   const std::string db = FreshPath("serve-edges");
   const std::string app = Token(db, "edge-app", "service");
