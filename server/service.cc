@@ -16,6 +16,7 @@
 #include "common/text.h"
 #include "experiment/stats.h"
 #include "server/metrics.h"
+#include "server/request_parse.h"
 #include "server/routes.h"
 #include "serving/controller.h"
 #include "serving/rollout_driver.h"
@@ -35,14 +36,6 @@ using storage::Role;
 // summarised in the next row, so a flood of bad tokens cannot turn into a flood of fsyncs.
 constexpr int kAuditedDenialsPerSecond = 10;
 constexpr int64_t kTokenReloadMs = 1000;
-
-// A failed request: status, machine-readable code, message, and the field at fault when known.
-struct ApiError {
-  int status = 400;
-  std::string code;
-  std::string message;
-  std::string field;
-};
 
 HttpResponse ErrorResponse(const ApiError& e) {
   json error = {{"code", e.code}, {"message", e.message}};
@@ -83,145 +76,6 @@ ApiError FromStatus(const Status& s, const std::string& field = "") {
     default: e.status = 500, e.code = "internal"; break;
   }
   return e;
-}
-
-ApiError BadField(const std::string& field, const std::string& message) {
-  return ApiError{400, "invalid_argument", field + ": " + message, field};
-}
-
-// Nesting depth of a JSON text (brackets outside strings), checked before parsing.
-int JsonDepth(std::string_view text) {
-  int depth = 0, deepest = 0;
-  bool in_string = false, escaped = false;
-  for (char c : text) {
-    if (in_string) {
-      if (escaped) {
-        escaped = false;
-      } else if (c == '\\') {
-        escaped = true;
-      } else if (c == '"') {
-        in_string = false;
-      }
-      continue;
-    }
-    if (c == '"') {
-      in_string = true;
-    } else if (c == '{' || c == '[') {
-      deepest = std::max(deepest, ++depth);
-    } else if (c == '}' || c == ']') {
-      --depth;
-    }
-  }
-  return deepest;
-}
-
-// Parses a JSON object body; the error names "body".
-std::optional<ApiError> ParseObject(std::string_view text, int max_depth, json& out) {
-  if (JsonDepth(text) > max_depth) return BadField("body", "JSON nested deeper than " + std::to_string(max_depth) + " levels");
-  out = json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (out.is_discarded()) return BadField("body", "not valid JSON; send one JSON object");
-  if (!out.is_object()) return BadField("body", "must be a JSON object");
-  return std::nullopt;
-}
-
-std::optional<ApiError> GetString(const json& o, const std::string& key, bool required, std::string& out) {
-  auto it = o.find(key);
-  if (it == o.end() || it->is_null()) {
-    if (required) return BadField(key, "required (a string)");
-    return std::nullopt;
-  }
-  if (!it->is_string()) return BadField(key, "must be a string");
-  out = it->get<std::string>();
-  if (Status s = CheckLine(out, key); !s.ok()) return BadField(key, "must be one line of UTF-8 text without control characters");
-  return std::nullopt;
-}
-
-std::optional<ApiError> GetInt(const json& o, const std::string& key, bool required, int64_t lo, int64_t hi, int64_t& out) {
-  auto it = o.find(key);
-  if (it == o.end() || it->is_null()) {
-    if (required) return BadField(key, "required (an integer)");
-    return std::nullopt;
-  }
-  if (!it->is_number_integer()) return BadField(key, "must be an integer");
-  if (it->is_number_unsigned() && it->get<uint64_t>() > static_cast<uint64_t>(INT64_MAX)) {
-    return BadField(key, "must be between " + std::to_string(lo) + " and " + std::to_string(hi));
-  }
-  const int64_t v = it->get<int64_t>();
-  if (v < lo || v > hi) return BadField(key, "must be between " + std::to_string(lo) + " and " + std::to_string(hi));
-  out = v;
-  return std::nullopt;
-}
-
-// User attributes: an object of strings, numbers or booleans (kept as text).
-std::optional<ApiError> GetAttributes(const json& o, std::vector<std::pair<std::string, std::string>>& out) {
-  auto it = o.find("attributes");
-  if (it == o.end() || it->is_null()) return std::nullopt;
-  if (!it->is_object()) return BadField("attributes", "must be an object of strings, numbers or booleans");
-  if (it->size() > 64) return BadField("attributes", "at most 64 keys");
-  for (const auto& [key, value] : it->items()) {
-    const std::string field = "attributes." + key;
-    if (Status s = CheckLine(key, "attributes"); !s.ok() || key.empty() || key.size() > 128) {
-      return BadField("attributes", "keys must be 1-128 bytes of one-line text");
-    }
-    std::string text;
-    if (value.is_string()) {
-      text = value.get<std::string>();
-      if (text.size() > 1024 || !CheckLine(text, field).ok()) return BadField(field, "must be one line of text, at most 1024 bytes");
-    } else if (value.is_boolean()) {
-      text = value.get<bool>() ? "true" : "false";
-    } else if (value.is_number()) {
-      text = value.dump();
-    } else {
-      return BadField(field, "must be a string, a number or a boolean");
-    }
-    out.emplace_back(key, std::move(text));
-  }
-  return std::nullopt;
-}
-
-// The query string's parameters (percent-decoded).
-std::unordered_map<std::string, std::string> QueryOf(std::string_view target) {
-  std::unordered_map<std::string, std::string> out;
-  const size_t q = target.find('?');
-  if (q == std::string_view::npos) return out;
-  auto decode = [](std::string_view s) {
-    std::string r;
-    for (size_t i = 0; i < s.size(); ++i) {
-      if (s[i] == '+') {
-        r += ' ';
-      } else if (s[i] == '%' && i + 2 < s.size() && std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
-                 std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
-        r += static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16));
-        i += 2;
-      } else {
-        r += s[i];
-      }
-    }
-    return r;
-  };
-  std::string_view rest = target.substr(q + 1);
-  while (!rest.empty()) {
-    const size_t amp = rest.find('&');
-    const std::string_view pair = rest.substr(0, amp);
-    const size_t eq = pair.find('=');
-    out[decode(pair.substr(0, eq))] = eq == std::string_view::npos ? "" : decode(pair.substr(eq + 1));
-    if (amp == std::string_view::npos) break;
-    rest = rest.substr(amp + 1);
-  }
-  return out;
-}
-
-std::optional<ApiError> QueryInt(const std::unordered_map<std::string, std::string>& query, const std::string& key, int64_t lo,
-                                 int64_t hi, int64_t& out) {
-  auto it = query.find(key);
-  if (it == query.end()) return std::nullopt;
-  int64_t v = 0;
-  const auto [end, ec] = std::from_chars(it->second.data(), it->second.data() + it->second.size(), v);
-  if (ec != std::errc() || end != it->second.data() + it->second.size() || v < lo || v > hi) {
-    return BadField(key, "must be an integer between " + std::to_string(lo) + " and " + std::to_string(hi));
-  }
-  out = v;
-  return std::nullopt;
 }
 
 // Context features the models use, from well-known attributes (docs/api.md).
@@ -670,88 +524,32 @@ HttpResponse Service::Impl::Events(const HttpRequest& request) {
   parsed.reserve(lines.size());
   std::vector<int64_t> external_ids;
   for (size_t i = 0; i < lines.size(); ++i) {
-    std::string_view line = lines[i];
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    if (line.find_first_not_of(" \t") == std::string_view::npos) continue;  // blank lines are allowed
-    json e;
-    if (auto err = ParseObject(line, options.max_json_depth, e)) {
-      reject(i, "not a JSON object");
+    auto result = ParseEventLine(lines[i], now, options.max_json_depth);
+    if (std::holds_alternative<std::monostate>(result)) continue;
+    if (const ApiError* err = std::get_if<ApiError>(&result)) {
+      reject(i, err->field == "line" ? "not a JSON object" : err->message);
       continue;
     }
-    std::string type;
-    if (auto err = GetString(e, "type", true, type)) {
-      reject(i, err->message);
-      continue;
-    }
-    int64_t request_id = 0, ts_ms = now;
-    if (auto err = GetInt(e, "request_id", true, 1, INT64_MAX, request_id)) {
-      reject(i, err->message);
-      continue;
-    }
-    if (auto err = GetInt(e, "ts_ms", false, 0, INT64_MAX, ts_ms)) {
-      reject(i, err->message);
-      continue;
-    }
+    EventLine& e = std::get<EventLine>(result);
     Parsed p;
     p.line = i;
-    if (type == "click" || type == "conversion") {
-      serving::FeedbackEvent& f = p.feedback;
-      f.request_id = request_id;
-      f.ts_ms = ts_ms;
-      f.kind = type == "click" ? storage::FeedbackKind::kClick : storage::FeedbackKind::kConversion;
-      if (auto err = GetInt(e, "item_id", true, INT64_MIN, INT64_MAX, f.item_id)) {
-        reject(i, err->message);
-        continue;
-      }
-    } else if (type == "exposure") {
+    if (e.type == EventLine::Type::kExposure) {
       p.exposure = true;
       serving::ExternalExposure& x = p.external;
-      x.request_id = request_id;
-      x.ts_ms = ts_ms;
-      std::optional<ApiError> err;
-      if (!err) err = GetString(e, "user_id", true, x.user_id);
-      if (!err) err = GetString(e, "experiment", true, x.experiment);
-      if (!err) err = GetString(e, "arm", true, x.arm);
-      if (!err) err = GetAttributes(e, x.attributes);
-      if (!err) err = GetString(e, "source", false, x.source);
-      if (!err && x.source != "app" && x.source != "sdk") err = BadField("source", "must be \"app\" or \"sdk\"");
-      if (!err && e.contains("items")) {
-        const json& items = e["items"];
-        if (!items.is_array()) {
-          err = BadField("items", "must be an array of {\"item_id\", \"propensity\"?}");
-        } else {
-          for (size_t j = 0; j < items.size() && !err && j <= 100; ++j) {
-            const std::string field = "items[" + std::to_string(j) + "]";
-            if (!items[j].is_object()) {
-              err = BadField(field, "must be an object {\"item_id\", \"propensity\"?}");
-              break;
-            }
-            storage::ServedItem item;
-            err = GetInt(items[j], "item_id", true, INT64_MIN, INT64_MAX, item.item_id);
-            if (err) {
-              err->message = field + "." + err->message;
-              break;
-            }
-            auto pr = items[j].find("propensity");
-            if (pr != items[j].end() && !pr->is_null()) {
-              if (!pr->is_number()) {
-                err = BadField(field + ".propensity", "must be a number in (0, 1]");
-                break;
-              }
-              item.propensity = pr->get<double>();
-            }
-            x.items.push_back(item);
-          }
-        }
-      }
-      if (err) {
-        reject(i, err->message);
-        continue;
-      }
-      external_ids.push_back(request_id);
+      x.request_id = e.request_id;
+      x.ts_ms = e.ts_ms;
+      x.user_id = std::move(e.user_id);
+      x.experiment = std::move(e.experiment);
+      x.arm = std::move(e.arm);
+      x.attributes = std::move(e.attributes);
+      x.items = std::move(e.items);
+      x.source = std::move(e.source);
+      external_ids.push_back(e.request_id);
     } else {
-      reject(i, "type: must be click, conversion or exposure");
-      continue;
+      p.feedback.request_id = e.request_id;
+      p.feedback.ts_ms = e.ts_ms;
+      p.feedback.item_id = e.item_id;
+      p.feedback.kind = e.type == EventLine::Type::kClick ? storage::FeedbackKind::kClick : storage::FeedbackKind::kConversion;
     }
     parsed.push_back(std::move(p));
   }
