@@ -29,6 +29,7 @@ struct ServeFlags {
 
 struct TokenFlags {
   std::string db, name, role, actor = "cli";
+  std::vector<std::string> experiments;
   bool json = false;
 };
 
@@ -154,6 +155,61 @@ void AddServeCommands(CLI::App& app) {
     Status s = storage::TokenStore(*db).Revoke(t->name, t->actor, SystemClock::Default().NowMillis());
     if (!s.ok()) Fail(s);
     std::printf("token '%s' revoked\n", t->name.c_str());
+  });
+
+  auto* sdk = app.add_subcommand("sdk-key", "GrowthBook SDK client keys: GET /api/features/{client_key} serves the live payload");
+  sdk->require_subcommand(1);
+  auto* sdk_create = sdk->add_subcommand("create", "Issue a client key (public by design: it ships inside apps)");
+  sdk_create->add_option("--db", t->db, "SQLite database (created if missing)")->required();
+  sdk_create->add_option("--name", t->name, "Key name (audit log)")->required()->check(OneLine);
+  sdk_create->add_option("--experiments", t->experiments, "Only these experiments in the payload (comma-separated; default: all)")
+      ->delimiter(',')
+      ->check(OneLine);
+  sdk_create->add_option("--actor", t->actor, "Who issues it (audit log)")->capture_default_str()->check(OneLine);
+  sdk_create->add_flag("--json", t->json, "Print {\"name\", \"client_key\"}");
+  sdk_create->callback([t] {
+    auto db = storage::Database::Open(t->db);
+    if (!db.ok()) Fail(db.status());
+    auto key = storage::TokenStore(**db).CreateSdkKey(t->name, t->experiments, t->actor, SystemClock::Default().NowMillis());
+    if (!key.ok()) Fail(key.status());
+    if (t->json) {
+      PrintJsonLine(DumpJson(nlohmann::json{{"name", t->name}, {"client_key", *key}}));
+    } else {
+      std::printf("%s\n", key->c_str());
+    }
+  });
+  auto* sdk_list = sdk->add_subcommand("list", "Every client key with its experiments");
+  sdk_list->add_option("--db", t->db, "SQLite database")->required();
+  sdk_list->add_flag("--json", t->json, "Print {\"sdk_keys\": [...]}");
+  sdk_list->callback([t] {
+    auto db = OpenExistingDatabase(t->db, /*read_only=*/true);
+    auto keys = storage::TokenStore(*db).ListSdkKeys();
+    if (!keys.ok()) Fail(keys.status());
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& k : *keys) {
+      out.push_back({{"name", k.name}, {"client_key", k.client_key}, {"experiments", k.experiments}, {"created_ms", k.created_ms},
+                     {"revoked_ms", k.revoked_ms ? nlohmann::json(*k.revoked_ms) : nlohmann::json(nullptr)}});
+    }
+    if (t->json) {
+      PrintJsonLine(DumpJson(nlohmann::json{{"sdk_keys", out}}));
+      return;
+    }
+    for (const auto& k : *keys) {
+      std::string experiments;
+      for (const auto& e : k.experiments) experiments += (experiments.empty() ? "" : ",") + e;
+      std::printf("%-24s %s %s%s\n", SanitizeLine(k.name).c_str(), k.client_key.c_str(),
+                  experiments.empty() ? "(all experiments)" : SanitizeLine(experiments).c_str(), k.revoked_ms ? "  (revoked)" : "");
+    }
+  });
+  auto* sdk_revoke = sdk->add_subcommand("revoke", "Revoke a client key: its payload answers 401 from now on");
+  sdk_revoke->add_option("--db", t->db, "SQLite database")->required();
+  sdk_revoke->add_option("--name", t->name, "Key name")->required()->check(OneLine);
+  sdk_revoke->add_option("--actor", t->actor, "Who revokes it (audit log)")->capture_default_str()->check(OneLine);
+  sdk_revoke->callback([t] {
+    auto db = OpenExistingDatabase(t->db, /*read_only=*/false);
+    Status s = storage::TokenStore(*db).RevokeSdkKey(t->name, t->actor, SystemClock::Default().NowMillis());
+    if (!s.ok()) Fail(s);
+    std::printf("SDK key '%s' revoked\n", t->name.c_str());
   });
 }
 

@@ -1,4 +1,8 @@
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
 #include <nlohmann/json.hpp>
+#include <thread>
 #include <unordered_map>
 
 #include "app/arm_tally.h"
@@ -99,8 +103,15 @@ StatusOr<DemoSummary> RunDemoOverHttp(const DemoOptions& options, const std::str
   auto flush = [&]() -> Status {
     if (batch.empty()) return Status::Ok();
     ASSIGN_OR_RETURN(server::HttpResponse r, client->Send("POST", "/v1/events", batch, "application/x-ndjson"));
-    while (r.status == 503) {  // the writer is behind: wait as told, resend the same batch
-      std::this_thread::sleep_for(std::chrono::seconds(1));
+    // The writer is behind: wait as Retry-After says, resend the same batch (a 503 stored nothing);
+    // give up after a minute of refusals.
+    for (int waited_s = 0; r.status == 503 && waited_s < 60;) {
+      int seconds = 1;
+      for (const auto& [name, value] : r.headers) {
+        if (name == "Retry-After") seconds = std::clamp(std::atoi(value.c_str()), 1, 30);
+      }
+      std::this_thread::sleep_for(std::chrono::seconds(seconds));
+      waited_s += seconds;
       ASSIGN_OR_RETURN(r, client->Send("POST", "/v1/events", batch, "application/x-ndjson"));
     }
     if (r.status != 200) return HttpError("sending events", r);

@@ -16,7 +16,7 @@ PACKAGES=(
   libpng-dev libssl-dev libfreetype-dev libcairo2-dev
   xvfb xauth fonts-dejavu-core
   clang libclang-rt-14-dev
-  wrk nginx-light
+  wrk nginx-light curl
 )
 
 missing=()
@@ -25,6 +25,11 @@ for p in "${PACKAGES[@]}"; do
     missing+=("$p")
   fi
 done
+
+# node and npm (the GrowthBook SDK test, tests/sdk): Debian's packages unless a node with npm is
+# already installed (e.g. from NodeSource, whose nodejs package ships npm and conflicts with Debian's).
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: all ${#PACKAGES[@]} packages present"

@@ -74,6 +74,13 @@ Route MatchRouteOnly(const std::string& method, const std::string& path) {
     if (post) return Make(Endpoint::kCreateExperiment, Permission::kOwn, "/v1/experiments");
     return WrongMethod("/v1/experiments", "GET, POST");
   }
+  static constexpr std::string_view kSdk = "/api/features/";
+  if (path.size() > kSdk.size() && path.compare(0, kSdk.size(), kSdk) == 0 && path.find('/', kSdk.size()) == std::string::npos) {
+    if (!get) return WrongMethod("/api/features/{client_key}", "GET");
+    Route r = Make(Endpoint::kSdkPayload, Permission::kNone, "/api/features/{client_key}");
+    r.name = path.substr(kSdk.size());
+    return r;
+  }
   static constexpr std::string_view kPrefix = "/v1/experiments/";
   if (path.size() > kPrefix.size() && path.compare(0, kPrefix.size(), kPrefix) == 0) {
     const std::string rest = path.substr(kPrefix.size());

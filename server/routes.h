@@ -12,6 +12,7 @@ enum class Endpoint {
   kRecommend, kAssign, kEvents,
   kExperiments, kExperiment, kCreateExperiment, kExperimentAction, kKillSwitch,
   kAudit, kAuditVerify,
+  kSdkPayload,  // GET /api/features/{client_key}: authenticated by the client key, not a token
 };
 
 // What a token's role must allow (docs/api.md, the role matrix).
@@ -30,7 +31,7 @@ struct Route {
   Endpoint endpoint = Endpoint::kNotFound;
   Permission permission = Permission::kRead;
   std::string pattern;  // e.g. "/v1/experiments/{name}/{action}"; the raw path's class when unknown
-  std::string name;     // {name} for experiment routes
+  std::string name;     // {name} for experiment routes; {client_key} for the SDK payload
   std::string action;   // {action}: start, approve, promote, rollback, stop
   std::string allow;    // for kMethodNotAllowed: the methods the path takes
   // The handler waits on disk (a durable commit, a control action's transaction, a chain walk):

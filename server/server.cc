@@ -107,10 +107,14 @@ class Session : public std::enable_shared_from_this<Session> {
     Respond(std::move(response), version, wants_keep_alive && !shared_->stopping.load(), /*counted=*/true);
   }
 
+  // Answered before the Service sees the request (the parser refused it); `message` is ours, plain
+  // ASCII without quotes.
   void Refuse(http::status status, const std::string& code, const std::string& message) {
     HttpResponse r;
     r.status = static_cast<int>(status);
-    r.body = "{\"error\":{\"code\":\"" + code + "\",\"message\":\"" + message + "\"}}\n";
+    std::string safe;
+    for (char c : message) safe += (c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20) ? ' ' : c;
+    r.body = "{\"error\":{\"code\":\"" + code + "\",\"message\":\"" + safe + "\"}}\n";
     Respond(std::move(r), 11, /*keep_alive=*/false, /*counted=*/false);
   }
 

@@ -2,10 +2,10 @@
 // examples: a listener accepts connections, one session per connection reads a request, hands it
 // to the Service (which knows no sockets), writes the response, and reads the next.
 //
-// Hardened edges: a header size limit (431... answered as 400 by Beast's parser error), a body
-// limit (413), a deadline for each request to arrive in full (`request_timeout_ms`, so a
-// slow-loris client is cut off without holding a thread: reads are asynchronous) and an idle
-// keep-alive timeout. Any error on a connection closes that connection only.
+// Hardened edges: a header size limit (431), a body limit (413), a deadline for each request to
+// arrive in full (`request_timeout_ms`, so a slow-loris client is cut off without holding a thread:
+// reads are asynchronous; the same deadline closes an idle keep-alive connection). Any error on a
+// connection closes that connection only.
 //
 // Shutdown (Stop): stop accepting, let requests already read finish and their responses go out,
 // then stop the I/O threads; the caller then shuts the Service down (flushing every event).
@@ -37,8 +37,6 @@ struct ServerOptions {
   uint64_t max_body_bytes = 16u << 20;
   // A request (headers and body) must arrive within this. Default: 10,000 ms.
   int64_t request_timeout_ms = 10000;
-  // A keep-alive connection idle this long is closed. Default: 60,000 ms.
-  int64_t idle_timeout_ms = 60000;
   // On Stop, the longest wait for requests in flight. Default: 10,000 ms.
   int64_t drain_timeout_ms = 10000;
 };

@@ -5,6 +5,7 @@
 #include <charconv>
 #include <chrono>
 #include <condition_variable>
+#include <ctime>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -93,6 +94,13 @@ void ContextFrom(serving::ServeRequest& rq) {
       if (end && *end == '\0' && std::isfinite(v)) rq.activity = v;
     }
   }
+}
+
+// A sample value as Prometheus prints it: integers without a fraction, others with full precision.
+std::string PromNumber(double v) {
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%.17g", v);
+  return buf;
 }
 
 bool RoleAllows(Role role, Permission need) {
@@ -266,6 +274,7 @@ struct Service::Impl {
   HttpResponse Audit(const HttpRequest& request);
   HttpResponse AuditVerify();
   HttpResponse RenderMetrics();
+  HttpResponse SdkPayload(const std::string& client_key, const std::string& if_none_match);
 
   Status Tick() {
     std::shared_ptr<Generation> gen = Current();
@@ -375,6 +384,10 @@ HttpResponse Service::Handle(const HttpRequest& request) {
       response = JsonResponse(200, {{"status", "ok"}});
       return;
     }
+    if (route.endpoint == Endpoint::kSdkPayload) {  // the client key is the credential
+      response = p.SdkPayload(route.name, request.if_none_match);
+      return;
+    }
     if (request.body.size() > p.options.max_body_bytes) {
       response = ErrorResponse({413, "payload_too_large", "the body is larger than " + std::to_string(p.options.max_body_bytes) + " bytes", "body"});
       return;
@@ -454,6 +467,7 @@ HttpResponse Service::Impl::Assign(const HttpRequest& request) {
   if (auto e = GetString(body, "experiment", true, experiment)) return ErrorResponse(*e);
   std::vector<std::string> users;
   const bool many = body.contains("user_ids");
+  if (many && body.contains("user_id")) return ErrorResponse(BadField("user_ids", "send either user_id or user_ids, not both"));
   if (many) {
     const json& list = body["user_ids"];
     if (!list.is_array() || list.empty()) return ErrorResponse(BadField("user_ids", "must be a non-empty array of strings"));
@@ -475,10 +489,13 @@ HttpResponse Service::Impl::Assign(const HttpRequest& request) {
   for (size_t i = 0; i < users.size(); ++i) {
     auto a = gen->pipeline->Assign(users[i], experiment);
     if (!a.ok()) {
-      const std::string field = a.status().code() == StatusCode::kNotFound ? "experiment"
-                                : many                                      ? "user_ids[" + std::to_string(i) + "]"
-                                                                            : "user_id";
-      return ErrorResponse(FromStatus(a.status(), field));
+      if (a.status().code() == StatusCode::kNotFound) return ErrorResponse(FromStatus(a.status(), "experiment"));
+      if (!many) return ErrorResponse(FromStatus(a.status(), "user_id"));
+      // The pipeline's message names user_id; say which element.
+      const std::string field = "user_ids[" + std::to_string(i) + "]";
+      std::string message = a.status().message();
+      if (message.rfind("user_id", 0) == 0) message = field + message.substr(7);
+      return ErrorResponse({400, "invalid_argument", message, field});
     }
     out.push_back({{"user", users[i]}, {"hash", a->hash}, {"arm", a->in_experiment ? json(a->arm) : json(nullptr)},
                    {"arm_index", a->arm_index}, {"in_experiment", a->in_experiment}});
@@ -786,13 +803,79 @@ HttpResponse Service::Impl::AuditVerify() {
                             {"unanchored_reason", result->unanchored_reason}});
 }
 
+// GrowthBook's SDK payload (docs/api.md, "GrowthBook SDKs"): one feature per experiment whose value
+// is the arm name, with one experiment rule at the rollout's live coverage, so the official SDKs
+// assign exactly as /v1/assign does and follow rollbacks within their refresh interval.
+HttpResponse Service::Impl::SdkPayload(const std::string& client_key, const std::string& if_none_match) {
+  json features = json::object();
+  int64_t updated_ms = 0;
+  {
+    std::lock_guard lock(control_mu);
+    auto key = storage::TokenStore(*control_db).FindSdkKey(client_key);
+    if (!key.ok()) return ErrorResponse(FromStatus(key.status()));
+    if (!*key || (*key)->revoked_ms) {
+      metrics.CountAuthDenied(401);
+      return ErrorResponse({401, "unauthorized", "unknown or revoked SDK client key (steward sdk-key create)", ""});
+    }
+    serving::RolloutController controller(*control_db, *clock);
+    auto all = storage::ExperimentStore(*control_db).List();
+    if (!all.ok()) return ErrorResponse(FromStatus(all.status()));
+    for (const auto& record : *all) {
+      const auto& wanted = (*key)->experiments;
+      if (!wanted.empty() && std::find(wanted.begin(), wanted.end(), record.name) == wanted.end()) continue;
+      auto config = controller.Config(record.name);
+      auto coverage = controller.ServingCoverageFor(record.name);  // 0 unless live (or complete); 0 under the kill switch
+      if (!config.ok() || !coverage.ok()) return ErrorResponse(FromStatus(config.ok() ? coverage.status() : config.status()));
+      if (config->type != experiment::ExperimentType::kAB) continue;  // interleaving has no per-user arm
+      json variations = json::array(), weights = json::array(), meta = json::array();
+      for (size_t a = 0; a < config->arms.size(); ++a) {
+        variations.push_back(config->arms[a].name);
+        weights.push_back(config->arms[a].weight);
+        meta.push_back({{"key", std::to_string(a)}, {"name", config->arms[a].name}});
+      }
+      json rule = {{"key", config->name},         {"variations", variations},
+                   {"weights", weights},          {"coverage", *coverage},
+                   {"hashAttribute", config->hash_attribute}, {"seed", config->seed},
+                   {"hashVersion", config->hash_version},     {"meta", meta},
+                   {"name", config->name}};
+      if (config->namespace_) rule["namespace"] = json::array({config->namespace_->name, config->namespace_->start, config->namespace_->end});
+      features[config->name] = {{"defaultValue", config->arms[0].name}, {"rules", json::array({rule})}};
+    }
+    auto latest = storage::AuditLog(*control_db).Recent(1);
+    if (latest.ok() && !latest->empty()) updated_ms = latest->front().ts_ms;
+  }
+  const std::string features_text = DumpJson(features);
+  const std::string etag = "\"" + storage::Sha256Hex(features_text).substr(0, 32) + "\"";
+  if (!if_none_match.empty() && (if_none_match == etag || if_none_match == "W/" + etag || if_none_match == "*")) {
+    HttpResponse r;
+    r.status = 304;
+    r.headers.emplace_back("ETag", etag);
+    r.headers.emplace_back("Cache-Control", "no-cache");
+    return r;
+  }
+  char date[32] = "1970-01-01T00:00:00.000Z";
+  const std::time_t seconds = static_cast<std::time_t>(updated_ms / 1000);
+  std::tm tm{};
+  if (gmtime_r(&seconds, &tm)) {
+    char base[24];
+    std::strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
+    std::snprintf(date, sizeof date, "%s.%03dZ", base, static_cast<int>(updated_ms % 1000));
+  }
+  HttpResponse r;
+  r.body = "{\"status\":200,\"features\":" + features_text + ",\"dateUpdated\":\"" + date + "\"}\n";
+  r.headers.emplace_back("ETag", etag);
+  r.headers.emplace_back("Cache-Control", "no-cache");
+  r.headers.emplace_back("Access-Control-Allow-Origin", "*");  // browsers fetch it cross-origin, like GrowthBook's CDN
+  return r;
+}
+
 HttpResponse Service::Impl::RenderMetrics() {
   std::string out = metrics.Render();
   auto gen = Current();
   if (gen) {
     const serving::PipelineStats s = gen->pipeline->stats();
     auto gauge = [&out](const std::string& name, const std::string& help, const std::string& type, double value) {
-      out += "# HELP " + name + " " + help + "\n# TYPE " + name + " " + type + "\n" + name + " " + std::to_string(value) + "\n";
+      out += "# HELP " + name + " " + help + "\n# TYPE " + name + " " + type + "\n" + name + " " + PromNumber(value) + "\n";
     };
     gauge("steward_served_total", "Requests served by this generation of the pipeline.", "counter", static_cast<double>(s.served));
     gauge("steward_shadow_queue_depth", "Shadow tasks waiting now.", "gauge", static_cast<double>(s.shadow_queue_depth));
@@ -814,7 +897,7 @@ HttpResponse Service::Impl::RenderMetrics() {
       out += "steward_event_writer_commit_seconds_bucket{le=\"" + std::string(le) + "\"} " + std::to_string(s.writer.commit_le[b]) + "\n";
     }
     out += "steward_event_writer_commit_seconds_bucket{le=\"+Inf\"} " + std::to_string(s.writer.batches) + "\n";
-    out += "steward_event_writer_commit_seconds_sum " + std::to_string(s.writer.commit_seconds_sum) + "\n";
+    out += "steward_event_writer_commit_seconds_sum " + PromNumber(s.writer.commit_seconds_sum) + "\n";
     out += "steward_event_writer_commit_seconds_count " + std::to_string(s.writer.batches) + "\n";
   }
   // Per experiment: state, coverage, guardrail breaches, SRM p-value of the users counted so far.
@@ -836,7 +919,7 @@ HttpResponse Service::Impl::RenderMetrics() {
                    (s->state == st ? "1" : "0") + "\n";
         }
         auto serving_coverage = controller.ServingCoverageFor(record.name);
-        coverage += "steward_experiment_coverage{" + label + "} " + std::to_string(serving_coverage.ok() ? *serving_coverage : 0.0) + "\n";
+        coverage += "steward_experiment_coverage{" + label + "} " + PromNumber(serving_coverage.ok() ? *serving_coverage : 0.0) + "\n";
         int breached = 0;
         for (const auto& g : s->guardrails) breached += g.breached ? 1 : 0;
         breaches += "steward_experiment_guardrail_breaches{" + label + "} " + std::to_string(breached) + "\n";
@@ -851,7 +934,7 @@ HttpResponse Service::Impl::RenderMetrics() {
       std::vector<double> weights;
       for (const auto& arm_config : config.arms) weights.push_back(arm_config.weight);
       auto r = experiment::SampleRatioMismatch(users, weights);
-      if (r.ok()) srm += "steward_experiment_srm_p_value{experiment=\"" + Metrics::EscapeLabel(config.name) + "\"} " + std::to_string(r->p_value) + "\n";
+      if (r.ok()) srm += "steward_experiment_srm_p_value{experiment=\"" + Metrics::EscapeLabel(config.name) + "\"} " + PromNumber(r->p_value) + "\n";
     }
   }
   out += "# HELP steward_experiment_state 1 for the experiment's rollout state.\n# TYPE steward_experiment_state gauge\n" + state;

@@ -665,20 +665,20 @@ Status ServingPipeline::RecordFeedback(const FeedbackEvent& event) {
       if (p.catalog->items[static_cast<size_t>(item_index)].id != event.item_id) {
         p.feedback_rejected.fetch_add(1, std::memory_order_relaxed);
         return InvalidArgument("item " + std::to_string(event.item_id) + " was not served at position " +
-                               std::to_string(event.position) + " of request " + std::to_string(event.request_id));
+                               std::to_string(pos + 1) + " of request " + std::to_string(event.request_id));
       }
       if (event.kind == storage::FeedbackKind::kClick) {
         if (list.clicked[pos]) {
           p.feedback_rejected.fetch_add(1, std::memory_order_relaxed);
-          return AlreadyExists("position " + std::to_string(event.position) + " of request " + std::to_string(event.request_id) +
+          return AlreadyExists("position " + std::to_string(pos + 1) + " of request " + std::to_string(event.request_id) +
                                " is already clicked");
         }
         list.clicked[pos] = 1;
-        learn = true;
+        learn = list.model != nullptr;  // an external exposure has no Steward model to learn
       } else if (event.kind == storage::FeedbackKind::kConversion) {
         if (list.converted[pos]) {
           p.feedback_rejected.fetch_add(1, std::memory_order_relaxed);
-          return AlreadyExists("position " + std::to_string(event.position) + " of request " + std::to_string(event.request_id) +
+          return AlreadyExists("position " + std::to_string(pos + 1) + " of request " + std::to_string(event.request_id) +
                                " already converted");
         }
         list.converted[pos] = 1;
@@ -700,11 +700,26 @@ Status ServingPipeline::RecordFeedback(const FeedbackEvent& event) {
       p.feedback_rejected.fetch_add(1, std::memory_order_relaxed);
       return NotFound("no served list has request id " + std::to_string(event.request_id));
     }
-    if (event.position == 0) locate(stored->items);
+    if (event.position == 0 && !locate(stored->items)) {
+      p.feedback_rejected.fetch_add(1, std::memory_order_relaxed);
+      return InvalidArgument("item_id " + std::to_string(event.item_id) + " was not served in request " +
+                             std::to_string(event.request_id));
+    }
     if (pos >= stored->items.size() || stored->items[pos] != event.item_id) {
       p.feedback_rejected.fetch_add(1, std::memory_order_relaxed);
       return InvalidArgument("item " + std::to_string(event.item_id) + " was not served at position " +
-                             std::to_string(event.position) + " of request " + std::to_string(event.request_id));
+                             std::to_string(pos + 1) + " of request " + std::to_string(event.request_id));
+    }
+    // A click or conversion is logged once per position, also once the list left memory (a client
+    // resending a batch after a lost response, a restart).
+    if (event.kind != storage::FeedbackKind::kDwell) {
+      std::lock_guard lock(p.control_mu);
+      ASSIGN_OR_RETURN(bool seen, storage::FeedbackExists(*p.control_db, event.request_id, static_cast<int32_t>(pos + 1), event.kind));
+      if (seen) {
+        p.feedback_rejected.fetch_add(1, std::memory_order_relaxed);
+        return AlreadyExists("position " + std::to_string(pos + 1) + " of request " + std::to_string(event.request_id) + " already has a " +
+                             (event.kind == storage::FeedbackKind::kClick ? "click" : "conversion"));
+      }
     }
     user = stored->user_id;
     // Feed the model that served it, when this pipeline serves that experiment and arm.

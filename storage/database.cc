@@ -153,7 +153,7 @@ const std::vector<const char*>& Migrations() {
       R"sql(
       CREATE INDEX audit_log_by_subject ON audit_log(subject, seq);
       )sql",
-      // 7: the HTTP service's credentials (server/README.md). API tokens: the public id is looked up,
+      // 7: the HTTP service's credentials (server/README.md) and the feedback index its join needs. API tokens: the public id is looked up,
       // only a salted SHA-256 of the secret is stored (hex); the name is the actor in the audit log.
       // SDK client keys (GrowthBook payload endpoint) are public by design, stored as given, and
       // scoped to a list of experiments (JSON array; NULL = every experiment).
@@ -176,6 +176,9 @@ const std::vector<const char*>& Migrations() {
         revoked_ms  INTEGER
       );
       CREATE UNIQUE INDEX sdk_keys_live_name ON sdk_keys(name) WHERE revoked_ms IS NULL;
+      -- Feedback for a list that left the service's memory is checked against the stored rows
+      -- (a repeated click is refused, not logged twice): an index lookup, not a scan.
+      CREATE INDEX feedback_by_request ON feedback(request_id);
       )sql",
   };
   return migrations;

@@ -147,6 +147,14 @@ StatusOr<int64_t> DataVersion(Database& db) {
   return row ? st->ColumnInt(0) : 0;
 }
 
+StatusOr<bool> FeedbackExists(Database& db, int64_t request_id, int32_t position, FeedbackKind kind) {
+  ASSIGN_OR_RETURN(auto st, db.Prepare("SELECT 1 FROM feedback WHERE request_id = ? AND position = ? AND kind = ? LIMIT 1"));
+  st->BindInt(1, request_id);
+  st->BindInt(2, position);
+  st->BindInt(3, static_cast<int64_t>(kind));
+  return st->Step();
+}
+
 StatusOr<std::vector<int64_t>> StoredRequestIds(Database& db, const std::vector<int64_t>& request_ids) {
   if (request_ids.empty()) return std::vector<int64_t>();
   std::string list = "[";

@@ -10,6 +10,7 @@
 
 #include "common/status.h"
 #include "storage/database.h"
+#include "storage/events.h"
 
 namespace steward::storage {
 
@@ -73,6 +74,8 @@ struct StoredExposure {
   std::vector<int64_t> items;  // position order
 };
 StatusOr<std::optional<StoredExposure>> FindExposure(Database& db, int64_t request_id);
+// Whether feedback of `kind` is stored for the request's position.
+StatusOr<bool> FeedbackExists(Database& db, int64_t request_id, int32_t position, FeedbackKind kind);
 // Which of `request_ids` have a stored exposure: one query (index lookups), for batches.
 StatusOr<std::vector<int64_t>> StoredRequestIds(Database& db, const std::vector<int64_t>& request_ids);
 

@@ -23,9 +23,9 @@
 
 namespace steward::storage {
 
-// What a token may do (server/README.md has the matrix): service → recommend, assign, events;
-// owner → create, start, promote, stop; reviewer → approve and audit sign-off; oncall → rollback and
-// the kill switch; admin → everything. Every authenticated role may read.
+// What a token may do (docs/api.md has the matrix): service → recommend, assign, events; owner →
+// create, start, promote, stop; reviewer → approve; oncall → rollback and the kill switch; admin →
+// everything. Every authenticated role may read.
 enum class Role { kService, kOwner, kReviewer, kOncall, kAdmin };
 const char* RoleName(Role role);
 // Errors: kInvalidArgument naming the accepted roles.

@@ -3,11 +3,13 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstring>
 #include <filesystem>
 #include <map>
 #include <set>
 #include <sstream>
+#include <thread>
 #include <nlohmann/json.hpp>
 
 #include "common/clock.h"
@@ -316,17 +318,95 @@ TEST(Service, EventsAcceptRejectByLineAndAreDurableWhenAnswered) {
   EXPECT_NE(metrics.find("steward_events_rejected_total 7"), std::string::npos);
 }
 
+// Regression: a click on an external exposure still in memory dereferenced the (absent) model and
+// killed the server. Also: a repeated click on a list that left memory is refused, not stored twice.
+TEST(Service, ClicksOnExternalExposuresAndRepeatsAfterTheWindow) {
+  Fixture f("svc-external-click");
+  ASSERT_EQ(f.Call("POST", "/v1/experiments", "owner", kExperiment).status, 201);
+  const std::string exposure =
+      R"({"type":"exposure","request_id":7000000,"user_id":"ext-2","experiment":"checkout-recs","arm":"control","items":[{"item_id":1005},{"item_id":1006}]})";
+  ASSERT_EQ(f.Json(f.Call("POST", "/v1/events", "service", exposure))["accepted"], 1);
+  json click = f.Json(f.Call("POST", "/v1/events", "service", R"({"type":"click","request_id":7000000,"item_id":1006})"));
+  EXPECT_EQ(click["accepted"], 1) << click.dump();
+  EXPECT_EQ(f.Count("SELECT position FROM feedback WHERE request_id = 7000000"), 2);
+  // The list leaves memory (the join window is 30 minutes of event time).
+  f.clock.AdvanceMillis(31 * 60 * 1000);
+  ASSERT_TRUE(f.service->TickControl().ok());
+  json again = f.Json(f.Call("POST", "/v1/events", "service", R"({"type":"click","request_id":7000000,"item_id":1006})"));
+  EXPECT_EQ(again["accepted"], 0) << again.dump();
+  EXPECT_NE(again["rejected"][0]["reason"].get<std::string>().find("position 2 of request 7000000 already has a click"), std::string::npos)
+      << again.dump();
+  json other = f.Json(f.Call("POST", "/v1/events", "service", R"({"type":"click","request_id":7000000,"item_id":1005})"));
+  EXPECT_EQ(other["accepted"], 1) << other.dump();
+  EXPECT_EQ(f.Count("SELECT COUNT(*) FROM feedback WHERE request_id = 7000000"), 2);
+}
+
 TEST(Service, EventsBeyondTheWriterQueueGet503WithRetryAfter) {
   Fixture f("svc-503", /*writer_queue=*/8, /*max_lines=*/8);
-  std::string body;
-  for (int i = 0; i < 9; ++i) body += R"({"type":"click","request_id":1,"item_id":1})" "\n";
-  EXPECT_EQ(f.Call("POST", "/v1/events", "service", body).status, 413);  // more lines than a batch may hold
-  // A full queue: fill it directly is not possible from outside, so a batch of exactly the queue's
-  // size is admitted only when the queue is empty - it is now.
-  body.clear();
-  for (int i = 0; i < 8; ++i) body += R"({"type":"click","request_id":1,"item_id":1})" "\n";
-  HttpResponse r = f.Call("POST", "/v1/events", "service", body);
-  EXPECT_EQ(r.status, 200) << r.body;
+  ASSERT_EQ(f.Call("POST", "/v1/experiments", "owner", kExperiment).status, 201);
+  // Clicks on served lists (one item each), so a batch touches only the event writer.
+  std::vector<std::pair<int64_t, int64_t>> served;
+  for (int i = 0; i < 30; ++i) {
+    json r = f.Json(f.Call("POST", "/v1/recommend", "service", R"({"user_id":"u)" + std::to_string(i) + R"(","k":1})"));
+    served.emplace_back(r["request_id"].get<int64_t>(), r["items"][0]["item_id"].get<int64_t>());
+  }
+  auto exposures = [&served](int first, int n) {  // clicks on lists first .. first + n - 1
+    std::string body;
+    for (int i = first; i < first + n; ++i) {
+      body += R"({"type":"click","request_id":)" + std::to_string(served[static_cast<size_t>(i)].first) + R"(,"item_id":)" +
+              std::to_string(served[static_cast<size_t>(i)].second) + "}\n";
+    }
+    return body;
+  };
+  auto wait_for = [&f](const std::string& sample) {
+    for (int i = 0; i < 150; ++i) {  // 3 s at most: the writer gives up waiting for the lock after 5 s
+      if (f.Call("GET", "/metrics", "service").body.find(sample + "\n") != std::string::npos) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return false;
+  };
+  ASSERT_TRUE(wait_for("steward_events_committed_total 30"));  // the served lists' exposures
+  EXPECT_EQ(f.Call("POST", "/v1/events", "service", exposures(0, 9)).status, 413);  // more lines than a batch may hold
+  // Another connection holds the write lock: the writer blocks on its commit and the queue fills.
+  auto blocker = storage::Database::Open(f.db);
+  ASSERT_TRUE(blocker.ok());
+  ASSERT_TRUE((*blocker)->Begin().ok());
+  int status_a = 0, status_b = 0;
+  // A's batch is normally taken by the writer (which then waits for the lock) and B's waits in the
+  // queue, so C is refused; on a loaded machine A may still be queued when B arrives, and then B is
+  // the one refused.
+  std::atomic<int> status_b_seen{0};
+  HttpResponse refused;
+  std::thread a([&] { status_a = f.Call("POST", "/v1/events", "service", exposures(0, 6)).status; });
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  std::thread b([&] {
+    HttpResponse r = f.Call("POST", "/v1/events", "service", exposures(6, 6));
+    status_b = r.status;
+    if (r.status == 503) refused = r;
+    status_b_seen = 1;
+  });
+  bool queued = false;
+  for (int i = 0; i < 150 && !queued && !(status_b_seen && status_b == 503); ++i) {
+    queued = f.Call("GET", "/metrics", "service").body.find("steward_event_writer_queue_depth 6\n") != std::string::npos;
+    if (!queued) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  if (queued) refused = f.Call("POST", "/v1/events", "service", exposures(12, 6));
+  EXPECT_TRUE(queued || status_b_seen) << "neither queued nor refused";
+  if (!queued) b.join();
+  EXPECT_EQ(refused.status, 503) << refused.body;
+  bool retry_after = false;
+  for (const auto& [name, value] : refused.headers) retry_after = retry_after || (name == "Retry-After" && value == "1");
+  EXPECT_TRUE(retry_after);
+  ASSERT_TRUE((*blocker)->Rollback().ok());
+  a.join();
+  if (b.joinable()) b.join();
+  EXPECT_EQ(status_a, 200);
+  EXPECT_TRUE(status_b == 200 || status_b == 503) << status_b;
+  // Nothing of a refused batch was stored; everything acknowledged was.
+  EXPECT_EQ(f.Count("SELECT COUNT(*) FROM feedback"), status_b == 200 ? 12 : 6);
+  // The refused batch is accepted when resent.
+  EXPECT_EQ(f.Json(f.Call("POST", "/v1/events", "service", status_b == 200 ? exposures(12, 6) : exposures(6, 6)))["accepted"], 6);
+  EXPECT_NE(f.Call("GET", "/metrics", "service").body.find("steward_events_unavailable_total 1\n"), std::string::npos);
 }
 
 TEST(Service, ExperimentLifecycleThroughTheApi) {
