@@ -25,6 +25,7 @@
 #include "storage/database.h"
 #include "storage/experiment_store.h"
 #include "storage/json.h"
+#include "storage/statement.h"
 #include "storage/token_store.h"
 
 namespace steward::server {
@@ -338,7 +339,11 @@ bool Service::Ready() const {
   auto gen = impl_->Current();
   if (!gen || !gen->pipeline) return false;
   const serving::PipelineStats s = gen->pipeline->stats();
-  return s.writer.queue_capacity > 0;
+  if (s.writer.queue_capacity == 0 || s.writer.failed) return false;
+  // The database answers (a read on the control connection).
+  std::lock_guard lock(impl_->control_mu);
+  auto st = impl_->control_db->Prepare("SELECT 1");
+  return st.ok() && (*st)->Step().ok();
 }
 
 Status Service::Shutdown() {
@@ -881,6 +886,8 @@ HttpResponse Service::Impl::RenderMetrics() {
     gauge("steward_shadow_queue_depth", "Shadow tasks waiting now.", "gauge", static_cast<double>(s.shadow_queue_depth));
     gauge("steward_shadow_dropped_total", "Shadow requests dropped because the shadow queue was full.", "counter",
           static_cast<double>(s.shadow_dropped));
+    gauge("steward_event_writer_failed", "1 once the event writer stopped on an error (disk full, I/O): alert on it.", "gauge",
+          s.writer.failed ? 1.0 : 0.0);
     gauge("steward_event_writer_queue_depth", "Events waiting for the writer's next group commit.", "gauge",
           static_cast<double>(s.writer.queue_depth));
     gauge("steward_event_writer_queue_capacity", "Most events the writer queues before POST /v1/events answers 503.", "gauge",

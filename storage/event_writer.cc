@@ -137,6 +137,7 @@ EventWriterStats EventWriter::stats() const {
   EventWriterStats s = stats_;
   s.committed = committed_.load();
   s.queue_depth = queue_.size();
+  s.failed = !failure_.ok();
   s.queue_capacity = options_.queue_capacity;
   return s;
 }

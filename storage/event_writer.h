@@ -52,6 +52,7 @@ struct EventWriterStats {
   uint64_t producer_waits = 0;  // times a producer blocked on a full queue
   uint64_t rejected = 0;        // events the database refused, kept in rejected_events
   size_t max_batch = 0;
+  bool failed = false;     // the writer stopped on an error (disk full, I/O): nothing more is stored
   size_t queue_depth = 0;  // events waiting now
   size_t queue_capacity = 0;
   // Commit latency (one group commit, fsync included): cumulative counts of commits at or under
