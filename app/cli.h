@@ -37,5 +37,6 @@ void AddBenchCommands(CLI::App& app);       // bench ingest|assign (cli_bench.cc
 void AddStatsCommands(CLI::App& app);       // stats ..., assign (cli_stats.cc)
 void AddExperimentCommands(CLI::App& app);  // experiment ... (cli_experiment.cc)
 void AddModelCommands(CLI::App& app);       // replay (cli_models.cc)
+void AddGovernanceCommands(CLI::App& app);  // audit [exposures|sign-off|sample|label] (cli_governance.cc)
 
 }  // namespace steward::app

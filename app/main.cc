@@ -54,6 +54,7 @@ int main(int argc, char** argv) {
   steward::app::AddModelCommands(app);
   steward::app::AddAuditCommands(app);
   steward::app::AddBenchCommands(app);
+  steward::app::AddGovernanceCommands(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::Error& e) {
