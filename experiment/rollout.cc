@@ -146,6 +146,20 @@ std::vector<std::string> SafetyRemovals(const ExperimentConfig& current, const E
     if (match->alpha > g.alpha) out.push_back(what + " alpha raised " + Fmt(g.alpha) + " -> " + Fmt(match->alpha));
     if (g.test == GuardrailTest::kSequential && match->test != GuardrailTest::kSequential) out.push_back(what + " test made fixed");
   }
+  // Governance audits: a threshold dropped or loosened, or a failing check no longer holding the ramp.
+  for (const AuditThreshold& t : current.audits.thresholds) {
+    const AuditThreshold* match = nullptr;
+    for (const AuditThreshold& n : next.audits.thresholds) {
+      if (n.metric == t.metric && n.bound == t.bound) match = &n;
+    }
+    if (!match) out.push_back("audit threshold " + t.key + " removed");
+    else if (t.bound == AuditBound::kMax ? match->value > t.value : match->value < t.value) {
+      out.push_back("audit threshold " + t.key + " loosened: " + Fmt(t.value) + " -> " + Fmt(match->value));
+    }
+  }
+  if (current.audits.on_fail == AuditOnFail::kHold && next.audits.on_fail != AuditOnFail::kHold) {
+    out.push_back("audits on_fail changed from hold to report");
+  }
   const std::vector<std::string> before = ApprovalRoles(current), after = ApprovalRoles(next);
   for (const std::string& role : before) {
     if (std::find(after.begin(), after.end(), role) == after.end()) out.push_back("approval by role '" + role + "' removed");
