@@ -5,20 +5,68 @@
 #include <string>
 
 #include "app/cli.h"
+#include "common/clock.h"
+#include "common/config.h"
+#include "common/progress.h"
+#include "experiment/experiment_config.h"
+#include "fairness/audit.h"
 #include "fairness/exposure_log.h"
+#include "serving/controller.h"
+#include "serving/pipeline.h"
+#include "storage/experiment_store.h"
 
 namespace steward::app {
 namespace {
 
 struct GovernanceFlags {
   std::string log, items;
-  bool json = false;
+  bool json = false, quiet = false;
+  std::string db, experiment, window = "1d", item_groups, user_groups, out;
+  uint64_t seed = 1;
+  int bootstrap = 200;
 };
 
 template <typename T>
 T OrFail(StatusOr<T> value) {
   if (!value.ok()) Fail(value.status());
   return std::move(value).value();
+}
+
+// "1d", "6h", "90m" or seconds, as durations in experiment files.
+int64_t WindowMs(const std::string& text) {
+  auto node = ConfigNode::Parse("\"" + text + "\"", "--window");
+  if (!node.ok()) Fail(InvalidArgument("--window: expected a duration such as 1d, 6h or 90m, got '" + text + "'"));
+  auto ms = experiment::ParseDurationMs(*node);
+  if (!ms.ok()) Fail(InvalidArgument("--window: expected a duration such as 1d, 6h or 90m, got '" + text + "'"));
+  if (*ms < 60'000) Fail(InvalidArgument("--window must be at least 1m, got '" + text + "'"));
+  return *ms;
+}
+
+// The experiments to audit: --experiment, or every stored experiment; each at its current version
+// (verified against the audit chain).
+std::vector<experiment::ExperimentConfig> ExperimentsToAudit(storage::Database& db, const std::string& name) {
+  serving::RolloutController controller(db, SystemClock::Default());
+  std::vector<std::string> names;
+  if (!name.empty()) {
+    names.push_back(name);
+  } else {
+    for (const auto& e : OrFail(storage::ExperimentStore(db).List())) names.push_back(e.name);
+  }
+  std::vector<experiment::ExperimentConfig> configs;
+  for (const std::string& n : names) configs.push_back(OrFail(controller.Config(n)));
+  return configs;
+}
+
+fairness::AuditOptions AuditOptionsFrom(const GovernanceFlags& f) {
+  fairness::AuditOptions o;
+  o.window_ms = WindowMs(f.window);
+  o.bootstrap = f.bootstrap;
+  o.seed = f.seed;
+  o.item_groups_file = f.item_groups;
+  o.user_groups_file = f.user_groups;
+  o.computed_at_ms = SystemClock::Default().NowMillis();
+  o.excluded_arm = serving::kExcludedArm;
+  return o;
 }
 
 void PrintExposureAudit(const fairness::ExposureLogAudit& a) {
@@ -42,7 +90,37 @@ void AddGovernanceCommands(CLI::App& app) {
   auto f = std::make_shared<GovernanceFlags>();
   auto* audit = app.add_subcommand("audit", "Governance audits: exposure parity, diversity, popularity bias, feedback loops; "
                                             "reviewer sign-off (docs/cli.md)");
-  audit->require_subcommand(1);
+  audit->require_subcommand(0, 1);
+  audit->add_option("--db", f->db, "SQLite database to audit (required without a subcommand)");
+  audit->add_option("--experiment", f->experiment, "Experiment to audit (Default: every experiment)");
+  audit->add_option("--window", f->window, "Width of the time windows of the series (e.g. 1d, 6h)")->capture_default_str();
+  audit->add_option("--item-groups", f->item_groups, "CSV item_id,group (Default: the catalog's provider popularity tiers)");
+  audit->add_option("--user-groups", f->user_groups, "CSV user_id,group (Default: the attributes recorded with exposures)");
+  audit->add_option("--seed", f->seed, "Seed of the bootstrap and of the sampled user pairs")->capture_default_str();
+  audit->add_option("--bootstrap", f->bootstrap, "Bootstrap replicates over users (0: no intervals)")
+      ->capture_default_str()->check(InRange(0, 100000));
+  audit->add_flag("--json", f->json, "Print one JSON object (docs/cli.md) instead of Markdown");
+  audit->add_flag("--quiet", f->quiet, "No progress line on stderr");
+  audit->callback([f, audit] {
+    if (!audit->get_subcommands().empty()) return;  // a subcommand ran
+    if (f->db.empty()) Fail(InvalidArgument("steward audit needs --db PATH (or a subcommand: exposures, sign-off, sample, label)"));
+    const fairness::AuditOptions base = AuditOptionsFrom(*f);
+    auto db = OpenExistingDatabase(f->db, /*read_only=*/true);
+    std::vector<fairness::ExperimentAudit> audits;
+    for (const auto& config : ExperimentsToAudit(*db, f->experiment)) {
+      Progress progress("audit " + config.name, 0, "exposures");
+      progress.set_enabled(!f->quiet);
+      fairness::AuditOptions options = base;
+      options.progress = [&progress](uint64_t done, uint64_t) { progress.Update(done); };
+      audits.push_back(OrFail(fairness::AuditExperiment(*db, config, options)));
+      progress.Finish();
+    }
+    if (f->json) {
+      PrintJsonLine(fairness::AuditReportJson(audits, base));
+    } else {
+      std::fputs(fairness::AuditReportMarkdown(audits).c_str(), stdout);
+    }
+  });
 
   auto* exposures = audit->add_subcommand(
       "exposures", "Audit a plain impression log that did not come from Steward (definitions: docs/metrics.md)");

@@ -20,7 +20,7 @@
 #include "serving/rollout_driver.h"
 #include "experiment/metrics.h"
 #include "experiment/stats.h"
-#include "fairness/metrics.h"
+#include "fairness/audit.h"
 #include "safety/blocklist_filter.h"
 #include "shadow/report.h"
 #include "sim/world.h"
@@ -32,11 +32,8 @@
 namespace steward::app {
 namespace {
 
-constexpr int kProviderGroups = 3;
-
 struct ArmState {
   ArmSummary summary;
-  std::unique_ptr<fairness::ExposureAccumulator> exposure;
   std::vector<double> latencies_us;
   std::vector<char> seen_user;
 };
@@ -242,8 +239,6 @@ StatusOr<DemoSummary> RunDemo(const DemoOptions& options) {
   for (size_t a = 0; a < config.arms.size(); ++a) {
     arms[a].summary.name = config.arms[a].name;
     arms[a].summary.model = config.arms[a].model;
-    arms[a].exposure = std::make_unique<fairness::ExposureAccumulator>(static_cast<int>(catalog->items.size()),
-                                                                        catalog->num_categories, kProviderGroups);
   }
   Progress progress("demo", static_cast<uint64_t>(options.requests), "requests", clock);
   progress.set_enabled(options.progress);
@@ -256,8 +251,6 @@ StatusOr<DemoSummary> RunDemo(const DemoOptions& options) {
   summary.scenario = options.scenario;
   int64_t rolled_back_at_request = 0;
 
-  std::vector<int32_t> items;
-  std::vector<int> categories, groups;
   for (int64_t r = 0; r < options.requests; ++r) {
     if (options.cancel && options.cancel->load()) {
       summary.cancelled = true;
@@ -280,15 +273,8 @@ StatusOr<DemoSummary> RunDemo(const DemoOptions& options) {
     ArmState& arm = arms[served.in_experiment ? static_cast<size_t>(served.arm_index) : 0];  // outside: control served
 
     // Simulated user response, position by position.
-    items.clear();
-    categories.clear();
-    groups.clear();
     for (size_t p = 0; p < served.items.size(); ++p) {
       const serving::ServedItem& item = served.items[p];
-      const auto& info = catalog->items[static_cast<size_t>(item.index)];
-      items.push_back(item.index);
-      categories.push_back(info.category);
-      groups.push_back(info.provider_group);
       const int position = static_cast<int>(p) + 1;
       if (!world.SimulateClick(req.user_index, static_cast<size_t>(item.index), position)) continue;
       const int64_t click_ts = req.ts_ms + 1000 * position;
@@ -309,7 +295,6 @@ StatusOr<DemoSummary> RunDemo(const DemoOptions& options) {
       arm.seen_user[req.user_index] = 1;
       ++arm.summary.users;
     }
-    arm.exposure->AddList(items, categories, groups);
     arm.latencies_us.push_back(static_cast<double>(served.latency_us));
     progress.Update(static_cast<uint64_t>(r + 1));
   }
@@ -318,13 +303,28 @@ StatusOr<DemoSummary> RunDemo(const DemoOptions& options) {
   pipeline_ptr = nullptr;
   progress.Finish();
 
+  // Exposure and diversity figures per arm: the governance audit's (fairness/audit.h) over the stored
+  // exposures, so they are `steward audit`'s figures to the last digit. Lists served to users outside
+  // the experiment are the audit's "excluded" side, not the first arm's.
+  fairness::AuditOptions audit_options;
+  audit_options.bootstrap = 0;
+  audit_options.shadow = false;
+  audit_options.computed_at_ms = event_clock.NowMillis();
+  ASSIGN_OR_RETURN(const fairness::ExperimentAudit governance, fairness::AuditExperiment(*db, config, audit_options));
   for (ArmState& arm : arms) {
     ArmSummary& s = arm.summary;
     s.ctr = s.exposures ? static_cast<double>(s.clicks) / static_cast<double>(s.exposures) : 0.0;
-    s.diversity_index = arm.exposure->DiversityIndex();
-    s.gini = arm.exposure->ItemGini();
-    s.coverage = arm.exposure->Coverage();
-    s.provider_shares = arm.exposure->GroupShares();
+    for (const fairness::ArmAudit& audited : governance.arms) {
+      if (audited.name != s.name) continue;
+      s.diversity_index = audited.metrics.at("diversity_index").value;
+      s.gini = audited.metrics.at("gini").value;
+      s.coverage = audited.metrics.at("coverage").value;
+      for (const char* tier : {"head", "mid", "tail"}) {
+        const auto g = std::find(audited.item_groups.begin(), audited.item_groups.end(), tier);
+        s.provider_shares.push_back(g == audited.item_groups.end() ? 0.0
+                                                                    : audited.exposure_share[static_cast<size_t>(g - audited.item_groups.begin())].value);
+      }
+    }
     s.p50_latency_us = Percentile(arm.latencies_us, 0.50);
     s.p99_latency_us = Percentile(arm.latencies_us, 0.99);
     summary.requests += s.exposures;

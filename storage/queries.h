@@ -10,6 +10,7 @@
 
 #include "common/status.h"
 #include "storage/database.h"
+#include "storage/events.h"
 
 namespace steward::storage {
 
@@ -90,5 +91,27 @@ Status ForEachListOutcome(Database& db, const std::string& experiment, int64_t u
 StatusOr<int64_t> QueryLastExposureTime(Database& db, const std::string& experiment);
 // Exposures of `experiment` with ts_ms >= since_ms.
 StatusOr<int64_t> CountExposuresSince(Database& db, const std::string& experiment, int64_t since_ms);
+
+// One stored exposure for audits (issue #11), read in request id order: the served list with its
+// per-position propensities, the shadow list (empty when none), the user attributes JSON ("" when
+// none) and the positions clicked (distinct, ascending).
+struct AuditedExposure {
+  int64_t request_id = 0;
+  int64_t ts_ms = 0;
+  int64_t user_id = 0;
+  std::string user_key;
+  std::string arm;
+  std::string attributes;
+  std::vector<ServedItem> served;
+  std::vector<int64_t> shadow;
+  std::vector<int32_t> clicked_positions;
+};
+// Calls `row` for every exposure of `experiment` with from_ms <= ts_ms < until_ms, in request id
+// order, in one read (call it inside a read transaction for a consistent snapshot). The shadow list
+// comes from shadow_results (or the exposure's own shadow column). The `row`
+// reference is reused between calls. Errors: kDataLoss for a served or shadow list that is not the
+// stored JSON format.
+Status ForEachAuditedExposure(Database& db, const std::string& experiment, int64_t from_ms, int64_t until_ms,
+                              const std::function<Status(const AuditedExposure&)>& row);
 
 }  // namespace steward::storage

@@ -19,7 +19,7 @@ exit_code() {  # exit_code <expected> <command...>: the command exits with <expe
   [ $? -eq "$expected" ]
 }
 
-for cmd in "audit" "audit exposures"; do
+for cmd in "audit" "audit exposures" "audit sign-off"; do
   check "steward $cmd --help" "$STEWARD" $cmd --help >/dev/null
 done
 
@@ -38,6 +38,46 @@ import json, subprocess, sys
 j = json.loads(subprocess.check_output([sys.argv[1], 'audit', 'exposures', '--log', sys.argv[2], '--items', sys.argv[3], '--json']))
 assert j['lists'] == 0 and j['exposure_ratio'] == 1.0 and j['exposure_disparity'] == 1.0, j
 " "$STEWARD" "$WORK/empty.csv" "$WORK/items.csv"
+
+# audit --db: the contract's JSON shape, and the demo summary's figures are the audit's.
+DB="$WORK/demo.db"
+"$STEWARD" demo --headless --requests 3000 --days 4 --db "$DB" --seed 5 --json 2>/dev/null | tail -n 1 >"$WORK/demo.json"
+"$STEWARD" audit --db "$DB" --json --bootstrap 20 --quiet >"$WORK/audit.json"
+check "audit --db exits 0" test $? -eq 0
+check "audit JSON has the contract keys and agrees with the demo summary" python3 -c "
+import json, sys
+a = json.load(open(sys.argv[1]))
+d = json.load(open(sys.argv[2]))
+e = a['experiments'][0]
+assert e['name'] == 'homepage-recs' and 'windows' in e and e['windows'], e.keys()
+arms = {x['name']: x for x in e['arms']}
+for arm in arms.values():
+    for key in ('name', 'exposures', 'users', 'metrics', 'checks'):
+        assert key in arm, key
+    for c in arm['checks']:
+        assert set(c) >= {'metric', 'value', 'ci_low', 'ci_high', 'threshold', 'status'}, c
+        assert c['status'] in ('pass', 'fail', 'insufficient_data'), c
+for s in d['arms']:
+    m = arms[s['name']]['metrics']
+    assert m['diversity_index']['value'] == s['diversity_index'], (s['name'], 'diversity')
+    assert m['gini']['value'] == s['gini'] and m['coverage']['value'] == s['coverage'], s['name']
+    for g, share in s['provider_exposure_shares'].items():
+        assert m['exposure_share'][g]['value'] == share, (s['name'], g)
+    assert m['gini']['ci_low'] <= m['gini']['value'] <= m['gini']['ci_high']
+" "$WORK/audit.json" "$WORK/demo.json"
+"$STEWARD" audit --db "$DB" --json --bootstrap 20 --quiet >"$WORK/audit2.json"
+check "audit is deterministic for a seed" python3 -c "
+import json, sys
+a, b = (json.load(open(p)) for p in sys.argv[1:3])
+for j in (a, b):
+    for e in j['experiments']:
+        e.pop('computed_at_ms')
+assert a == b
+" "$WORK/audit.json" "$WORK/audit2.json"
+check "audit without --db exits 2" exit_code 2 "$STEWARD" audit --json
+check "audit of an unknown experiment fails" exit_code 1 "$STEWARD" audit --db "$DB" --experiment nope
+check "bad --window exits 2" exit_code 2 "$STEWARD" audit --db "$DB" --window soon
+check "audit markdown" bash -c "'$STEWARD' audit --db '$DB' --bootstrap 5 --quiet | grep -q '# Governance audit'"
 
 echo "$pass passed, $failures failed"
 [ "$failures" -eq 0 ]
