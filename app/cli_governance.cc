@@ -4,7 +4,11 @@
 #include <memory>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "app/cli.h"
+#include "common/json.h"
+#include "common/text.h"
 #include "common/clock.h"
 #include "common/config.h"
 #include "common/progress.h"
@@ -22,6 +26,7 @@ struct GovernanceFlags {
   std::string log, items;
   bool json = false, quiet = false;
   std::string db, experiment, window = "1d", item_groups, user_groups, out;
+  std::string actor, decision, reason;
   uint64_t seed = 1;
   int bootstrap = 200;
 };
@@ -30,6 +35,12 @@ template <typename T>
 T OrFail(StatusOr<T> value) {
   if (!value.ok()) Fail(value.status());
   return std::move(value).value();
+}
+
+// --actor and --reason are one line of text in the audit log.
+std::string OneLineText(const std::string& value) {
+  const Status s = CheckLine(value, "value");
+  return s.ok() ? std::string() : s.message();
 }
 
 // "1d", "6h", "90m" or seconds, as durations in experiment files.
@@ -119,6 +130,59 @@ void AddGovernanceCommands(CLI::App& app) {
       PrintJsonLine(fairness::AuditReportJson(audits, base));
     } else {
       std::fputs(fairness::AuditReportMarkdown(audits).c_str(), stdout);
+    }
+  });
+
+  auto* sign_off = audit->add_subcommand(
+      "sign-off", "Approve or block the ramp's next step as the reviewer, with a fresh audit as evidence (its hash, the "
+                  "definitions version and the thresholds go into the audit log)");
+  sign_off->add_option("--db", f->db, "SQLite database")->required();
+  sign_off->add_option("--experiment", f->experiment, "Experiment name")->required();
+  sign_off->add_option("--actor", f->actor, "Who signs (recorded in the audit log)")->required()->check(OneLineText);
+  sign_off->add_option("--decision", f->decision, "approve or block")->required()->check(CLI::IsMember({"approve", "block"}));
+  sign_off->add_option("--reason", f->reason, "Why (recorded in the audit log)")->required()->check(OneLineText);
+  sign_off->add_option("--window", f->window, "Window of the audit's series")->capture_default_str();
+  sign_off->add_option("--item-groups", f->item_groups, "CSV item_id,group");
+  sign_off->add_option("--user-groups", f->user_groups, "CSV user_id,group");
+  sign_off->add_option("--seed", f->seed, "Seed of the bootstrap")->capture_default_str();
+  sign_off->add_option("--bootstrap", f->bootstrap, "Bootstrap replicates")->capture_default_str()->check(InRange(0, 100000));
+  sign_off->add_flag("--json", f->json, "Print {\"experiment\", \"decision\", \"report_hash\", \"passed\", \"failures\", \"state\"}");
+  sign_off->add_flag("--quiet", f->quiet, "No progress line on stderr");
+  sign_off->callback([f] {
+    const fairness::AuditOptions options = AuditOptionsFrom(*f);
+    auto db = OpenExistingDatabase(f->db, /*read_only=*/false);
+    const experiment::ExperimentConfig config = ExperimentsToAudit(*db, f->experiment).front();
+    Progress progress("audit " + config.name, 0, "exposures");
+    progress.set_enabled(!f->quiet);
+    fairness::AuditOptions with_progress = options;
+    with_progress.progress = [&progress](uint64_t done, uint64_t) { progress.Update(done); };
+    const fairness::ExperimentAudit report = OrFail(fairness::AuditExperiment(*db, config, with_progress));
+    progress.Finish();
+    serving::SignOff s;
+    s.decision = f->decision == "approve" ? serving::SignOff::Decision::kApprove : serving::SignOff::Decision::kBlock;
+    s.actor = f->actor;
+    s.reason = f->reason;
+    s.report_hash = fairness::ExperimentAuditHash(report, options);
+    s.definitions_version = fairness::kDefinitionsVersion;
+    s.thresholds_json = experiment::AuditsConfigJson(config.audits);
+    s.computed_at_ms = report.computed_at_ms;
+    s.audit_passed = report.passed;
+    s.failures = report.failures;
+    serving::RolloutController controller(*db, SystemClock::Default());
+    const Status signed_off = controller.SignOffStep(config.name, s);
+    if (!signed_off.ok()) Fail(signed_off);
+    const experiment::RolloutStatus status = OrFail(controller.Status(config.name));
+    if (f->json) {
+      PrintJsonLine(DumpJson(nlohmann::json{{"experiment", config.name}, {"decision", f->decision}, {"report_hash", s.report_hash},
+                                            {"definitions_version", s.definitions_version}, {"passed", report.passed},
+                                            {"failures", report.failures}, {"state", experiment::RolloutStateName(status.state)},
+                                            {"blocked", status.blocked}, {"approvals", status.approvals}}));
+    } else {
+      std::printf("%s %s step %d of '%s' with audit %s (%s)%s\n", f->actor.c_str(), f->decision == "approve" ? "approved" : "blocked",
+                  status.step + 2, config.name.c_str(), s.report_hash.c_str(),
+                  report.passed ? "every treatment check passes" : "treatment checks fail",
+                  status.blocked.empty() ? "" : "; the ramp holds until an approving sign-off");
+      for (const std::string& failure : report.failures) std::printf("  failing: %s\n", failure.c_str());
     }
   });
 

@@ -181,7 +181,9 @@ StatusOr<DemoSummary> RunDemo(const DemoOptions& options) {
   }
 
   // The control loop: a library, driven here on event time. The simulated responsible-AI reviewer
-  // is a driver-side actor: asked when the next step waits for its role, it signs off.
+  // is a driver-side actor: asked when the next step waits for its role, it reads the governance
+  // audit computed at that analysis and signs off only when every treatment check passes (the
+  // report's hash goes into the audit log); otherwise the step keeps waiting. Other roles sign off.
   const int64_t horizon_ms = static_cast<int64_t>(options.days) * 86'400'000LL;
   serving::ServingPipeline* pipeline_ptr = nullptr;
   serving::DriverOptions driver_options;
@@ -189,6 +191,15 @@ StatusOr<DemoSummary> RunDemo(const DemoOptions& options) {
     return std::optional<serving::Approval>(
         serving::Approval{"demo-reviewer", "simulated review of exposure and diversity: sign-off"});
   };
+  driver_options.reviewer = [](const fairness::ExperimentAudit& report, const experiment::RolloutStatus&) {
+    if (!report.passed) return std::optional<serving::Approval>();
+    size_t checks = 0;
+    for (const auto& arm : report.arms) checks += arm.treatment ? arm.checks.size() : 0;
+    return std::optional<serving::Approval>(serving::Approval{
+        "demo-reviewer", "simulated review of the governance audit: all " + std::to_string(checks) + " treatment checks pass"});
+  };
+  driver_options.audit.bootstrap = 50;
+  driver_options.audit.seed = options.seed;
   driver_options.before_analysis = [&pipeline_ptr] { return pipeline_ptr ? pipeline_ptr->Flush() : Status::Ok(); };
   driver_options.after_change = [&pipeline_ptr] { return pipeline_ptr ? pipeline_ptr->Refresh() : Status::Ok(); };
   ASSIGN_OR_RETURN(auto driver, serving::RolloutDriver::Open(options.db_path, config.name, world_config.start_ms, driver_options));

@@ -58,6 +58,7 @@ std::string RolloutStatus::ToJson() const {
                         {"quiet_analyses", quiet_analyses},
                         {"pending_version", pending_version}, {"pending_roles", pending_roles},
                         {"pending_approvals", pending_approvals},
+                        {"blocked", blocked},
                         {"waiting_for_role", waiting_for_role.empty() ? nlohmann::json(nullptr) : nlohmann::json(waiting_for_role)}});
 }
 
@@ -87,6 +88,7 @@ StatusOr<RolloutStatus> RolloutStatus::FromJson(const std::string& text) {
       s.pending_roles = j.value("pending_roles", std::vector<std::string>());
       s.pending_approvals = j.value("pending_approvals", std::vector<std::string>());
     }
+    if (auto b = j.find("blocked"); b != j.end() && b->is_string()) s.blocked = b->get<std::string>();
     return s;
   } catch (const nlohmann::json::exception& e) {
     return DataLoss(std::string("stored rollout status is not valid: ") + e.what());
@@ -214,7 +216,8 @@ std::string Fmt(double v) {
 
 }  // namespace
 
-Analysis Analyze(const ExperimentConfig& config, RolloutStatus& status, const ExperimentMetrics& metrics, int64_t now_ms) {
+Analysis Analyze(const ExperimentConfig& config, RolloutStatus& status, const ExperimentMetrics& metrics, int64_t now_ms,
+                 const AuditGate* gate) {
   Analysis out;
   if (!IsLive(status.state)) return out;
   ++status.analyses;
@@ -339,6 +342,16 @@ Analysis Analyze(const ExperimentConfig& config, RolloutStatus& status, const Ex
     return out;
   }
 
+  // A reviewer's block holds the ramp until an approving sign-off clears it.
+  if (!status.blocked.empty()) {
+    out.action = Action::kHold;
+    out.reason = "blocked by the reviewer: " + status.blocked;
+    status.state = RolloutState::kHolding;
+    status.reason = out.reason;
+    out.evidence_json = DumpJson(evidence);
+    return out;
+  }
+
   // Advancement: duration, sample and approval of the next step.
   if (config.ramp.empty()) {
     out.evidence_json = DumpJson(evidence);
@@ -356,6 +369,17 @@ Analysis Analyze(const ExperimentConfig& config, RolloutStatus& status, const Ex
   if (!waiting.empty()) {
     status.state = RolloutState::kRamping;
     status.reason = "waiting: " + waiting;
+    out.evidence_json = DumpJson(evidence);
+    return out;
+  }
+  if (gate && gate->failed) {
+    // `audits: {on_fail: hold}`: a failing treatment check holds the step that could advance.
+    out.action = Action::kHold;
+    out.reason = "held by the governance audit: " + gate->reason;
+    auto audit = nlohmann::json::parse(gate->evidence_json, nullptr, /*allow_exceptions=*/false);
+    evidence["audit"] = audit.is_discarded() ? nlohmann::json(gate->evidence_json) : audit;
+    status.state = RolloutState::kHolding;
+    status.reason = out.reason;
     out.evidence_json = DumpJson(evidence);
     return out;
   }

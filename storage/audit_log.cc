@@ -38,12 +38,13 @@ const char* AuditActionName(AuditAction action) {
     case AuditAction::kDemoResume: return "demo.resume";
     case AuditAction::kExperimentPropose: return "experiment.propose";
     case AuditAction::kExperimentActivate: return "experiment.activate";
+    case AuditAction::kAuditSignOff: return "audit.signoff";
   }
   return "?";
 }
 
 StatusOr<AuditAction> ParseAuditAction(const std::string& name) {
-  for (int a = 0; a <= static_cast<int>(AuditAction::kExperimentActivate); ++a) {
+  for (int a = 0; a <= static_cast<int>(AuditAction::kAuditSignOff); ++a) {
     if (name == AuditActionName(static_cast<AuditAction>(a))) return static_cast<AuditAction>(a);
   }
   return InvalidArgument("unknown audit action '" + name + "'");

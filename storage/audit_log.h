@@ -50,6 +50,7 @@ enum class AuditAction {
   kDemoResume,          // "demo.resume": a run resumed after one that never finished
   kExperimentPropose,   // "experiment.propose": a new version of a live experiment, awaiting approval
   kExperimentActivate,  // "experiment.activate": an approved proposal became the current version
+  kAuditSignOff,        // "audit.signoff": a reviewer approved or blocked a step with a governance audit as evidence
 };
 const char* AuditActionName(AuditAction action);
 // Errors: kInvalidArgument for a name that is not an action.

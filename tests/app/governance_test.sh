@@ -79,5 +79,44 @@ check "audit of an unknown experiment fails" exit_code 1 "$STEWARD" audit --db "
 check "bad --window exits 2" exit_code 2 "$STEWARD" audit --db "$DB" --window soon
 check "audit markdown" bash -c "'$STEWARD' audit --db '$DB' --bootstrap 5 --quiet | grep -q '# Governance audit'"
 
+# sign-off: the demo waits for the reviewer on a failing audit; a person blocks, then approves.
+RDB="$WORK/review.db"
+"$STEWARD" demo --headless --requests 20000 --db "$RDB" --seed 3 --experiment "$HERE/data/audit_review.yaml" --json 2>/dev/null \
+  | tail -n 1 >"$WORK/review.json"
+check "the demo waits for rai-reviewer on a failing audit" python3 -c "
+import json, sys
+e = json.load(open(sys.argv[1]))['experiments'][0]
+assert e['waiting_for_role'] == 'rai-reviewer' and e['step'] == 2, e
+" "$WORK/review.json"
+check "a plain approval by the reviewer role is refused" exit_code 1 "$STEWARD" experiment approve --db "$RDB" --name homepage-recs \
+  --actor rita --role rai-reviewer --reason ok
+check "the refusal names the sign-off command" grep -q "audit sign-off" "$WORK/stderr.txt"
+check "sign-off needs a decision" exit_code 2 "$STEWARD" audit sign-off --db "$RDB" --experiment homepage-recs --actor rita --reason x
+check "block" "$STEWARD" audit sign-off --db "$RDB" --experiment homepage-recs --actor rita --decision block \
+  --reason "APLT far below target" --quiet --bootstrap 20
+check "blocked experiment holds" python3 -c "
+import json, subprocess, sys
+e = json.loads(subprocess.check_output([sys.argv[1], 'experiment', 'status', '--db', sys.argv[2], '--json']))['experiments'][0]
+assert e['state'] == 'holding' and 'blocked' in e['reason'], e
+" "$STEWARD" "$RDB"
+"$STEWARD" audit sign-off --db "$RDB" --experiment homepage-recs --actor rita --decision approve \
+  --reason "accepted with follow-up" --json --quiet --bootstrap 20 >"$WORK/signoff.json"
+check "approve after the block" python3 -c "
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert j['decision'] == 'approve' and len(j['report_hash']) == 64 and j['approvals'] == ['rai-reviewer'] and j['blocked'] == '', j
+assert j['passed'] is False and j['failures'], j
+" "$WORK/signoff.json"
+check "the audit log holds both sign-offs with the evidence hash" python3 -c "
+import json, subprocess, sys
+rows = [json.loads(l) for l in subprocess.check_output([sys.argv[1], 'audit-log', 'list', '--db', sys.argv[2], '--json', '--limit', '0']).splitlines()]
+so = [r for r in rows if r['action'] == 'audit.signoff']
+assert [json.loads(r['payload'])['decision'] for r in so] == ['approve', 'block'], so
+p = json.loads(so[0]['payload'])
+assert p['report_hash'] == json.load(open(sys.argv[3]))['report_hash'] and p['definitions_version'] == 'steward-fairness-1'
+assert p['thresholds']['thresholds'][0]['key'] == 'aplt_min'
+" "$STEWARD" "$RDB" "$WORK/signoff.json"
+check "audit-log verify after sign-offs" "$STEWARD" audit-log verify --db "$RDB"
+
 echo "$pass passed, $failures failed"
 [ "$failures" -eq 0 ]
