@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "app/audit_bench.h"
 #include "app/cli.h"
 #include "common/json.h"
 #include "common/text.h"
@@ -132,6 +133,33 @@ void AddGovernanceCommands(CLI::App& app) {
       std::fputs(fairness::AuditReportMarkdown(audits).c_str(), stdout);
     }
   });
+
+  // `steward bench audit` lives with the other benchmarks (AddBenchCommands registers `bench` first).
+  CLI::App* bench = nullptr;
+  for (CLI::App* sub : app.get_subcommands([](const CLI::App* a) { return a->get_name() == "bench"; })) bench = sub;
+  if (bench) {
+    auto bench_options = std::make_shared<AuditBenchOptions>();
+    auto* cmd = bench->add_subcommand("audit", "Time `steward audit` over a database of synthetic exposures (kept for re-runs)");
+    cmd->add_option("--db", bench_options->db_path, "Where to write the database (replaced)")->required();
+    cmd->add_option("--exposures", bench_options->exposures, "Exposures (lists of 10 items) to write")
+        ->capture_default_str()->check(InRange(1, 100'000'000));
+    cmd->add_option("--bootstrap", bench_options->bootstrap, "Bootstrap replicates of the timed audit")
+        ->capture_default_str()->check(InRange(0, 100000));
+    cmd->add_option("--seed", bench_options->seed, "Seed of the synthetic data and the bootstrap")->capture_default_str();
+    cmd->add_option("--data", bench_options->data_dir, "Data directory (for experiments/demo.yaml)");
+    cmd->add_flag("--json", f->json, "Print {\"exposures\", \"users\", \"generate_seconds\", \"audit_seconds\"}");
+    cmd->callback([bench_options, f] {
+      const AuditBenchResult r = OrFail(RunAuditBench(*bench_options));
+      if (f->json) {
+        PrintJsonLine(DumpJson(nlohmann::json{{"exposures", r.exposures}, {"users", r.users}, {"generate_seconds", r.generate_seconds},
+                                              {"audit_seconds", r.audit_seconds}, {"bootstrap", bench_options->bootstrap}}));
+      } else {
+        std::printf("audit of %lld exposures (%lld users, %d bootstrap replicates): %.2f s (writing the database took %.1f s)\n",
+                    static_cast<long long>(r.exposures), static_cast<long long>(r.users), bench_options->bootstrap,
+                    r.audit_seconds, r.generate_seconds);
+      }
+    });
+  }
 
   auto* sign_off = audit->add_subcommand(
       "sign-off", "Approve or block the ramp's next step as the reviewer, with a fresh audit as evidence (its hash, the "

@@ -1,12 +1,14 @@
 #include "fairness/audit.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <nlohmann/json.hpp>
 #include <limits>
 #include <numeric>
 #include <set>
 #include <sstream>
+#include <thread>
 #include <unordered_map>
 
 #include "common/csv.h"
@@ -25,16 +27,24 @@ namespace {
 constexpr int64_t kWeekMs = 7 * 86'400'000LL;
 constexpr int64_t kSessionGapMs = 30 * 60'000LL;
 constexpr const char* kNone = "(none)";
+constexpr size_t kBootstrapBlocks = 500;
 
 // ---- Inputs ----
 
 struct Catalog {
   std::unordered_map<int64_t, int32_t> index;  // item id -> catalog index
+  std::vector<int32_t> dense;                  // the same for ids 0..dense.size()-1 (-1: not in the catalog)
+  int32_t Find(int64_t id) const {
+    if (id >= 0 && static_cast<uint64_t>(id) < dense.size()) return dense[static_cast<size_t>(id)];
+    auto it = index.find(id);
+    return it == index.end() ? -1 : it->second;
+  }
   std::vector<int> category, group;
   std::vector<double> popularity;
   std::vector<bool> head;
   std::vector<std::string> group_names;
   std::vector<double> target;  // catalog share per group
+  std::vector<double> self_information;  // -log2(popularity / total); 0 where popularity is 0 (not used)
   int num_categories = 1;
   double total_popularity = 0.0;
   double head_items = 0.0, tail_items = 0.0;
@@ -136,7 +146,17 @@ StatusOr<Catalog> LoadAuditCatalog(storage::Database& db, const AuditOptions& op
   for (int g : c.group) c.target[static_cast<size_t>(g)] += 1.0;
   for (double& t : c.target) t /= static_cast<double>(c.group.size());
   c.head = ShortHead(c.popularity);
+  // Ids are usually small and dense: an array lookup per served item instead of a hash.
+  int64_t max_id = -1;
+  for (const auto& [id, i] : c.index) max_id = std::max(max_id, id);
+  if (max_id >= 0 && max_id < 4 * static_cast<int64_t>(c.index.size()) + 1'000'000) {
+    c.dense.assign(static_cast<size_t>(max_id) + 1, -1);
+    for (const auto& [id, i] : c.index) {
+      if (id >= 0) c.dense[static_cast<size_t>(id)] = i;
+    }
+  }
   for (double p : c.popularity) c.total_popularity += p;
+  for (double p : c.popularity) c.self_information.push_back(p > 0.0 ? SelfInformation(p / c.total_popularity) : 0.0);
   for (bool h : c.head) (h ? c.head_items : c.tail_items) += 1.0;
   return c;
 }
@@ -145,6 +165,7 @@ StatusOr<Catalog> LoadAuditCatalog(storage::Database& db, const AuditOptions& op
 
 struct Sums {
   size_t users = 0, groups = 0, categories = 0;
+  std::vector<int32_t> side_user;  // row -> the side's user index
   std::vector<double> lists, clicks, rows, explored;
   std::vector<double> exposure, merit;  // [user * groups + g]: position-weighted exposure, clicks
   std::vector<double> category;         // [user * categories + c]: rows
@@ -154,12 +175,89 @@ struct Sums {
   std::vector<double> tail_share, tail_rows_per_list, mean_popularity, head_rows, tail_rows;
   std::vector<double> novelty, novelty_rows, ild;
   std::vector<double> week_categories, weeks, session_categories, sessions, consecutive_similarity, consecutive_pairs;
+  // Per user-group dimension d: [row * groups_of_dim[d] + h] clicks and lists of group h's users.
+  std::vector<size_t> dim_groups;
+  std::vector<std::vector<double>> dim_clicks, dim_lists;
 };
 
-// Lists of `side` with from_ms <= ts < until_ms, grouped by user in time order.
-Sums BuildSums(const Side& side, const Catalog& cat, int64_t origin_ms, int64_t from_ms, int64_t until_ms) {
+std::vector<std::vector<double>*> PerRowColumns(Sums& s) {
+  return {&s.lists, &s.clicks, &s.rows, &s.explored, &s.tail_share, &s.tail_rows_per_list, &s.mean_popularity,
+          &s.head_rows, &s.tail_rows, &s.novelty, &s.novelty_rows, &s.ild, &s.week_categories, &s.weeks,
+          &s.session_categories, &s.sessions, &s.consecutive_similarity, &s.consecutive_pairs};
+}
+
+// The per-user sums added up into `blocks` rows (row = block_of[side user]); a bootstrap replicate
+// resamples these blocks (see AuditExperiment).
+Sums Collapse(Sums& s, const std::vector<uint32_t>& block_of, size_t blocks, size_t items_in_catalog) {
+  Sums b;
+  b.users = blocks;
+  b.groups = s.groups;
+  b.categories = s.categories;
+  b.side_user.resize(blocks);
+  for (size_t k = 0; k < blocks; ++k) b.side_user[k] = static_cast<int32_t>(k);
+  const auto from = PerRowColumns(s), to = PerRowColumns(b);
+  std::vector<uint32_t> block(s.users);
+  for (size_t u = 0; u < s.users; ++u) block[u] = block_of[static_cast<size_t>(s.side_user[u])];
+  for (size_t c = 0; c < from.size(); ++c) {
+    to[c]->assign(blocks, 0.0);
+    for (size_t u = 0; u < s.users; ++u) (*to[c])[block[u]] += (*from[c])[u];
+  }
+  const auto add_matrix = [&](const std::vector<double>& in, std::vector<double>& out, size_t width) {
+    out.assign(blocks * width, 0.0);
+    for (size_t u = 0; u < s.users; ++u) {
+      for (size_t j = 0; j < width; ++j) out[block[u] * width + j] += in[u * width + j];
+    }
+  };
+  add_matrix(s.exposure, b.exposure, s.groups);
+  add_matrix(s.merit, b.merit, s.groups);
+  add_matrix(s.category, b.category, s.categories);
+  b.dim_groups = s.dim_groups;
+  b.dim_clicks.resize(s.dim_groups.size());
+  b.dim_lists.resize(s.dim_groups.size());
+  for (size_t d = 0; d < s.dim_groups.size(); ++d) {
+    add_matrix(s.dim_clicks[d], b.dim_clicks[d], s.dim_groups[d]);
+    add_matrix(s.dim_lists[d], b.dim_lists[d], s.dim_groups[d]);
+  }
+  // Items: each block's counts, accumulated in a dense scratch array and read back in touch order.
+  std::vector<std::vector<uint32_t>> users_of(blocks);
+  for (size_t u = 0; u < s.users; ++u) users_of[block[u]].push_back(static_cast<uint32_t>(u));
+  std::vector<double> scratch(items_in_catalog, 0.0);
+  std::vector<int32_t> touched;
+  b.item_offset.assign(blocks + 1, 0);
+  for (size_t k = 0; k < blocks; ++k) {
+    touched.clear();
+    for (uint32_t u : users_of[k]) {
+      for (uint32_t i = s.item_offset[u]; i < s.item_offset[u + 1]; ++i) {
+        const auto item = static_cast<size_t>(s.item[i]);
+        if (scratch[item] == 0.0) touched.push_back(s.item[i]);
+        scratch[item] += s.item_count[i];
+      }
+    }
+    for (int32_t item : touched) {
+      b.item.push_back(item);
+      b.item_count.push_back(scratch[static_cast<size_t>(item)]);
+      scratch[static_cast<size_t>(item)] = 0.0;
+    }
+    b.item_offset[k + 1] = static_cast<uint32_t>(b.item.size());
+  }
+  return b;
+}
+
+// Lists of `side` with from_ms <= ts < until_ms, grouped by user in time order. Only users with a
+// list in the range get a row (`side_user` maps rows to the side's users), so a window costs what
+// its traffic costs.
+Sums BuildSums(const Side& side, const Catalog& cat, const Users& users, int64_t origin_ms, int64_t from_ms, int64_t until_ms) {
   Sums s;
-  const size_t U = side.users.size(), G = cat.group_names.size(), C = static_cast<size_t>(cat.num_categories);
+  const size_t G = cat.group_names.size(), C = static_cast<size_t>(cat.num_categories);
+  std::vector<uint32_t> in_range;
+  std::unordered_map<int32_t, uint32_t> row_of;
+  for (uint32_t i = 0; i < side.lists.size(); ++i) {
+    const List& l = side.lists[i];
+    if (l.ts_ms < from_ms || l.ts_ms >= until_ms) continue;
+    in_range.push_back(i);
+    if (row_of.emplace(l.user, static_cast<uint32_t>(s.side_user.size())).second) s.side_user.push_back(l.user);
+  }
+  const size_t U = s.side_user.size();
   s.users = U;
   s.groups = G;
   s.categories = C;
@@ -171,26 +269,37 @@ Sums BuildSums(const Side& side, const Catalog& cat, int64_t origin_ms, int64_t 
   s.exposure.assign(U * G, 0.0);
   s.merit.assign(U * G, 0.0);
   s.category.assign(U * C, 0.0);
+  for (size_t d = 0; d < users.dimensions.size(); ++d) s.dim_groups.push_back(users.group_names[d].size());
+  s.dim_clicks.resize(s.dim_groups.size());
+  s.dim_lists.resize(s.dim_groups.size());
+  for (size_t d = 0; d < s.dim_groups.size(); ++d) {
+    s.dim_clicks[d].assign(U * s.dim_groups[d], 0.0);
+    s.dim_lists[d].assign(U * s.dim_groups[d], 0.0);
+  }
   // Lists by user (counting sort keeps each user's lists in stored order, which is time order).
   std::vector<uint32_t> start(U + 1, 0);
-  for (const List& l : side.lists) {
-    if (l.ts_ms >= from_ms && l.ts_ms < until_ms) ++start[static_cast<size_t>(l.user) + 1];
+  std::vector<uint32_t> row(in_range.size());
+  for (size_t k = 0; k < in_range.size(); ++k) {
+    row[k] = row_of.at(side.lists[in_range[k]].user);
+    ++start[row[k] + 1];
   }
   for (size_t u = 0; u < U; ++u) start[u + 1] += start[u];
-  std::vector<uint32_t> order(start[U]);
+  std::vector<uint32_t> order(in_range.size());
   std::vector<uint32_t> fill(start.begin(), start.end() - 1);
-  for (uint32_t i = 0; i < side.lists.size(); ++i) {
-    const List& l = side.lists[i];
-    if (l.ts_ms >= from_ms && l.ts_ms < until_ms) order[fill[static_cast<size_t>(l.user)]++] = i;
-  }
+  for (size_t k = 0; k < in_range.size(); ++k) order[fill[row[k]]++] = in_range[k];
   std::vector<uint32_t> week_mark(C, UINT32_MAX), session_mark(C, UINT32_MAX);
-  std::unordered_map<int32_t, double> counts;
+  std::vector<int32_t> user_items;
+  static const std::vector<double> kWeights = [] {
+    std::vector<double> w;
+    for (int p = 1; p <= 64; ++p) w.push_back(PositionWeight(p));
+    return w;
+  }();
   std::vector<int> cats;
   std::vector<int64_t> previous, current;
   s.item_offset.assign(U + 1, 0);
   uint32_t marks = 0;
   for (size_t u = 0; u < U; ++u) {
-    counts.clear();
+    user_items.clear();
     int64_t week = -1, last_ts = 0;
     uint32_t week_id = 0, session_id = 0;
     double week_distinct = 0.0, session_distinct = 0.0;
@@ -221,14 +330,15 @@ Sums BuildSums(const Side& side, const Catalog& cat, int64_t origin_ms, int64_t 
         const auto item = static_cast<size_t>(side.items[p]);
         const auto c = static_cast<size_t>(cat.category[item]);
         const auto g = static_cast<size_t>(cat.group[item]);
-        const double w = PositionWeight(static_cast<int>(p - l.begin) + 1);
+        const size_t position = p - l.begin;  // 0-based
+        const double w = position < kWeights.size() ? kWeights[position] : PositionWeight(static_cast<int>(position) + 1);
         s.exposure[u * G + g] += w;
         s.category[u * C + c] += 1.0;
         if (side.clicked[p]) {
           s.clicks[u] += 1.0;
           s.merit[u * G + g] += 1.0;
         }
-        counts[side.items[p]] += 1.0;
+        user_items.push_back(side.items[p]);
         cats.push_back(static_cast<int>(c));
         current.push_back(side.items[p]);
         if (week_mark[c] != week_id) week_mark[c] = week_id, week_distinct += 1.0;
@@ -237,7 +347,7 @@ Sums BuildSums(const Side& side, const Catalog& cat, int64_t origin_ms, int64_t 
         pop += cat.popularity[item];
         (cat.head[item] ? s.head_rows[u] : s.tail_rows[u]) += 1.0;
         if (cat.popularity[item] > 0.0) {
-          s.novelty[u] += SelfInformation(cat.popularity[item] / cat.total_popularity);
+          s.novelty[u] += cat.self_information[item];
           s.novelty_rows[u] += 1.0;
         }
       }
@@ -259,10 +369,20 @@ Sums BuildSums(const Side& side, const Catalog& cat, int64_t origin_ms, int64_t 
     }
     s.week_categories[u] += week_distinct;
     s.session_categories[u] += session_distinct;
+    const auto global_user = static_cast<size_t>(side.users[static_cast<size_t>(s.side_user[u])]);
+    for (size_t d = 0; d < s.dim_groups.size(); ++d) {
+      const auto h = static_cast<size_t>(users.group[d][global_user]);
+      s.dim_clicks[d][u * s.dim_groups[d] + h] = s.clicks[u];
+      s.dim_lists[d][u * s.dim_groups[d] + h] = s.lists[u];
+    }
     s.item_offset[u] = static_cast<uint32_t>(s.item.size());
-    for (const auto& [item, count] : counts) {
-      s.item.push_back(item);
-      s.item_count.push_back(count);
+    std::sort(user_items.begin(), user_items.end());
+    for (size_t i = 0; i < user_items.size();) {
+      size_t j = i;
+      while (j < user_items.size() && user_items[j] == user_items[i]) ++j;
+      s.item.push_back(user_items[i]);
+      s.item_count.push_back(static_cast<double>(j - i));
+      i = j;
     }
   }
   s.item_offset[U] = static_cast<uint32_t>(s.item.size());
@@ -373,9 +493,15 @@ double PairMean(const std::vector<double>& values, const std::vector<std::pair<u
   return Ratio(num, den);
 }
 
+// `row_weights`: indexed by s.side_user (a weight per user of the side for per-user sums, per block
+// for collapsed ones); `pair_weights`: one per user of the side (for the user pairs). 1s give the
+// point estimate, resample counts a bootstrap replicate.
 Values Compute(const Sums& s, const Catalog& cat, const Side& side, const Users& users, const PairSeries* pairs,
-               double window_days, const std::vector<double>& w, bool keep_item_counts) {
+               double window_days, const std::vector<double>& row_weights, const std::vector<double>& pair_weights,
+               bool keep_item_counts) {
   Values v;
+  std::vector<double> w(s.users);
+  for (size_t u = 0; u < s.users; ++u) w[u] = row_weights[static_cast<size_t>(s.side_user[u])];
   const size_t U = s.users, G = s.groups, C = s.categories;
   const double lists = Dot(w, s.lists), rows = Dot(w, s.rows), clicks = Dot(w, s.clicks);
   std::vector<double> exposure(G, 0.0), merit(G, 0.0), category(C, 0.0);
@@ -413,12 +539,13 @@ Values Compute(const Sums& s, const Catalog& cat, const Side& side, const Users&
     m["merit_disparity"] = ExposureDisparity(v.shares, v.merit);
     double worst_difference = 0.0, worst_ratio = 1.0;
     for (size_t d = 0; d < users.dimensions.size(); ++d) {
-      const size_t H = users.group_names[d].size();
+      const size_t H = s.dim_groups[d];
       std::vector<double> group_clicks(H, 0.0), group_lists(H, 0.0);
       for (size_t u = 0; u < U; ++u) {
-        const auto h = static_cast<size_t>(users.group[d][static_cast<size_t>(side.users[u])]);
-        group_clicks[h] += w[u] * s.clicks[u];
-        group_lists[h] += w[u] * s.lists[u];
+        for (size_t h = 0; h < H; ++h) {
+          group_clicks[h] += w[u] * s.dim_clicks[d][u * H + h];
+          group_lists[h] += w[u] * s.dim_lists[d][u * H + h];
+        }
       }
       std::vector<double> ctrs;
       auto& out = v.user_groups[users.dimensions[d]];
@@ -435,12 +562,12 @@ Values Compute(const Sums& s, const Catalog& cat, const Side& side, const Users&
   }
   if (pairs) {
     bool any = false;
-    m["cross_user_similarity"] = PairMean(pairs->final_cross, pairs->pairs, w, any);
+    m["cross_user_similarity"] = PairMean(pairs->final_cross, pairs->pairs, pair_weights, any);
     if (side.has_clicks) {
-      m["homogenization"] = PairMean(pairs->final_homogenization, pairs->pairs, w, any);
+      m["homogenization"] = PairMean(pairs->final_homogenization, pairs->pairs, pair_weights, any);
       std::vector<double> x, y;
       for (size_t k = 0; k < pairs->homogenization.size(); ++k) {
-        const double value = PairMean(pairs->homogenization[k], pairs->pairs, w, any);
+        const double value = PairMean(pairs->homogenization[k], pairs->pairs, pair_weights, any);
         if (!any) continue;
         x.push_back((static_cast<double>(k) + 0.5) * window_days);
         y.push_back(value);
@@ -451,6 +578,57 @@ Values Compute(const Sums& s, const Catalog& cat, const Side& side, const Users&
   }
   if (keep_item_counts) v.item_counts = std::move(items);
   return v;
+}
+
+// The additive figures of each window (point values), in one pass over the side's lists: the
+// series need no per-user sums, so a window costs what its lists cost.
+std::vector<std::map<std::string, double>> WindowSeries(const Side& side, const Catalog& cat, int64_t origin_ms, int64_t window_ms,
+                                                       size_t windows) {
+  std::vector<std::map<std::string, double>> out(windows);
+  if (windows == 0) return out;
+  std::vector<std::vector<uint32_t>> lists_of(windows);
+  for (uint32_t i = 0; i < side.lists.size(); ++i) {
+    const int64_t k = (side.lists[i].ts_ms - origin_ms) / window_ms;
+    if (k >= 0 && k < static_cast<int64_t>(windows)) lists_of[static_cast<size_t>(k)].push_back(i);
+  }
+  const size_t G = cat.group_names.size(), C = static_cast<size_t>(cat.num_categories);
+  std::vector<double> items(cat.category.size(), 0.0);
+  std::vector<uint32_t> seen(side.users.size(), UINT32_MAX);
+  for (size_t k = 0; k < windows; ++k) {
+    std::vector<double> exposure(G, 0.0), category(C, 0.0);
+    double lists = 0, clicks = 0, rows = 0, explored = 0, tail_share = 0, users = 0;
+    std::fill(items.begin(), items.end(), 0.0);
+    for (uint32_t i : lists_of[k]) {
+      const List& l = side.lists[i];
+      if (seen[static_cast<size_t>(l.user)] != k) seen[static_cast<size_t>(l.user)] = static_cast<uint32_t>(k), users += 1;
+      lists += 1;
+      explored += l.explored;
+      double tail = 0;
+      for (uint32_t p = l.begin; p < l.end; ++p) {
+        const auto item = static_cast<size_t>(side.items[p]);
+        exposure[static_cast<size_t>(cat.group[item])] += PositionWeight(static_cast<int>(p - l.begin) + 1);
+        category[static_cast<size_t>(cat.category[item])] += 1;
+        items[item] += 1;
+        clicks += side.clicked[p];
+        tail += cat.head[item] ? 0 : 1;
+      }
+      rows += l.end - l.begin;
+      if (l.end > l.begin) tail_share += tail / (l.end - l.begin);
+    }
+    auto& m = out[k];
+    const std::vector<double> shares = ExposureShares(exposure);
+    m["exposures"] = lists;
+    m["users"] = users;
+    if (side.has_clicks) m["ctr"] = Ratio(clicks, lists);
+    m["exposure_disparity"] = ExposureDisparity(shares, cat.target);
+    m["gini"] = Gini(items);
+    m["coverage"] = Coverage(items);
+    m["diversity_index"] = CategoricalDiversityIndex(category, static_cast<int>(C));
+    m["aplt"] = Ratio(tail_share, lists);
+    m["exploration_share"] = Ratio(explored, rows);
+    for (size_t g = 0; g < G; ++g) m["exposure_share:" + cat.group_names[g]] = shares[g];
+  }
+  return out;
 }
 
 // ---- Checks ----
@@ -624,18 +802,18 @@ StatusOr<ExperimentAudit> AuditExperiment(storage::Database& db, const experimen
     l.begin = static_cast<uint32_t>(side.items.size());
     size_t c = 0;
     for (size_t p = 0; p < ids.size(); ++p) {
-      auto item = cat.index.find(ids[p]);
+      const int32_t item = cat.Find(ids[p]);
       const int32_t position = static_cast<int32_t>(p) + 1;
       bool click = false;
       if (clicked_positions) {
         while (c < clicked_positions->size() && (*clicked_positions)[c] < position) ++c;
         click = c < clicked_positions->size() && (*clicked_positions)[c] == position;
       }
-      if (item == cat.index.end()) {
+      if (item < 0) {
         ++out.outside_catalog;
         continue;
       }
-      side.items.push_back(item->second);
+      side.items.push_back(item);
       side.clicked.push_back(click ? 1 : 0);
       if (propensity && (*propensity)[p] < 1.0) ++l.explored;
     }
@@ -644,21 +822,26 @@ StatusOr<ExperimentAudit> AuditExperiment(storage::Database& db, const experimen
   };
   std::vector<int64_t> ids;
   std::vector<double> propensity;
+  std::string last_arm = "\x01";  // no arm has this name
+  size_t last_side = SIZE_MAX;
   RETURN_IF_ERROR(storage::ForEachAuditedExposure(db, config.name, INT64_MIN, options.until_ms, [&](const storage::AuditedExposure& e) -> Status {
     if (options.progress && (++read % 65536 == 0)) options.progress(read, static_cast<uint64_t>(total));
     if (first) out.from_ms = e.ts_ms, first = false;
     out.to_ms = std::max(out.to_ms, e.ts_ms);
     auto [u, added] = user_index.emplace(e.user_id, static_cast<int32_t>(user_keys.size()));
     if (added) {
-      user_keys.push_back(e.user_key);
-      user_attributes.push_back(e.attributes);
+      user_keys.emplace_back(e.user_key);
+      user_attributes.emplace_back(e.attributes);
     }
     ids.clear();
     propensity.clear();
     for (const auto& s : e.served) ids.push_back(s.item_id), propensity.push_back(s.propensity);
-    if (auto arm = side_of.find(e.arm); arm != side_of.end()) {
-      add_list(sides[arm->second], u->second, e.ts_ms, ids, &propensity, &e.clicked_positions);
+    if (e.arm != last_arm) {  // arms come in runs; look the name up only when it changes
+      last_arm.assign(e.arm);
+      auto it = side_of.find(last_arm);
+      last_side = it == side_of.end() ? SIZE_MAX : it->second;
     }
+    if (last_side != SIZE_MAX) add_list(sides[last_side], u->second, e.ts_ms, ids, &propensity, &e.clicked_positions);
     if (with_shadow && !e.shadow.empty()) add_list(sides.back(), u->second, e.ts_ms, e.shadow, nullptr, nullptr);
     return Status::Ok();
   }));
@@ -668,10 +851,21 @@ StatusOr<ExperimentAudit> AuditExperiment(storage::Database& db, const experimen
   const size_t windows = out.to_ms >= out.from_ms && !first
                              ? static_cast<size_t>((out.to_ms - out.from_ms) / options.window_ms + 1) : 0;
   const double window_days = static_cast<double>(options.window_ms) / 86'400'000.0;
-  Rng rng(options.seed);
-  for (size_t a = 0; a < sides.size(); ++a) {
+  // Sides are independent: each is audited on its own thread with its own seeded stream, so the
+  // figures do not depend on the number of threads.
+  struct SideResult {
+    bool present = false;
+    ArmAudit arm;
+    std::vector<WindowAudit> windows;
+    std::vector<std::string> failures;
+  };
+  std::vector<SideResult> results(sides.size());
+  const auto audit_side = [&](size_t a) {
     const Side& side = sides[a];
-    if (side.excluded && side.lists.empty()) continue;
+    SideResult& result = results[a];
+    if (side.excluded && side.lists.empty()) return;
+    result.present = true;
+    Rng rng(Mix64(options.seed * 0x9E3779B97F4A7C15ULL + a));
     ArmAudit arm;
     arm.name = side.name;
     arm.treatment = side.treatment;
@@ -681,27 +875,46 @@ StatusOr<ExperimentAudit> AuditExperiment(storage::Database& db, const experimen
     arm.users = static_cast<int64_t>(side.users.size());
     arm.item_groups = cat.group_names;
     arm.target_share = cat.target;
-    const Sums sums = BuildSums(side, cat, out.from_ms, INT64_MIN, INT64_MAX);
+    Sums sums = BuildSums(side, cat, users, out.from_ms, INT64_MIN, INT64_MAX);
     const PairSeries pairs = BuildPairs(side, out.from_ms, options.window_ms, windows, options.max_pairs, Mix64(options.seed + a));
     // First and last windows for the drifts, over the same users (so one weight vector serves all).
     const int64_t last_start = out.from_ms + static_cast<int64_t>(windows > 0 ? windows - 1 : 0) * options.window_ms;
-    const Sums first_window = BuildSums(side, cat, out.from_ms, out.from_ms, out.from_ms + options.window_ms);
-    const Sums last_window = BuildSums(side, cat, out.from_ms, last_start, last_start + options.window_ms);
-    const std::vector<double> ones(side.users.size(), 1.0);
-    const auto figures = [&](const std::vector<double>& w, bool keep) {
-      Values v = Compute(sums, cat, side, users, &pairs, window_days, w, keep);
-      const Values f = Compute(first_window, cat, side, users, nullptr, window_days, w, false);
-      const Values l = Compute(last_window, cat, side, users, nullptr, window_days, w, false);
+    Sums first_window = BuildSums(side, cat, users, out.from_ms, out.from_ms, out.from_ms + options.window_ms);
+    Sums last_window = BuildSums(side, cat, users, out.from_ms, last_start, last_start + options.window_ms);
+    const auto figures = [&](const Sums& all, const Sums& first_w, const Sums& last_w, const std::vector<double>& w,
+                             const std::vector<double>& pair_w, bool keep) {
+      Values v = Compute(all, cat, side, users, &pairs, window_days, w, pair_w, keep);
+      const Values f = Compute(first_w, cat, side, users, nullptr, window_days, w, pair_w, false);
+      const Values l = Compute(last_w, cat, side, users, nullptr, window_days, w, pair_w, false);
       v.scalar["gini_drift"] = l.scalar.at("gini") - f.scalar.at("gini");
       v.scalar["coverage_drift"] = l.scalar.at("coverage") - f.scalar.at("coverage");
       return v;
     };
-    Values point = figures(ones, true);
+    const std::vector<double> ones(side.users.size(), 1.0);
+    Values point = figures(sums, first_window, last_window, ones, ones, true);
+    // Bootstrap over users, in blocks: users are dealt into up to kBootstrapBlocks random blocks
+    // (seeded) and a replicate resamples blocks with replacement. Block sums of i.i.d. users are
+    // i.i.d., so for figures that are functions of per-user sums this is the users' bootstrap, at a
+    // cost per replicate that no longer grows with the traffic (docs/metrics.md "Intervals").
     std::map<std::string, std::vector<double>> replicates;
     std::vector<std::vector<double>> share_replicates(cat.group_names.size());
-    for (int b = 0; b < options.bootstrap && !side.users.empty(); ++b) {
-      const std::vector<double> w = ResampleWeights(side.users.size(), rng);
-      const Values r = figures(w, false);
+    const size_t blocks = std::min(side.users.size(), kBootstrapBlocks);
+    std::vector<uint32_t> block_of(side.users.size());
+    if (options.bootstrap > 0 && blocks > 0) {
+      std::vector<uint32_t> deck(side.users.size());
+      std::iota(deck.begin(), deck.end(), 0u);
+      for (size_t i = deck.size(); i > 1; --i) std::swap(deck[i - 1], deck[rng.UniformInt(i)]);
+      for (size_t i = 0; i < deck.size(); ++i) block_of[deck[i]] = static_cast<uint32_t>(i % blocks);
+    }
+    const size_t n_items = cat.category.size();
+    const Sums block_sums = options.bootstrap > 0 ? Collapse(sums, block_of, blocks, n_items) : Sums();
+    const Sums block_first = options.bootstrap > 0 ? Collapse(first_window, block_of, blocks, n_items) : Sums();
+    const Sums block_last = options.bootstrap > 0 ? Collapse(last_window, block_of, blocks, n_items) : Sums();
+    std::vector<double> pair_w(side.users.size());
+    for (int b = 0; b < options.bootstrap && blocks > 0; ++b) {
+      const std::vector<double> w = ResampleWeights(blocks, rng);
+      for (size_t u = 0; u < side.users.size(); ++u) pair_w[u] = w[block_of[u]];
+      const Values r = figures(block_sums, block_first, block_last, w, pair_w, false);
       for (const auto& [name, value] : r.scalar) replicates[name].push_back(value);
       for (size_t g = 0; g < r.shares.size(); ++g) share_replicates[g].push_back(r.shares[g]);
     }
@@ -739,26 +952,17 @@ StatusOr<ExperimentAudit> AuditExperiment(storage::Database& db, const experimen
     EvaluateChecks(arm, config.audits, static_cast<int64_t>(clicks));
     for (const AuditCheck& c : arm.checks) {
       if (!arm.treatment || c.status != CheckStatus::kFail) continue;
-      out.passed = false;
-      out.failures.push_back(arm.name + ": " + c.metric + " " + Fmt(c.figure.value) +
+      result.failures.push_back(arm.name + ": " + c.metric + " " + Fmt(c.figure.value) +
                              (c.bound == experiment::AuditBound::kMax ? " > " : " < ") + Fmt(c.threshold) + " (" + c.key + ")");
     }
     // Window series (point values).
+    std::vector<std::map<std::string, double>> series = WindowSeries(side, cat, out.from_ms, options.window_ms, windows);
     for (size_t k = 0; k < windows; ++k) {
       WindowAudit wa;
       wa.arm = side.name;
       wa.start_ms = out.from_ms + static_cast<int64_t>(k) * options.window_ms;
       wa.end_ms = wa.start_ms + options.window_ms;
-      const Sums ws = BuildSums(side, cat, out.from_ms, wa.start_ms, wa.end_ms);
-      const Values v = Compute(ws, cat, side, users, nullptr, window_days, ones, false);
-      double lists = 0.0, active = 0.0;
-      for (double l : ws.lists) lists += l, active += l > 0 ? 1.0 : 0.0;
-      wa.metrics["exposures"] = lists;
-      wa.metrics["users"] = active;
-      for (const char* name : {"ctr", "exposure_disparity", "gini", "coverage", "diversity_index", "aplt", "exploration_share"}) {
-        if (auto it = v.scalar.find(name); it != v.scalar.end()) wa.metrics[name] = it->second;
-      }
-      for (size_t g = 0; g < v.shares.size(); ++g) wa.metrics["exposure_share:" + cat.group_names[g]] = v.shares[g];
+      wa.metrics = std::move(series[k]);
       bool any = false;
       if (side.has_clicks) {
         const double h = PairMean(pairs.homogenization[k], pairs.pairs, ones, any);
@@ -766,10 +970,27 @@ StatusOr<ExperimentAudit> AuditExperiment(storage::Database& db, const experimen
       }
       const double x = PairMean(pairs.cross_similarity[k], pairs.pairs, ones, any);
       if (any) wa.metrics["cross_user_similarity"] = x;
-      out.windows.push_back(std::move(wa));
+      result.windows.push_back(std::move(wa));
     }
-    out.arms.push_back(std::move(arm));
+    result.arm = std::move(arm);
+  };
+  const size_t threads = std::max<size_t>(1, std::min<size_t>(sides.size(), std::thread::hardware_concurrency()));
+  std::atomic<size_t> next{0};
+  std::vector<std::thread> pool;
+  for (size_t t = 1; t < threads; ++t) {
+    pool.emplace_back([&] {
+      for (size_t a = next++; a < sides.size(); a = next++) audit_side(a);
+    });
   }
+  for (size_t a = next++; a < sides.size(); a = next++) audit_side(a);
+  for (std::thread& t : pool) t.join();
+  for (SideResult& r : results) {
+    if (!r.present) continue;
+    out.arms.push_back(std::move(r.arm));
+    for (WindowAudit& w : r.windows) out.windows.push_back(std::move(w));
+    for (std::string& f : r.failures) out.failures.push_back(std::move(f));
+  }
+  out.passed = out.failures.empty();
   return out;
 }
 

@@ -1,5 +1,6 @@
 #include "storage/queries.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -24,10 +25,13 @@ StatusOr<std::vector<ServedItem>> ParseServedJson(const std::string& text) {
 
 // The stored formats, parsed without building a JSON tree: audits read every exposure, and a
 // generic parse of 1M lists costs seconds. Anything unexpected falls back to the full parser.
-bool ParseServedFast(const std::string& text, std::vector<ServedItem>& out) {
+// strtoll/strtod stop at the first character that is not part of the number; every stored list
+// ends with ']', so they never read past the view.
+bool ParseServedFast(std::string_view text, std::vector<ServedItem>& out) {
   out.clear();
-  const char* p = text.c_str();
+  const char* p = text.data();
   const char* end = p + text.size();
+  if (p == end || end[-1] != ']') return false;
   if (p == end || *p != '[') return false;
   ++p;
   if (p < end && *p == ']') return p + 1 == end;
@@ -50,10 +54,11 @@ bool ParseServedFast(const std::string& text, std::vector<ServedItem>& out) {
   return false;
 }
 
-bool ParseIdListFast(const std::string& text, std::vector<int64_t>& out) {
+bool ParseIdListFast(std::string_view text, std::vector<int64_t>& out) {
   out.clear();
-  const char* p = text.c_str();
+  const char* p = text.data();
   const char* end = p + text.size();
+  if (p == end || end[-1] != ']') return false;
   if (p == end || *p != '[') return false;
   ++p;
   if (p < end && *p == ']') return p + 1 == end;
@@ -80,8 +85,8 @@ Status ForEachAuditedExposure(Database& db, const std::string& experiment, int64
   // CROSS JOIN keeps SQLite's join order: one pass over feedback (unindexed by design), a primary-key
   // lookup per row; the other order scans feedback once per exposure.
   ASSIGN_OR_RETURN(auto clicks, db.Prepare(
-      "SELECT DISTINCT f.request_id, f.position FROM feedback f CROSS JOIN exposures e ON e.request_id = f.request_id "
-      "WHERE f.kind = 1 AND e.experiment = ?1 AND e.ts_ms >= ?2 AND e.ts_ms < ?3 ORDER BY 1, 2"));
+      "SELECT f.request_id, f.position FROM feedback f CROSS JOIN exposures e ON e.request_id = f.request_id "
+      "WHERE f.kind = 1 AND e.experiment = ?1 AND e.ts_ms >= ?2 AND e.ts_ms < ?3"));
   clicks->BindText(1, experiment);
   clicks->BindInt(2, from_ms);
   clicks->BindInt(3, until_ms);
@@ -91,6 +96,8 @@ Status ForEachAuditedExposure(Database& db, const std::string& experiment, int64
     if (!more) break;
     clicked.emplace_back(clicks->ColumnInt(0), static_cast<int32_t>(clicks->ColumnInt(1)));
   }
+  std::sort(clicked.begin(), clicked.end());  // sorted and distinct here: cheaper than SQL's temp b-tree
+  clicked.erase(std::unique(clicked.begin(), clicked.end()), clicked.end());
   ASSIGN_OR_RETURN(auto st, db.Prepare(
       "SELECT e.request_id, e.ts_ms, e.user_id, COALESCE(e.user_key, CAST(e.user_id AS TEXT)), e.arm, COALESCE(e.attributes, ''), "
       "e.served, "
@@ -107,14 +114,14 @@ Status ForEachAuditedExposure(Database& db, const std::string& experiment, int64
     e.request_id = st->ColumnInt(0);
     e.ts_ms = st->ColumnInt(1);
     e.user_id = st->ColumnInt(2);
-    e.user_key = st->ColumnText(3);
-    e.arm = st->ColumnText(4);
-    e.attributes = st->ColumnText(5);
-    const std::string served = st->ColumnText(6);
+    e.user_key = st->ColumnView(3);
+    e.arm = st->ColumnView(4);
+    e.attributes = st->ColumnView(5);
+    const std::string_view served = st->ColumnView(6);
     if (!ParseServedFast(served, e.served)) {
-      ASSIGN_OR_RETURN(e.served, ParseServedJson(served));
+      ASSIGN_OR_RETURN(e.served, ParseServedJson(std::string(served)));
     }
-    const std::string shadow = st->ColumnText(7);
+    const std::string_view shadow = st->ColumnView(7);
     e.shadow.clear();
     if (!shadow.empty() && !ParseIdListFast(shadow, e.shadow)) {
       return DataLoss("stored shadow list of request " + std::to_string(e.request_id) + " is not a JSON array of item ids");

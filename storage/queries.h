@@ -6,6 +6,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/status.h"
@@ -95,13 +96,14 @@ StatusOr<int64_t> CountExposuresSince(Database& db, const std::string& experimen
 // One stored exposure for audits (issue #11), read in request id order: the served list with its
 // per-position propensities, the shadow list (empty when none), the user attributes JSON ("" when
 // none) and the positions clicked (distinct, ascending).
+// The text fields are views into the row being read: valid only during the callback.
 struct AuditedExposure {
   int64_t request_id = 0;
   int64_t ts_ms = 0;
   int64_t user_id = 0;
-  std::string user_key;
-  std::string arm;
-  std::string attributes;
+  std::string_view user_key;
+  std::string_view arm;
+  std::string_view attributes;
   std::vector<ServedItem> served;
   std::vector<int64_t> shadow;
   std::vector<int32_t> clicked_positions;
