@@ -65,7 +65,7 @@ struct Side {
   std::vector<int32_t> items;
   std::vector<uint8_t> clicked;
   std::vector<int32_t> users;  // local -> global user index
-  std::unordered_map<int32_t, int32_t> local;
+  std::vector<int32_t> local;  // global user -> the side's user index (-1: none yet)
 };
 
 struct Users {
@@ -794,10 +794,20 @@ StatusOr<ExperimentAudit> AuditExperiment(storage::Database& db, const experimen
   ASSIGN_OR_RETURN(int64_t total, storage::CountExposuresSince(db, config.name, INT64_MIN));
   const auto add_list = [&](Side& side, int32_t global_user, int64_t ts, const auto& ids, const std::vector<double>* propensity,
                             const std::vector<int32_t>* clicked_positions) {
-    auto [it, added] = side.local.emplace(global_user, static_cast<int32_t>(side.users.size()));
-    if (added) side.users.push_back(global_user);
+    if (side.local.size() <= static_cast<size_t>(global_user)) side.local.resize(static_cast<size_t>(global_user) + 1, -1);
+    int32_t& local = side.local[static_cast<size_t>(global_user)];
+    if (local < 0) {
+      local = static_cast<int32_t>(side.users.size());
+      side.users.push_back(global_user);
+    }
+    if (side.lists.empty()) {  // reserve for the traffic the side is likely to see (the arms share it)
+      const size_t expected = static_cast<size_t>(total) / (side.shadow ? 1 : std::max<size_t>(1, config.arms.size()));
+      side.lists.reserve(expected);
+      side.items.reserve(expected * ids.size());
+      side.clicked.reserve(expected * ids.size());
+    }
     List l;
-    l.user = it->second;
+    l.user = local;
     l.ts_ms = ts;
     l.begin = static_cast<uint32_t>(side.items.size());
     size_t c = 0;
