@@ -112,6 +112,7 @@ void AddGovernanceCommands(CLI::App& app) {
   audit->add_option("--bootstrap", f->bootstrap, "Bootstrap replicates over users (0: no intervals)")
       ->capture_default_str()->check(InRange(0, 100000));
   audit->add_flag("--json", f->json, "Print one JSON object (docs/cli.md) instead of Markdown");
+  audit->add_option("--out", f->out, "Also write report.json, report.md, report.html and PNG charts into this directory");
   audit->add_flag("--quiet", f->quiet, "No progress line on stderr");
   audit->callback([f, audit] {
     if (!audit->get_subcommands().empty()) return;  // a subcommand ran
@@ -126,6 +127,10 @@ void AddGovernanceCommands(CLI::App& app) {
       options.progress = [&progress](uint64_t done, uint64_t) { progress.Update(done); };
       audits.push_back(OrFail(fairness::AuditExperiment(*db, config, options)));
       progress.Finish();
+    }
+    if (!f->out.empty()) {
+      const Status written = fairness::WriteAuditFiles(audits, base, f->out);
+      if (!written.ok()) Fail(written);
     }
     if (f->json) {
       PrintJsonLine(fairness::AuditReportJson(audits, base));

@@ -14,6 +14,7 @@
 #include "common/csv.h"
 #include "common/json.h"
 #include "common/rng.h"
+#include "common/text.h"
 #include "data/loader_util.h"
 #include "fairness/bootstrap.h"
 #include "fairness/metrics.h"
@@ -619,6 +620,7 @@ std::vector<std::map<std::string, double>> WindowSeries(const Side& side, const 
     const std::vector<double> shares = ExposureShares(exposure);
     m["exposures"] = lists;
     m["users"] = users;
+    if (lists == 0) continue;  // a window without traffic has no figures (not zeros)
     if (side.has_clicks) m["ctr"] = Ratio(clicks, lists);
     m["exposure_disparity"] = ExposureDisparity(shares, cat.target);
     m["gini"] = Gini(items);
@@ -1123,8 +1125,9 @@ std::string AuditReportMarkdown(const std::vector<ExperimentAudit>& audits, bool
       }
     }
     if (charts) {
-      md << "\n![exposure share](" << e.name << "-exposure.png)\n![disparity over time](" << e.name
-         << "-disparity.png)\n![Lorenz curve](" << e.name << "-lorenz.png)\n![diversity and homogenization](" << e.name
+      const std::string slug = FileSlug(e.name);
+      md << "\n![exposure share](" << slug << "-exposure.png)\n![disparity over time](" << slug
+         << "-disparity.png)\n![Lorenz curve](" << slug << "-lorenz.png)\n![diversity and homogenization](" << slug
          << "-feedback.png)\n";
     }
   }

@@ -111,5 +111,11 @@ std::string ExperimentAuditJson(const ExperimentAudit& audit, const AuditOptions
 std::string ExperimentAuditHash(const ExperimentAudit& audit, const AuditOptions& options);
 // A Markdown report; `charts`: link the PNGs WriteAuditFiles draws.
 std::string AuditReportMarkdown(const std::vector<ExperimentAudit>& audits, bool charts = false);
+std::string AuditReportHtml(const std::vector<ExperimentAudit>& audits);
+// Writes report.json, report.md, report.html and, per experiment, <name>-exposure.png (exposure
+// share by item group per arm vs the catalog share), <name>-disparity.png (exposure disparity per
+// window), <name>-lorenz.png (Lorenz curves of item exposure) and <name>-feedback.png (diversity
+// index and homogenization per window) into `dir`, creating it. Errors: kIoError naming the file.
+Status WriteAuditFiles(const std::vector<ExperimentAudit>& audits, const AuditOptions& options, const std::string& dir);
 
 }  // namespace steward::fairness

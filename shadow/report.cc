@@ -14,6 +14,7 @@
 #include "charts/charts.h"
 #include "common/json.h"
 #include "common/percentile.h"
+#include "common/text.h"
 #include "fairness/metrics.h"
 #include "shadow/compare.h"
 #include "shadow/ope.h"
@@ -315,26 +316,7 @@ std::string CounterfactualLine(const ShadowCounterfactual& c) {
   return line;
 }
 
-// File-name-safe form of an experiment name.
-std::string Slug(const std::string& name) {
-  std::string out;
-  for (char c : name) out += std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' ? c : '_';
-  return out.empty() ? "experiment" : out;
-}
-
-std::string HtmlEscape(const std::string& text) {
-  std::string out;
-  for (char c : text) {
-    switch (c) {
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '&': out += "&amp;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
+std::string Slug(const std::string& name) { return FileSlug(name); }
 
 std::string ViolationsLine(const ExperimentShadowReport& e) {
   if (e.policy.empty()) {

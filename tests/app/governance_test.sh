@@ -77,6 +77,17 @@ assert a == b
 check "audit without --db exits 2" exit_code 2 "$STEWARD" audit --json
 check "audit of an unknown experiment fails" exit_code 1 "$STEWARD" audit --db "$DB" --experiment nope
 check "bad --window exits 2" exit_code 2 "$STEWARD" audit --db "$DB" --window soon
+"$STEWARD" audit --db "$DB" --bootstrap 5 --quiet --out "$WORK/report" >/dev/null
+check "audit --out writes the report and four PNG charts" python3 -c "
+import json, os, sys
+d = sys.argv[1]
+for f in ['report.json', 'report.md', 'report.html'] + ['homepage-recs-%s.png' % c for c in ('exposure', 'disparity', 'lorenz', 'feedback')]:
+    p = os.path.join(d, f)
+    assert os.path.getsize(p) > 200, p
+    if f.endswith('.png'):
+        assert open(p, 'rb').read(4) == b'\\x89PNG', p
+assert json.load(open(os.path.join(d, 'report.json')))['experiments'][0]['name'] == 'homepage-recs'
+" "$WORK/report"
 check "audit markdown" bash -c "'$STEWARD' audit --db '$DB' --bootstrap 5 --quiet | grep -q '# Governance audit'"
 
 # sign-off: the demo waits for the reviewer on a failing audit; a person blocks, then approves.
