@@ -27,7 +27,9 @@ struct GovernanceFlags {
   std::string log, items;
   bool json = false, quiet = false;
   std::string db, experiment, window = "1d", item_groups, user_groups, out;
-  std::string actor, decision, reason;
+  std::string actor, decision, reason, label, note;
+  int n = 50;
+  int64_t request = 0;
   uint64_t seed = 1;
   int bootstrap = 200;
 };
@@ -217,6 +219,55 @@ void AddGovernanceCommands(CLI::App& app) {
                   status.blocked.empty() ? "" : "; the ramp holds until an approving sign-off");
       for (const std::string& failure : report.failures) std::printf("  failing: %s\n", failure.c_str());
     }
+  });
+
+  auto* sample = audit->add_subcommand("sample", "Draw random served lists of an experiment for human review (seeded)");
+  sample->add_option("--db", f->db, "SQLite database")->required();
+  sample->add_option("--experiment", f->experiment, "Experiment name")->required();
+  sample->add_option("--n", f->n, "Lists to draw")->capture_default_str()->check(InRange(1, 10000));
+  sample->add_option("--seed", f->seed, "Seed of the draw")->capture_default_str();
+  sample->add_option("--item-groups", f->item_groups, "CSV item_id,group (Default: provider tiers)");
+  sample->add_flag("--json", f->json, "Print one JSON object (docs/cli.md)");
+  sample->callback([f] {
+    auto db = OpenExistingDatabase(f->db, /*read_only=*/true);
+    const experiment::ExperimentConfig config = ExperimentsToAudit(*db, f->experiment).front();
+    fairness::AuditOptions options;
+    options.item_groups_file = f->item_groups;
+    const auto samples = OrFail(fairness::DrawReviewSample(*db, config, f->n, f->seed, options));
+    if (f->json) {
+      PrintJsonLine(fairness::ReviewSampleJson(config.name, f->seed, samples));
+      return;
+    }
+    for (const fairness::ReviewSample& s : samples) {
+      std::printf("request %lld  arm %s  user %s\n", static_cast<long long>(s.request_id), SanitizeLine(s.arm).c_str(),
+                  SanitizeLine(s.user_key).c_str());
+      for (const fairness::ReviewItem& i : s.items) {
+        std::printf("  %2d  item %-8lld category %-3d %-8s popularity %-10.4g%s%s\n", i.position, static_cast<long long>(i.item_id),
+                    i.category, SanitizeLine(i.group).c_str(), i.popularity, i.long_tail ? " long-tail" : "", i.clicked ? " clicked" : "");
+      }
+      for (const std::string& l : s.labels) std::printf("  label: %s\n", SanitizeLine(l).c_str());
+    }
+    std::printf("label a list: steward audit label --db %s --request ID --actor WHO --label ok|concern|harmful --note TEXT\n",
+                f->db.c_str());
+  });
+
+  auto* label = audit->add_subcommand("label", "Record a reviewer's label of a served list (reported by `steward audit`)");
+  label->add_option("--db", f->db, "SQLite database")->required();
+  label->add_option("--request", f->request, "Request id of the list (from `steward audit sample`)")->required();
+  label->add_option("--actor", f->actor, "Who reviewed it (recorded in the audit log)")->required()->check(OneLineText);
+  label->add_option("--label", f->label, "ok, concern or harmful")->required()->check(CLI::IsMember({"ok", "concern", "harmful"}));
+  label->add_option("--note", f->note, "What the reviewer saw")->check(OneLineText);
+  label->callback([f] {
+    auto db = OpenExistingDatabase(f->db, /*read_only=*/false);
+    storage::ReviewLabel l;
+    l.request_id = f->request;
+    l.actor = f->actor;
+    l.label = f->label;
+    l.note = f->note;
+    l.ts_ms = SystemClock::Default().NowMillis();
+    const Status saved = fairness::RecordReviewLabel(*db, l);
+    if (!saved.ok()) Fail(saved.code() == StatusCode::kNotFound ? InvalidArgument("--request: " + saved.message()) : saved);
+    std::printf("%s labelled request %lld: %s\n", f->actor.c_str(), static_cast<long long>(f->request), f->label.c_str());
   });
 
   auto* exposures = audit->add_subcommand(

@@ -996,8 +996,12 @@ StatusOr<ExperimentAudit> AuditExperiment(storage::Database& db, const experimen
   }
   for (size_t a = next++; a < sides.size(); a = next++) audit_side(a);
   for (std::thread& t : pool) t.join();
+  ASSIGN_OR_RETURN(const std::vector<storage::ReviewLabel> labels, storage::LoadReviewLabels(db, config.name));
   for (SideResult& r : results) {
     if (!r.present) continue;
+    for (const storage::ReviewLabel& l : labels) {
+      if (l.arm == r.arm.name) ++r.arm.review_labels[l.label];
+    }
     out.arms.push_back(std::move(r.arm));
     for (WindowAudit& w : r.windows) out.windows.push_back(std::move(w));
     for (std::string& f : r.failures) out.failures.push_back(std::move(f));
@@ -1041,7 +1045,8 @@ nlohmann::json ExperimentJson(const ExperimentAudit& e) {
       checks.push_back(cj);
     }
     arms.push_back({{"name", a.name}, {"side", a.shadow ? "shadow" : a.excluded ? "excluded" : (a.treatment ? "treatment" : "control")},
-                    {"exposures", a.exposures}, {"users", a.users}, {"metrics", metrics}, {"checks", checks}});
+                    {"exposures", a.exposures}, {"users", a.users}, {"metrics", metrics}, {"checks", checks},
+                    {"review_labels", a.review_labels}});
   }
   nlohmann::json windows = nlohmann::json::array();
   for (const WindowAudit& w : e.windows) {
@@ -1118,6 +1123,11 @@ std::string AuditReportMarkdown(const std::vector<ExperimentAudit>& audits, bool
         md << "| " << a.item_groups[g] << " | " << Fmt(a.exposure_share[g].value) << " | [" << Fmt(a.exposure_share[g].ci_low)
            << ", " << Fmt(a.exposure_share[g].ci_high) << "] | " << Fmt(a.target_share[g]) << " |\n";
       }
+      if (!a.review_labels.empty()) {
+        md << "\nReviewers' labels of sampled lists:";
+        for (const auto& [label, count] : a.review_labels) md << " " << label << " " << count << ";";
+        md << "\n";
+      }
       for (const auto& [dim, groups] : a.user_groups) {
         md << "\nCTR by " << dim << ":";
         for (const auto& [name, value] : groups) md << " " << name << " " << Fmt(value.first) << " (" << value.second << " lists);";
@@ -1132,6 +1142,93 @@ std::string AuditReportMarkdown(const std::vector<ExperimentAudit>& audits, bool
     }
   }
   return md.str();
+}
+
+}  // namespace steward::fairness
+
+namespace steward::fairness {
+
+Status CheckReviewLabel(const std::string& label) {
+  for (const char* known : kReviewLabels) {
+    if (label == known) return Status::Ok();
+  }
+  return InvalidArgument("--label must be ok, concern or harmful, got '" + label + "'");
+}
+
+StatusOr<std::vector<ReviewSample>> DrawReviewSample(storage::Database& db, const experiment::ExperimentConfig& config, int n,
+                                                    uint64_t seed, const AuditOptions& options) {
+  if (n < 1) return InvalidArgument("the sample size must be at least 1, got " + std::to_string(n));
+  std::string grouping;
+  ASSIGN_OR_RETURN(const Catalog cat, LoadAuditCatalog(db, options, grouping));
+  ASSIGN_OR_RETURN(std::vector<int64_t> ids, storage::ExposureIds(db, config.name));
+  // A partial Fisher-Yates shuffle: the first n of a seeded permutation.
+  Rng rng(seed);
+  const size_t take = std::min(ids.size(), static_cast<size_t>(n));
+  for (size_t i = 0; i < take; ++i) std::swap(ids[i], ids[i + rng.UniformInt(ids.size() - i)]);
+  ids.resize(take);
+  std::sort(ids.begin(), ids.end());
+  ASSIGN_OR_RETURN(const auto clicks, storage::ClickedPositions(db, ids));
+  ASSIGN_OR_RETURN(const std::vector<storage::ReviewLabel> labels, storage::LoadReviewLabels(db, config.name));
+  std::vector<ReviewSample> out;
+  for (int64_t id : ids) {
+    ASSIGN_OR_RETURN(const std::optional<storage::StoredExposure> e, storage::FindExposure(db, id));
+    if (!e) continue;
+    ReviewSample s;
+    s.request_id = id;
+    s.ts_ms = e->ts_ms;
+    s.user_key = e->user_key;
+    s.arm = e->arm;
+    const std::vector<int32_t>& clicked = clicks.at(id);
+    for (size_t p = 0; p < e->items.size(); ++p) {
+      ReviewItem item;
+      item.position = static_cast<int32_t>(p) + 1;
+      item.item_id = e->items[p];
+      item.clicked = std::find(clicked.begin(), clicked.end(), item.position) != clicked.end();
+      const int32_t i = cat.Find(item.item_id);
+      if (i >= 0) {
+        item.category = cat.category[static_cast<size_t>(i)];
+        item.group = cat.group_names[static_cast<size_t>(cat.group[static_cast<size_t>(i)])];
+        item.popularity = cat.popularity[static_cast<size_t>(i)];
+        item.long_tail = !cat.head[static_cast<size_t>(i)];
+      } else {
+        item.group = kNone;
+      }
+      s.items.push_back(item);
+    }
+    for (const storage::ReviewLabel& l : labels) {
+      if (l.request_id == id) s.labels.push_back(l.actor + ": " + l.label + (l.note.empty() ? "" : " (" + l.note + ")"));
+    }
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+Status RecordReviewLabel(storage::Database& db, const storage::ReviewLabel& label) {
+  RETURN_IF_ERROR(CheckReviewLabel(label.label));
+  if (label.actor.empty()) return InvalidArgument("the actor is empty: say who reviewed the list");
+  return db.InTransaction([&]() -> Status {
+    RETURN_IF_ERROR(storage::SaveReviewLabel(db, label));
+    ASSIGN_OR_RETURN(const std::optional<storage::StoredExposure> e, storage::FindExposure(db, label.request_id));
+    return storage::AuditLog(db)
+        .Append({0, label.ts_ms, label.actor, storage::AuditActionName(storage::AuditAction::kAuditLabel), e->experiment,
+                 label.label + (label.note.empty() ? "" : ": " + label.note),
+                 DumpJson(nlohmann::json{{"request_id", label.request_id}, {"arm", e->arm}, {"label", label.label}, {"note", label.note}})})
+        .status();
+  });
+}
+
+std::string ReviewSampleJson(const std::string& experiment, uint64_t seed, const std::vector<ReviewSample>& samples) {
+  nlohmann::json list = nlohmann::json::array();
+  for (const ReviewSample& s : samples) {
+    nlohmann::json items = nlohmann::json::array();
+    for (const ReviewItem& i : s.items) {
+      items.push_back({{"position", i.position}, {"item_id", i.item_id}, {"category", i.category}, {"group", i.group},
+                       {"popularity", i.popularity}, {"long_tail", i.long_tail}, {"clicked", i.clicked}});
+    }
+    list.push_back({{"request_id", s.request_id}, {"ts_ms", s.ts_ms}, {"user", s.user_key}, {"arm", s.arm}, {"items", items},
+                    {"labels", s.labels}});
+  }
+  return DumpJson(nlohmann::json{{"experiment", experiment}, {"seed", seed}, {"samples", list}});
 }
 
 }  // namespace steward::fairness

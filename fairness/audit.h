@@ -18,6 +18,7 @@
 #include "common/status.h"
 #include "experiment/experiment_config.h"
 #include "storage/database.h"
+#include "storage/queries.h"
 
 namespace steward::fairness {
 
@@ -76,6 +77,7 @@ struct ArmAudit {
   // dimension -> group -> (ctr, lists)
   std::map<std::string, std::map<std::string, std::pair<double, int64_t>>> user_groups;
   std::vector<double> item_exposure_sorted;  // per catalog item, ascending (the Lorenz curve)
+  std::map<std::string, int64_t> review_labels;  // label -> lists of this arm reviewers gave it
   std::vector<AuditCheck> checks;
 };
 
@@ -103,6 +105,39 @@ struct ExperimentAudit {
 // column) or options out of range; kFailedPrecondition when the database has no catalog snapshot.
 StatusOr<ExperimentAudit> AuditExperiment(storage::Database& db, const experiment::ExperimentConfig& config,
                                           const AuditOptions& options);
+
+// Human review of served lists (paper section 5.2): a seeded random sample of an experiment's
+// lists with what a reviewer needs to judge them, and the labels reviewers gave.
+inline constexpr const char* kReviewLabels[] = {"ok", "concern", "harmful"};
+// Errors (kInvalidArgument) name the allowed labels.
+Status CheckReviewLabel(const std::string& label);
+
+struct ReviewItem {
+  int32_t position = 0;
+  int64_t item_id = 0;
+  int category = 0;
+  std::string group;       // item group (provider tier or --item-groups)
+  double popularity = 0.0;
+  bool long_tail = false;  // outside the short head
+  bool clicked = false;
+};
+struct ReviewSample {
+  int64_t request_id = 0, ts_ms = 0;
+  std::string user_key, arm;
+  std::vector<ReviewItem> items;
+  std::vector<std::string> labels;      // "actor: label (note)" given so far
+};
+// `n` lists drawn uniformly without replacement (all when fewer), seeded, in request id order.
+// Errors: kInvalidArgument for n < 1; kFailedPrecondition without a catalog snapshot.
+StatusOr<std::vector<ReviewSample>> DrawReviewSample(storage::Database& db, const experiment::ExperimentConfig& config, int n,
+                                                    uint64_t seed, const AuditOptions& options);
+// {"experiment", "seed", "samples": [{"request_id", "ts_ms", "user", "arm", "items": [{"position",
+//  "item_id", "category", "group", "popularity", "long_tail", "clicked"}], "labels"}]}
+std::string ReviewSampleJson(const std::string& experiment, uint64_t seed, const std::vector<ReviewSample>& samples);
+// Stores a reviewer's label of a served list and appends "audit.label" to the audit log, in one
+// transaction. Errors: kInvalidArgument for an unknown label or an empty actor; kNotFound for a
+// request id no list has.
+Status RecordReviewLabel(storage::Database& db, const storage::ReviewLabel& label);
 
 // {"experiments": [...]} with the contract of docs/cli.md (`steward audit --json`).
 std::string AuditReportJson(const std::vector<ExperimentAudit>& audits, const AuditOptions& options);

@@ -39,12 +39,13 @@ const char* AuditActionName(AuditAction action) {
     case AuditAction::kExperimentPropose: return "experiment.propose";
     case AuditAction::kExperimentActivate: return "experiment.activate";
     case AuditAction::kAuditSignOff: return "audit.signoff";
+    case AuditAction::kAuditLabel: return "audit.label";
   }
   return "?";
 }
 
 StatusOr<AuditAction> ParseAuditAction(const std::string& name) {
-  for (int a = 0; a <= static_cast<int>(AuditAction::kAuditSignOff); ++a) {
+  for (int a = 0; a <= static_cast<int>(AuditAction::kAuditLabel); ++a) {
     if (name == AuditActionName(static_cast<AuditAction>(a))) return static_cast<AuditAction>(a);
   }
   return InvalidArgument("unknown audit action '" + name + "'");

@@ -51,6 +51,7 @@ enum class AuditAction {
   kExperimentPropose,   // "experiment.propose": a new version of a live experiment, awaiting approval
   kExperimentActivate,  // "experiment.activate": an approved proposal became the current version
   kAuditSignOff,        // "audit.signoff": a reviewer approved or blocked a step with a governance audit as evidence
+  kAuditLabel,          // "audit.label": a reviewer labelled a sampled served list
 };
 const char* AuditActionName(AuditAction action);
 // Errors: kInvalidArgument for a name that is not an action.

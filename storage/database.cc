@@ -177,6 +177,18 @@ const std::vector<const char*>& Migrations() {
       );
       CREATE UNIQUE INDEX sdk_keys_live_name ON sdk_keys(name) WHERE revoked_ms IS NULL;
       )sql",
+      // 8: reviewers' labels of sampled served lists (issue #11, `steward audit sample` / `label`);
+      // one label per reviewer and list (a new label replaces the reviewer's earlier one).
+      R"sql(
+      CREATE TABLE review_labels (
+        request_id INTEGER NOT NULL,
+        actor      TEXT NOT NULL,
+        label      TEXT NOT NULL,
+        note       TEXT NOT NULL,
+        ts_ms      INTEGER NOT NULL,
+        PRIMARY KEY (request_id, actor)
+      );
+      )sql",
   };
   return migrations;
 }

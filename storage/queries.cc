@@ -313,4 +313,49 @@ StatusOr<int64_t> CountExposuresSince(Database& db, const std::string& experimen
   return row ? st->ColumnInt(0) : 0;
 }
 
+Status SaveReviewLabel(Database& db, const ReviewLabel& label) {
+  ASSIGN_OR_RETURN(std::optional<StoredExposure> exposure, FindExposure(db, label.request_id));
+  if (!exposure) return NotFound("no served list has request id " + std::to_string(label.request_id));
+  ASSIGN_OR_RETURN(auto st, db.Prepare(
+      "INSERT OR REPLACE INTO review_labels (request_id, actor, label, note, ts_ms) VALUES (?, ?, ?, ?, ?)"));
+  st->BindInt(1, label.request_id);
+  st->BindText(2, label.actor);
+  st->BindText(3, label.label);
+  st->BindText(4, label.note);
+  st->BindInt(5, label.ts_ms);
+  return st->Run();
+}
+
+StatusOr<std::vector<ReviewLabel>> LoadReviewLabels(Database& db, const std::string& experiment) {
+  ASSIGN_OR_RETURN(auto st, db.Prepare(
+      "SELECT r.request_id, e.experiment, e.arm, r.actor, r.label, r.note, r.ts_ms FROM review_labels r "
+      "JOIN exposures e ON e.request_id = r.request_id WHERE e.experiment = ? ORDER BY r.request_id, r.actor"));
+  st->BindText(1, experiment);
+  return CollectRows(*st, [](const Statement& r) {
+    return ReviewLabel{r.ColumnInt(0), r.ColumnText(1), r.ColumnText(2), r.ColumnText(3), r.ColumnText(4), r.ColumnText(5), r.ColumnInt(6)};
+  });
+}
+
+StatusOr<std::vector<int64_t>> ExposureIds(Database& db, const std::string& experiment) {
+  ASSIGN_OR_RETURN(auto st, db.Prepare("SELECT request_id FROM exposures WHERE experiment = ? ORDER BY request_id"));
+  st->BindText(1, experiment);
+  return CollectRows(*st, [](const Statement& r) { return r.ColumnInt(0); });
+}
+
+StatusOr<std::map<int64_t, std::vector<int32_t>>> ClickedPositions(Database& db, const std::vector<int64_t>& request_ids) {
+  std::map<int64_t, std::vector<int32_t>> out;
+  for (int64_t id : request_ids) out[id];
+  if (request_ids.empty()) return out;
+  std::string list;
+  for (int64_t id : request_ids) list += (list.empty() ? "" : ",") + std::to_string(id);
+  ASSIGN_OR_RETURN(auto st, db.Prepare("SELECT DISTINCT request_id, position FROM feedback WHERE kind = 1 AND request_id IN (" + list +
+                                       ") ORDER BY 1, 2"));
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, st->Step());
+    if (!row) break;
+    out[st->ColumnInt(0)].push_back(static_cast<int32_t>(st->ColumnInt(1)));
+  }
+  return out;
+}
+
 }  // namespace steward::storage

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -92,6 +93,23 @@ Status ForEachListOutcome(Database& db, const std::string& experiment, int64_t u
 StatusOr<int64_t> QueryLastExposureTime(Database& db, const std::string& experiment);
 // Exposures of `experiment` with ts_ms >= since_ms.
 StatusOr<int64_t> CountExposuresSince(Database& db, const std::string& experiment, int64_t since_ms);
+
+// Reviewers' labels of served lists (issue #11; migration 8).
+struct ReviewLabel {
+  int64_t request_id = 0;
+  std::string experiment, arm;  // of the labelled list (read back; ignored by SaveReviewLabel)
+  std::string actor, label, note;
+  int64_t ts_ms = 0;
+};
+// Saves (or replaces) `actor`'s label of the list. Errors: kNotFound when no exposure has that
+// request id.
+Status SaveReviewLabel(Database& db, const ReviewLabel& label);
+// The labels of one experiment's lists, in request id order.
+StatusOr<std::vector<ReviewLabel>> LoadReviewLabels(Database& db, const std::string& experiment);
+// Distinct clicked positions of each of `request_ids` (one scan of the feedback table).
+StatusOr<std::map<int64_t, std::vector<int32_t>>> ClickedPositions(Database& db, const std::vector<int64_t>& request_ids);
+// Request ids of `experiment`'s exposures, ascending (for drawing review samples).
+StatusOr<std::vector<int64_t>> ExposureIds(Database& db, const std::string& experiment);
 
 // One stored exposure for audits (issue #11), read in request id order: the served list with its
 // per-position propensities, the shadow list (empty when none), the user attributes JSON ("" when

@@ -19,7 +19,7 @@ exit_code() {  # exit_code <expected> <command...>: the command exits with <expe
   [ $? -eq "$expected" ]
 }
 
-for cmd in "audit" "audit exposures" "audit sign-off"; do
+for cmd in "audit" "audit exposures" "audit sign-off" "audit sample" "audit label" "bench audit"; do
   check "steward $cmd --help" "$STEWARD" $cmd --help >/dev/null
 done
 
@@ -89,6 +89,21 @@ for f in ['report.json', 'report.md', 'report.html'] + ['homepage-recs-%s.png' %
 assert json.load(open(os.path.join(d, 'report.json')))['experiments'][0]['name'] == 'homepage-recs'
 " "$WORK/report"
 check "audit markdown" bash -c "'$STEWARD' audit --db '$DB' --bootstrap 5 --quiet | grep -q '# Governance audit'"
+
+# sample and label: seeded draws, labels stored and reported per arm.
+"$STEWARD" audit sample --db "$DB" --experiment homepage-recs --n 5 --seed 9 --json >"$WORK/sample.json"
+"$STEWARD" audit sample --db "$DB" --experiment homepage-recs --n 5 --seed 9 --json >"$WORK/sample2.json"
+check "audit sample is seeded" cmp -s "$WORK/sample.json" "$WORK/sample2.json"
+REQ=$(python3 -c "import json, sys; s = json.load(open(sys.argv[1]))['samples']; assert len(s) == 5 and len(s[0]['items']) == 10; print(s[0]['request_id'])" "$WORK/sample.json")
+check "audit label" "$STEWARD" audit label --db "$DB" --request "$REQ" --actor rita --label concern --note "head authors only"
+check "unknown request exits 2" exit_code 2 "$STEWARD" audit label --db "$DB" --request 99999999 --actor rita --label ok
+check "unknown label exits 2" exit_code 2 "$STEWARD" audit label --db "$DB" --request "$REQ" --actor rita --label meh
+check "labels are reported by the audit" python3 -c "
+import json, subprocess, sys
+j = json.loads(subprocess.check_output([sys.argv[1], 'audit', '--db', sys.argv[2], '--json', '--quiet', '--bootstrap', '0']))
+labels = [a['review_labels'] for a in j['experiments'][0]['arms'] if a['review_labels']]
+assert labels == [{'concern': 1}], labels
+" "$STEWARD" "$DB"
 
 # sign-off: the demo waits for the reviewer on a failing audit; a person blocks, then approves.
 RDB="$WORK/review.db"

@@ -10,6 +10,7 @@
 #include "common/config.h"
 #include "experiment/experiment_config.h"
 #include "fairness/audit.h"
+#include "storage/audit_log.h"
 #include "storage/database.h"
 #include "storage/queries.h"
 
@@ -189,6 +190,44 @@ TEST_F(AuditTest, MissingCatalogAndBadGroupsFile) {
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
   EXPECT_NE(bad.status().message().find("item_id"), std::string::npos);
+}
+
+TEST_F(AuditTest, ReviewSamplesAndLabels) {
+  AuditOptions options;
+  auto a = DrawReviewSample(*db_, Config(""), 2, 11, options);
+  auto b = DrawReviewSample(*db_, Config(""), 2, 11, options);
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  ASSERT_EQ(a->size(), 2u);
+  EXPECT_EQ((*a)[0].request_id, (*b)[0].request_id);  // seeded
+  EXPECT_EQ((*a)[1].request_id, (*b)[1].request_id);
+  EXPECT_LT((*a)[0].request_id, (*a)[1].request_id);
+  auto all = DrawReviewSample(*db_, Config(""), 100, 1, options);
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 6u);  // every list when the sample asks for more
+  // Request 3 (treatment): item 4 (tail tier, long tail) at 1, item 3 at 2, clicked.
+  const ReviewSample& r3 = (*all)[2];
+  ASSERT_EQ(r3.request_id, 3);
+  EXPECT_EQ(r3.arm, "treatment");
+  EXPECT_EQ(r3.items[0].group, "tail");
+  EXPECT_TRUE(r3.items[0].long_tail);
+  EXPECT_FALSE(r3.items[0].clicked);
+  EXPECT_TRUE(r3.items[1].clicked);
+  // Labels: stored, replaced per reviewer, counted per arm by the audit, and in the audit log.
+  ASSERT_TRUE(RecordReviewLabel(*db_, {3, "", "", "rita", "concern", "tail only", 10}).ok());
+  ASSERT_TRUE(RecordReviewLabel(*db_, {3, "", "", "rita", "ok", "on second look", 11}).ok());
+  ASSERT_TRUE(RecordReviewLabel(*db_, {1, "", "", "sam", "harmful", "", 12}).ok());
+  EXPECT_EQ(RecordReviewLabel(*db_, {1, "", "", "sam", "meh", "", 12}).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(RecordReviewLabel(*db_, {77, "", "", "sam", "ok", "", 12}).code(), StatusCode::kNotFound);
+  AuditOptions no_bootstrap;
+  no_bootstrap.bootstrap = 0;
+  auto audit = AuditExperiment(*db_, Config(""), no_bootstrap);
+  ASSERT_TRUE(audit.ok());
+  EXPECT_EQ(Arm(*audit, "treatment").review_labels, (std::map<std::string, int64_t>{{"ok", 1}}));
+  EXPECT_EQ(Arm(*audit, "control").review_labels, (std::map<std::string, int64_t>{{"harmful", 1}}));
+  auto labelled = DrawReviewSample(*db_, Config(""), 100, 1, options);
+  EXPECT_EQ((*labelled)[2].labels, (std::vector<std::string>{"rita: ok (on second look)"}));
+  const auto rows = storage::AuditLog(*db_).ForSubject("e").value();
+  EXPECT_EQ(std::count_if(rows.begin(), rows.end(), [](const storage::AuditEntry& r) { return r.action == "audit.label"; }), 3);
 }
 
 }  // namespace
