@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <atomic>
+#include <mutex>
+#include <deque>
+#include <condition_variable>
 #include <cmath>
 #include <nlohmann/json.hpp>
 #include <limits>
@@ -28,7 +31,7 @@ namespace {
 constexpr int64_t kWeekMs = 7 * 86'400'000LL;
 constexpr int64_t kSessionGapMs = 30 * 60'000LL;
 constexpr const char* kNone = "(none)";
-constexpr size_t kBootstrapBlocks = 500;
+constexpr size_t kBootstrapBlocks = 200;
 
 // ---- Inputs ----
 
@@ -306,6 +309,13 @@ Sums BuildSums(const Side& side, const Catalog& cat, const Users& users, int64_t
     double week_distinct = 0.0, session_distinct = 0.0;
     previous.clear();
     for (uint32_t k = start[u]; k < start[u + 1]; ++k) {
+      // A user's lists are scattered over the traffic: fetch the next ones while this one is summed.
+      if (k + 4 < order.size()) __builtin_prefetch(&side.lists[order[k + 4]]);
+      if (k + 2 < order.size()) {
+        const List& ahead = side.lists[order[k + 2]];
+        __builtin_prefetch(&side.items[ahead.begin]);
+        __builtin_prefetch(&side.clicked[ahead.begin]);
+      }
       const List& l = side.lists[order[k]];
       const int64_t this_week = (l.ts_ms - origin_ms) / kWeekMs;
       if (this_week != week) {
@@ -832,31 +842,81 @@ StatusOr<ExperimentAudit> AuditExperiment(storage::Database& db, const experimen
     l.end = static_cast<uint32_t>(side.items.size());
     side.lists.push_back(l);
   };
-  std::vector<int64_t> ids;
-  std::vector<double> propensity;
-  std::string last_arm = "\x01";  // no arm has this name
-  size_t last_side = SIZE_MAX;
-  RETURN_IF_ERROR(storage::ForEachAuditedExposure(db, config.name, INT64_MIN, options.until_ms, [&](const storage::AuditedExposure& e) -> Status {
+  // Reading is pipelined: this thread steps SQLite and parses the stored lists into batches; a
+  // second thread adds them to the sides (in request id order), so the two halves overlap.
+  struct Row {
+    int64_t ts_ms = 0, user_id = 0;
+    std::string user_key, arm, attributes;
+    std::vector<int64_t> ids, shadow;
+    std::vector<double> propensity;
+    std::vector<int32_t> clicked;
+  };
+  constexpr size_t kBatch = 2048, kQueued = 8;
+  std::mutex mu;
+  std::condition_variable cv;
+  std::deque<std::vector<Row>> queue;
+  bool done = false;
+  std::thread consumer([&] {
+    std::string last_arm = "\x01";  // no arm has this name
+    size_t last_side = SIZE_MAX;
+    while (true) {
+      std::vector<Row> batch;
+      {
+        std::unique_lock lock(mu);
+        cv.wait(lock, [&] { return !queue.empty() || done; });
+        if (queue.empty()) return;
+        batch = std::move(queue.front());
+        queue.pop_front();
+      }
+      cv.notify_all();
+      for (const Row& e : batch) {
+        auto [u, added] = user_index.emplace(e.user_id, static_cast<int32_t>(user_keys.size()));
+        if (added) {
+          user_keys.push_back(e.user_key);
+          user_attributes.push_back(e.attributes);
+        }
+        if (e.arm != last_arm) {  // arms come in runs; look the name up only when it changes
+          last_arm = e.arm;
+          auto it = side_of.find(last_arm);
+          last_side = it == side_of.end() ? SIZE_MAX : it->second;
+        }
+        if (last_side != SIZE_MAX) add_list(sides[last_side], u->second, e.ts_ms, e.ids, &e.propensity, &e.clicked);
+        if (with_shadow && !e.shadow.empty()) add_list(sides.back(), u->second, e.ts_ms, e.shadow, nullptr, nullptr);
+      }
+    }
+  });
+  std::vector<Row> batch;
+  const auto hand_over = [&] {
+    std::unique_lock lock(mu);
+    cv.wait(lock, [&] { return queue.size() < kQueued; });
+    queue.push_back(std::move(batch));
+    batch = {};
+    cv.notify_all();
+  };
+  const Status read_status = storage::ForEachAuditedExposure(db, config.name, INT64_MIN, options.until_ms, [&](const storage::AuditedExposure& e) -> Status {
     if (options.progress && (++read % 65536 == 0)) options.progress(read, static_cast<uint64_t>(total));
     if (first) out.from_ms = e.ts_ms, first = false;
     out.to_ms = std::max(out.to_ms, e.ts_ms);
-    auto [u, added] = user_index.emplace(e.user_id, static_cast<int32_t>(user_keys.size()));
-    if (added) {
-      user_keys.emplace_back(e.user_key);
-      user_attributes.emplace_back(e.attributes);
-    }
-    ids.clear();
-    propensity.clear();
-    for (const auto& s : e.served) ids.push_back(s.item_id), propensity.push_back(s.propensity);
-    if (e.arm != last_arm) {  // arms come in runs; look the name up only when it changes
-      last_arm.assign(e.arm);
-      auto it = side_of.find(last_arm);
-      last_side = it == side_of.end() ? SIZE_MAX : it->second;
-    }
-    if (last_side != SIZE_MAX) add_list(sides[last_side], u->second, e.ts_ms, ids, &propensity, &e.clicked_positions);
-    if (with_shadow && !e.shadow.empty()) add_list(sides.back(), u->second, e.ts_ms, e.shadow, nullptr, nullptr);
+    Row& r = batch.emplace_back();
+    r.ts_ms = e.ts_ms;
+    r.user_id = e.user_id;
+    r.user_key = e.user_key;
+    r.arm = e.arm;
+    r.attributes = e.attributes;
+    for (const auto& item : e.served) r.ids.push_back(item.item_id), r.propensity.push_back(item.propensity);
+    r.shadow = e.shadow;
+    r.clicked = e.clicked_positions;
+    if (batch.size() >= kBatch) hand_over();
     return Status::Ok();
-  }));
+  });
+  if (!batch.empty()) hand_over();
+  {
+    std::lock_guard lock(mu);
+    done = true;
+  }
+  cv.notify_all();
+  consumer.join();
+  RETURN_IF_ERROR(read_status);
   if (options.progress) options.progress(read, read);
   ASSIGN_OR_RETURN(Users users, ResolveUserGroups(options, user_keys, user_attributes, out.user_grouping));
 
@@ -904,7 +964,7 @@ StatusOr<ExperimentAudit> AuditExperiment(storage::Database& db, const experimen
     };
     const std::vector<double> ones(side.users.size(), 1.0);
     Values point = figures(sums, first_window, last_window, ones, ones, true);
-    // Bootstrap over users, in blocks: users are dealt into up to kBootstrapBlocks random blocks
+    // Bootstrap over users, in blocks: users are dealt into up to kBootstrapBlocks (200) random blocks
     // (seeded) and a replicate resamples blocks with replacement. Block sums of i.i.d. users are
     // i.i.d., so for figures that are functions of per-user sums this is the users' bootstrap, at a
     // cost per replicate that no longer grows with the traffic (docs/metrics.md "Intervals").
