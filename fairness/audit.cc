@@ -994,7 +994,7 @@ StatusOr<ExperimentAudit> AuditExperiment(storage::Database& db, const experimen
       if (name == "homogenization_windows") continue;
       Figure f{value, value, value, true};
       if (auto it = replicates.find(name); it != replicates.end()) {
-        const Interval i = PercentileInterval(it->second);
+        const Interval i = BiasShiftedInterval(it->second, value);
         f.ci_low = i.low;
         f.ci_high = i.high;
       }
@@ -1007,7 +1007,7 @@ StatusOr<ExperimentAudit> AuditExperiment(storage::Database& db, const experimen
     for (size_t g = 0; g < point.shares.size(); ++g) {
       Figure f{point.shares[g], point.shares[g], point.shares[g], true};
       if (!share_replicates[g].empty()) {
-        const Interval i = PercentileInterval(share_replicates[g]);
+        const Interval i = BiasShiftedInterval(share_replicates[g], point.shares[g]);
         f.ci_low = i.low;
         f.ci_high = i.high;
       }

@@ -19,6 +19,15 @@ Interval PercentileInterval(std::vector<double> replicates, double level) {
   return {Percentile(replicates, tail), Percentile(replicates, 1.0 - tail)};
 }
 
+Interval BiasShiftedInterval(const std::vector<double>& replicates, double point, double level) {
+  if (replicates.empty()) return {point, point};
+  double mean = 0.0;
+  for (double r : replicates) mean += r;
+  mean /= static_cast<double>(replicates.size());
+  const Interval raw = PercentileInterval(replicates, level);
+  return {raw.low + (point - mean), raw.high + (point - mean)};
+}
+
 double OlsSlope(const std::vector<double>& x, const std::vector<double>& y) {
   const size_t n = std::min(x.size(), y.size());
   if (n < 2) return 0.0;

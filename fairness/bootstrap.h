@@ -19,6 +19,10 @@ struct Interval {
 // Percentile interval of bootstrap replicates at confidence `level` (Default 0.95): the
 // nearest-rank (1-level)/2 and (1+level)/2 quantiles (common/percentile.h). {0, 0} for none.
 Interval PercentileInterval(std::vector<double> replicates, double level = 0.95);
+// The same shifted by the resampling bias, point - mean(replicates): a figure whose bootstrap is
+// biased (Gini, coverage: a resample repeats users, which concentrates exposure) keeps its interval
+// around its value; for an unbiased figure the shift is about zero. {point, point} for none.
+Interval BiasShiftedInterval(const std::vector<double>& replicates, double point, double level = 0.95);
 
 // Ordinary least-squares slope of y over x (0 with fewer than two distinct x).
 double OlsSlope(const std::vector<double>& x, const std::vector<double>& y);

@@ -28,6 +28,16 @@ TEST(Bootstrap, NearestRankPercentileInterval) {
   EXPECT_EQ(PercentileInterval({}).low, 0.0);
 }
 
+TEST(Bootstrap, BiasShiftedInterval) {
+  std::vector<double> v(100);
+  std::iota(v.begin(), v.end(), 1.0);  // mean 50.5
+  // Percentile [3, 98] shifted by 60 - 50.5 = 9.5.
+  const Interval i = BiasShiftedInterval(v, 60.0);
+  EXPECT_DOUBLE_EQ(i.low, 12.5);
+  EXPECT_DOUBLE_EQ(i.high, 107.5);
+  EXPECT_EQ(BiasShiftedInterval({}, 4.0).low, 4.0);
+}
+
 TEST(Bootstrap, OlsSlopeAndPairs) {
   EXPECT_DOUBLE_EQ(OlsSlope({0, 1, 2}, {1, 3, 5}), 2.0);
   EXPECT_DOUBLE_EQ(OlsSlope({1}, {1}), 0.0);
