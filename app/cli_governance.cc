@@ -18,6 +18,7 @@
 #include "fairness/exposure_log.h"
 #include "serving/controller.h"
 #include "serving/pipeline.h"
+#include "serving/rollout_driver.h"
 #include "storage/experiment_store.h"
 
 namespace steward::app {
@@ -193,16 +194,9 @@ void AddGovernanceCommands(CLI::App& app) {
     with_progress.progress = [&progress](uint64_t done, uint64_t) { progress.Update(done); };
     const fairness::ExperimentAudit report = OrFail(fairness::AuditExperiment(*db, config, with_progress));
     progress.Finish();
-    serving::SignOff s;
-    s.decision = f->decision == "approve" ? serving::SignOff::Decision::kApprove : serving::SignOff::Decision::kBlock;
-    s.actor = f->actor;
-    s.reason = f->reason;
-    s.report_hash = fairness::ExperimentAuditHash(report, options);
-    s.definitions_version = fairness::kDefinitionsVersion;
-    s.thresholds_json = experiment::AuditsConfigJson(config.audits);
-    s.computed_at_ms = report.computed_at_ms;
-    s.audit_passed = report.passed;
-    s.failures = report.failures;
+    const serving::SignOff s = serving::SignOffFor(
+        report, options, config.audits,
+        f->decision == "approve" ? serving::SignOff::Decision::kApprove : serving::SignOff::Decision::kBlock, f->actor, f->reason);
     serving::RolloutController controller(*db, SystemClock::Default());
     const Status signed_off = controller.SignOffStep(config.name, s);
     if (!signed_off.ok()) Fail(signed_off);

@@ -1,10 +1,9 @@
 // `steward audit --out DIR`: the audit as files for reviewers (report.json, report.md, report.html
 // and PNG charts drawn with charts/).
-#include <filesystem>
-#include <fstream>
 #include <sstream>
 
 #include "charts/charts.h"
+#include "common/file.h"
 #include "common/text.h"
 #include "fairness/audit.h"
 
@@ -85,19 +84,10 @@ std::string AuditReportHtml(const std::vector<ExperimentAudit>& audits) {
 }
 
 Status WriteAuditFiles(const std::vector<ExperimentAudit>& audits, const AuditOptions& options, const std::string& dir) {
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec) return IoError("--out " + dir + ": cannot create the directory (" + ec.message() + ")");
-  const auto write = [&](const std::string& file, const std::string& text) -> Status {
-    std::ofstream out(dir + "/" + file);
-    out << text;
-    out.close();
-    if (!out) return IoError(dir + "/" + file + ": cannot write; check the directory's permissions and free space");
-    return Status::Ok();
-  };
-  RETURN_IF_ERROR(write("report.json", AuditReportJson(audits, options) + "\n"));
-  RETURN_IF_ERROR(write("report.md", AuditReportMarkdown(audits, /*charts=*/true)));
-  RETURN_IF_ERROR(write("report.html", AuditReportHtml(audits)));
+  RETURN_IF_ERROR(CreateOutputDirectory(dir));
+  RETURN_IF_ERROR(WriteTextFile(dir, "report.json", AuditReportJson(audits, options) + "\n"));
+  RETURN_IF_ERROR(WriteTextFile(dir, "report.md", AuditReportMarkdown(audits, /*charts=*/true)));
+  RETURN_IF_ERROR(WriteTextFile(dir, "report.html", AuditReportHtml(audits)));
   for (const ExperimentAudit& e : audits) {
     const std::string base = dir + "/" + FileSlug(e.name);
     // Exposure share by item group, each arm beside the catalog's share.

@@ -13,6 +13,21 @@ namespace steward::serving {
 
 using experiment::RolloutState;
 
+SignOff SignOffFor(const fairness::ExperimentAudit& audit, const fairness::AuditOptions& options,
+                   const experiment::AuditsConfig& audits, SignOff::Decision decision, std::string actor, std::string reason) {
+  SignOff s;
+  s.decision = decision;
+  s.actor = std::move(actor);
+  s.reason = std::move(reason);
+  s.report_hash = fairness::ExperimentAuditHash(audit, options);
+  s.definitions_version = fairness::kDefinitionsVersion;
+  s.thresholds_json = experiment::AuditsConfigJson(audits);
+  s.computed_at_ms = audit.computed_at_ms;
+  s.audit_passed = audit.passed;
+  s.failures = audit.failures;
+  return s;
+}
+
 RolloutDriver::RolloutDriver(std::unique_ptr<storage::Database> db, experiment::ExperimentConfig config, DriverOptions options)
     : db_(std::move(db)),
       controller_(std::make_unique<RolloutController>(*db_, clock_)),
@@ -159,15 +174,7 @@ StatusOr<std::vector<DriverEvent>> RolloutDriver::Tick(int64_t now_ms) {
         const fairness::AuditOptions review_options = AuditOptionsAt(at, options_.audit.bootstrap);
         ASSIGN_OR_RETURN(const fairness::ExperimentAudit audit, fairness::AuditExperiment(*db_, config_, review_options));
         if (std::optional<Approval> approval = options_.reviewer(audit, status_)) {
-          SignOff s;
-          s.actor = approval->actor;
-          s.reason = approval->reason;
-          s.report_hash = fairness::ExperimentAuditHash(audit, review_options);
-          s.definitions_version = fairness::kDefinitionsVersion;
-          s.thresholds_json = experiment::AuditsConfigJson(config_.audits);
-          s.computed_at_ms = audit.computed_at_ms;
-          s.audit_passed = audit.passed;
-          s.failures = audit.failures;
+          const SignOff s = SignOffFor(audit, review_options, config_.audits, SignOff::Decision::kApprove, approval->actor, approval->reason);
           const std::string role = status_.waiting_for_role;
           RETURN_IF_ERROR(controller_->SignOffStep(config_.name, s));
           RETURN_IF_ERROR(Reload());

@@ -29,6 +29,7 @@
 #include "experiment/metrics.h"
 #include "experiment/rollout.h"
 #include "fairness/audit.h"
+#include "serving/controller.h"
 
 namespace steward::storage {
 class Database;
@@ -36,7 +37,11 @@ class Database;
 
 namespace steward::serving {
 
-class RolloutController;
+// The sign-off record of a governance audit (computed with `options`) under `audits`: the report's
+// hash, the definitions' version, the thresholds, when it was computed, its verdict. One place for
+// the control loop's reviewer and `steward audit sign-off`.
+SignOff SignOffFor(const fairness::ExperimentAudit& audit, const fairness::AuditOptions& options,
+                   const experiment::AuditsConfig& audits, SignOff::Decision decision, std::string actor, std::string reason);
 
 struct Approval {
   std::string actor;

@@ -12,6 +12,7 @@
 #include <unordered_set>
 
 #include "charts/charts.h"
+#include "common/file.h"
 #include "common/json.h"
 #include "common/percentile.h"
 #include "common/text.h"
@@ -424,19 +425,10 @@ std::string ShadowReportHtml(const ShadowReport& report) {
 }
 
 Status WriteShadowReportFiles(const ShadowReport& report, const std::string& dir) {
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec) return IoError("--out " + dir + ": cannot create the directory (" + ec.message() + ")");
-  const auto write = [&](const std::string& file, const std::string& text) -> Status {
-    std::ofstream out(dir + "/" + file);
-    out << text;
-    out.close();
-    if (!out) return IoError(dir + "/" + file + ": cannot write; check the directory's permissions and free space");
-    return Status::Ok();
-  };
-  RETURN_IF_ERROR(write("report.json", ShadowReportJson(report) + "\n"));
-  RETURN_IF_ERROR(write("report.md", ShadowReportMarkdown(report, /*charts=*/true)));
-  RETURN_IF_ERROR(write("report.html", ShadowReportHtml(report)));
+  RETURN_IF_ERROR(CreateOutputDirectory(dir));
+  RETURN_IF_ERROR(WriteTextFile(dir, "report.json", ShadowReportJson(report) + "\n"));
+  RETURN_IF_ERROR(WriteTextFile(dir, "report.md", ShadowReportMarkdown(report, /*charts=*/true)));
+  RETURN_IF_ERROR(WriteTextFile(dir, "report.html", ShadowReportHtml(report)));
   for (const auto& e : report.experiments) {
     const std::string base = dir + "/" + Slug(e.name);
     charts::Series overlap{"overlap@10", {}, {}}, rbo{"RBO (p = 0.9)", {}, {}};
