@@ -38,5 +38,6 @@ void AddStatsCommands(CLI::App& app);       // stats ..., assign (cli_stats.cc)
 void AddExperimentCommands(CLI::App& app);  // experiment ... (cli_experiment.cc)
 void AddModelCommands(CLI::App& app);       // replay (cli_models.cc)
 void AddServeCommands(CLI::App& app);       // serve, token (cli_serve.cc)
+void AddGovernanceCommands(CLI::App& app);  // audit [exposures|sign-off|sample|label] (cli_governance.cc)
 
 }  // namespace steward::app

@@ -21,7 +21,7 @@
 #include "serving/rollout_driver.h"
 #include "experiment/metrics.h"
 #include "experiment/stats.h"
-#include "fairness/metrics.h"
+#include "fairness/audit.h"
 #include "safety/blocklist_filter.h"
 #include "shadow/report.h"
 #include "sim/world.h"
@@ -176,7 +176,9 @@ StatusOr<DemoSummary> RunDemo(const DemoOptions& options) {
   }
 
   // The control loop: a library, driven here on event time. The simulated responsible-AI reviewer
-  // is a driver-side actor: asked when the next step waits for its role, it signs off.
+  // is a driver-side actor: asked when the next step waits for its role, it reads the governance
+  // audit computed at that analysis and signs off only when every treatment check passes (the
+  // report's hash goes into the audit log); otherwise the step keeps waiting. Other roles sign off.
   const int64_t horizon_ms = static_cast<int64_t>(options.days) * 86'400'000LL;
   serving::ServingPipeline* pipeline_ptr = nullptr;
   serving::DriverOptions driver_options;
@@ -184,6 +186,15 @@ StatusOr<DemoSummary> RunDemo(const DemoOptions& options) {
     return std::optional<serving::Approval>(
         serving::Approval{"demo-reviewer", "simulated review of exposure and diversity: sign-off"});
   };
+  driver_options.reviewer = [](const fairness::ExperimentAudit& report, const experiment::RolloutStatus&) {
+    if (!report.passed) return std::optional<serving::Approval>();
+    size_t checks = 0;
+    for (const auto& arm : report.arms) checks += arm.treatment ? arm.checks.size() : 0;
+    return std::optional<serving::Approval>(serving::Approval{
+        "demo-reviewer", "simulated review of the governance audit: all " + std::to_string(checks) + " treatment checks pass"});
+  };
+  driver_options.audit.bootstrap = 50;
+  driver_options.audit.seed = options.seed;
   driver_options.before_analysis = [&pipeline_ptr] { return pipeline_ptr ? pipeline_ptr->Flush() : Status::Ok(); };
   driver_options.after_change = [&pipeline_ptr] { return pipeline_ptr ? pipeline_ptr->Refresh() : Status::Ok(); };
   ASSIGN_OR_RETURN(auto driver, serving::RolloutDriver::Open(options.db_path, config.name, world_config.start_ms, driver_options));
@@ -292,8 +303,28 @@ StatusOr<DemoSummary> RunDemo(const DemoOptions& options) {
   pipeline_ptr = nullptr;
   progress.Finish();
 
+  // Exposure and diversity figures per arm: the governance audit's (fairness/audit.h) over the stored
+  // exposures, so they are `steward audit`'s figures to the last digit. Lists served to users outside
+  // the experiment are the audit's "excluded" side, not the first arm's.
+  fairness::AuditOptions audit_options;
+  audit_options.bootstrap = 0;
+  audit_options.shadow = false;
+  audit_options.computed_at_ms = event_clock.NowMillis();
+  ASSIGN_OR_RETURN(const fairness::ExperimentAudit governance, fairness::AuditExperiment(*db, config, audit_options));
   for (const ArmTally& arm : arms) {
-    const ArmSummary s = arm.Finish();
+    ArmSummary s = arm.Finish();
+    for (const fairness::ArmAudit& audited : governance.arms) {
+      if (audited.name != s.name) continue;
+      s.diversity_index = audited.metrics.at("diversity_index").value;
+      s.gini = audited.metrics.at("gini").value;
+      s.coverage = audited.metrics.at("coverage").value;
+      s.provider_shares.clear();
+      for (const char* tier : {"head", "mid", "tail"}) {
+        const auto g = std::find(audited.item_groups.begin(), audited.item_groups.end(), tier);
+        s.provider_shares.push_back(g == audited.item_groups.end() ? 0.0
+                                                                    : audited.exposure_share[static_cast<size_t>(g - audited.item_groups.begin())].value);
+      }
+    }
     summary.requests += s.exposures;
     summary.conversions += s.conversions;
     summary.arms.push_back(s);

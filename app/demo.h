@@ -45,6 +45,8 @@ struct ArmSummary {
   int64_t clicks = 0;
   int64_t conversions = 0;
   double ctr = 0.0;  // clicks per exposed list
+  // Exposure and diversity of the arm's own lists (users outside the experiment not included), as
+  // `steward audit` computes them (fairness/audit.h).
   double diversity_index = 0.0;
   double gini = 0.0;
   double coverage = 0.0;

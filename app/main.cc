@@ -55,6 +55,7 @@ int main(int argc, char** argv) {
   steward::app::AddAuditCommands(app);
   steward::app::AddBenchCommands(app);
   steward::app::AddServeCommands(app);
+  steward::app::AddGovernanceCommands(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::Error& e) {

@@ -3,6 +3,8 @@
 #include <sys/stat.h>
 
 #include <cerrno>
+#include <filesystem>
+#include <fstream>
 #include <cstdio>
 #include <cstring>
 #include <memory>
@@ -53,6 +55,21 @@ StatusOr<std::string> ReadFileBounded(const std::string& path, int64_t max_bytes
   }
   if (std::ferror(fp.get())) return IoError(path + ": read error (" + what + ")");
   return text;
+}
+
+Status CreateOutputDirectory(const std::string& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return IoError("--out " + dir + ": cannot create the directory (" + ec.message() + ")");
+  return Status::Ok();
+}
+
+Status WriteTextFile(const std::string& dir, const std::string& file, const std::string& text) {
+  std::ofstream out(dir + "/" + file);
+  out << text;
+  out.close();
+  if (!out) return IoError(dir + "/" + file + ": cannot write; check the directory's permissions and free space");
+  return Status::Ok();
 }
 
 }  // namespace steward

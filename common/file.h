@@ -27,4 +27,10 @@ Status CheckRegularFile(const std::string& path, int64_t max_bytes, const std::s
 // is an error, not a longer read).
 StatusOr<std::string> ReadFileBounded(const std::string& path, int64_t max_bytes, const std::string& what);
 
+// Report output (`--out DIR` of report commands): creates `dir` (and its parents) when missing.
+// Errors: kIoError naming the directory.
+Status CreateOutputDirectory(const std::string& dir);
+// Writes `text` to `dir`/`file`, replacing it. Errors: kIoError naming the file.
+Status WriteTextFile(const std::string& dir, const std::string& file, const std::string& text);
+
 }  // namespace steward

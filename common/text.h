@@ -30,4 +30,9 @@ Status CheckLine(std::string_view text, const std::string& what);
 // for emergency actions, which are recorded with a sanitised reason rather than refused.
 std::string SanitizeLine(std::string_view text);
 
+// For report files: a file-name-safe form of a name (letters, digits, '-', '_'; others become
+// '_'; "experiment" when empty), and text escaped for HTML (< > & ").
+std::string FileSlug(const std::string& name);
+std::string HtmlEscape(const std::string& text);
+
 }  // namespace steward

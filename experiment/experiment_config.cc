@@ -143,7 +143,7 @@ StatusOr<ExperimentConfig> ParseExperimentConfig(const ConfigNode& root, std::sp
   if (!root.IsMap()) return root.Error("must be a map of experiment fields", "start the file with `name: my-experiment`");
   RETURN_IF_ERROR(root.RejectUnknownKeys(
       {"name", "seed", "hash_attribute", "hash_version", "coverage", "arms", "namespace", "shadow", "description", "type",
-       "ramp", "guardrails", "evaluation", "decision", "sticky", "bucket_version", "attributes"}));
+       "ramp", "guardrails", "evaluation", "decision", "sticky", "bucket_version", "attributes", "audits"}));
   ExperimentConfig c;
   ASSIGN_OR_RETURN(c.name, root.GetString("name"));
   if (c.name.empty()) return root.Error("'name' is empty", "give the experiment a name");
@@ -286,6 +286,9 @@ StatusOr<ExperimentConfig> ParseExperimentConfig(const ConfigNode& root, std::sp
     if (!(c.decision.mde > 0)) {
       return decision->Get("mde")->Error("must be > 0 (a relative minimum detectable effect)", "write e.g. 0.05 for 5%");
     }
+  }
+  if (auto audits = root.Find("audits")) {
+    ASSIGN_OR_RETURN(c.audits, ParseAuditsConfig(*audits));
   }
   ASSIGN_OR_RETURN(c.sticky, root.GetBool("sticky", false));
   ASSIGN_OR_RETURN(int64_t bucket_version, root.GetInt("bucket_version", 1));

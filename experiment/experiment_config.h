@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/config.h"
+#include "experiment/audit_config.h"
 #include "common/status.h"
 
 namespace steward::experiment {
@@ -104,6 +105,7 @@ struct ExperimentConfig {
   DecisionConfig decision;
   bool sticky = false;                    // keep users in their arm when weights change. Default: false
   int bucket_version = 1;                 // bump to re-randomise sticky users. Default: 1
+  AuditsConfig audits;                    // governance thresholds (`audits:`); none by default
   std::string source_json;                // the validated definition, stored with each version
 };
 

@@ -58,6 +58,7 @@ std::string RolloutStatus::ToJson() const {
                         {"quiet_analyses", quiet_analyses},
                         {"pending_version", pending_version}, {"pending_roles", pending_roles},
                         {"pending_approvals", pending_approvals},
+                        {"blocked", blocked},
                         {"waiting_for_role", waiting_for_role.empty() ? nlohmann::json(nullptr) : nlohmann::json(waiting_for_role)}});
 }
 
@@ -87,6 +88,7 @@ StatusOr<RolloutStatus> RolloutStatus::FromJson(const std::string& text) {
       s.pending_roles = j.value("pending_roles", std::vector<std::string>());
       s.pending_approvals = j.value("pending_approvals", std::vector<std::string>());
     }
+    if (auto b = j.find("blocked"); b != j.end() && b->is_string()) s.blocked = b->get<std::string>();
     return s;
   } catch (const nlohmann::json::exception& e) {
     return DataLoss(std::string("stored rollout status is not valid: ") + e.what());
@@ -146,6 +148,20 @@ std::vector<std::string> SafetyRemovals(const ExperimentConfig& current, const E
     if (match->alpha > g.alpha) out.push_back(what + " alpha raised " + Fmt(g.alpha) + " -> " + Fmt(match->alpha));
     if (g.test == GuardrailTest::kSequential && match->test != GuardrailTest::kSequential) out.push_back(what + " test made fixed");
   }
+  // Governance audits: a threshold dropped or loosened, or a failing check no longer holding the ramp.
+  for (const AuditThreshold& t : current.audits.thresholds) {
+    const AuditThreshold* match = nullptr;
+    for (const AuditThreshold& n : next.audits.thresholds) {
+      if (n.metric == t.metric && n.bound == t.bound) match = &n;
+    }
+    if (!match) out.push_back("audit threshold " + t.key + " removed");
+    else if (t.bound == AuditBound::kMax ? match->value > t.value : match->value < t.value) {
+      out.push_back("audit threshold " + t.key + " loosened: " + Fmt(t.value) + " -> " + Fmt(match->value));
+    }
+  }
+  if (current.audits.on_fail == AuditOnFail::kHold && next.audits.on_fail != AuditOnFail::kHold) {
+    out.push_back("audits on_fail changed from hold to report");
+  }
   const std::vector<std::string> before = ApprovalRoles(current), after = ApprovalRoles(next);
   for (const std::string& role : before) {
     if (std::find(after.begin(), after.end(), role) == after.end()) out.push_back("approval by role '" + role + "' removed");
@@ -200,7 +216,8 @@ std::string Fmt(double v) {
 
 }  // namespace
 
-Analysis Analyze(const ExperimentConfig& config, RolloutStatus& status, const ExperimentMetrics& metrics, int64_t now_ms) {
+Analysis Analyze(const ExperimentConfig& config, RolloutStatus& status, const ExperimentMetrics& metrics, int64_t now_ms,
+                 const AuditGate* gate) {
   Analysis out;
   if (!IsLive(status.state)) return out;
   ++status.analyses;
@@ -325,6 +342,16 @@ Analysis Analyze(const ExperimentConfig& config, RolloutStatus& status, const Ex
     return out;
   }
 
+  // A reviewer's block holds the ramp until an approving sign-off clears it.
+  if (!status.blocked.empty()) {
+    out.action = Action::kHold;
+    out.reason = "blocked by the reviewer: " + status.blocked;
+    status.state = RolloutState::kHolding;
+    status.reason = out.reason;
+    out.evidence_json = DumpJson(evidence);
+    return out;
+  }
+
   // Advancement: duration, sample and approval of the next step.
   if (config.ramp.empty()) {
     out.evidence_json = DumpJson(evidence);
@@ -342,6 +369,17 @@ Analysis Analyze(const ExperimentConfig& config, RolloutStatus& status, const Ex
   if (!waiting.empty()) {
     status.state = RolloutState::kRamping;
     status.reason = "waiting: " + waiting;
+    out.evidence_json = DumpJson(evidence);
+    return out;
+  }
+  if (gate && gate->failed) {
+    // `audits: {on_fail: hold}`: a failing treatment check holds the step that could advance.
+    out.action = Action::kHold;
+    out.reason = "held by the governance audit: " + gate->reason;
+    auto audit = nlohmann::json::parse(gate->evidence_json, nullptr, /*allow_exceptions=*/false);
+    evidence["audit"] = audit.is_discarded() ? nlohmann::json(gate->evidence_json) : audit;
+    status.state = RolloutState::kHolding;
+    status.reason = out.reason;
     out.evidence_json = DumpJson(evidence);
     return out;
   }

@@ -55,6 +55,9 @@ struct RolloutStatus {
   // the current version's ramp names) and those that approved it.
   int64_t pending_version = 0;
   std::vector<std::string> pending_roles, pending_approvals;
+  // Set while a reviewer's sign-off blocks the ramp (the reviewer's reason); an approving sign-off
+  // clears it. "" when not blocked.
+  std::string blocked;
 
   std::string ToJson() const;
   static StatusOr<RolloutStatus> FromJson(const std::string& json);
@@ -69,9 +72,20 @@ struct Analysis {
   std::string evidence_json;  // metric, estimates, interval, p-value, exposures, users
 };
 
+// The governance audit's verdict at this analysis (`audits: {on_fail: hold}`; serving/rollout_driver.h
+// computes it from fairness/audit.h when the step could advance).
+struct AuditGate {
+  bool failed = false;
+  std::string reason;         // the failing treatment checks, one line
+  std::string evidence_json;  // {"report_hash", "definitions_version", "failures", ...}
+};
+
 // Evaluates one interval. Updates `status` (guardrail monitors, failures, state and step on
 // advance, hold, rollback or completion) and returns what happened. Pure: no I/O, no clock.
-Analysis Analyze(const ExperimentConfig& config, RolloutStatus& status, const ExperimentMetrics& metrics, int64_t now_ms);
+// A blocked status (a reviewer's block) holds instead of advancing; so does a failed `gate` when
+// the step's conditions are met. Guardrails are judged either way.
+Analysis Analyze(const ExperimentConfig& config, RolloutStatus& status, const ExperimentMetrics& metrics, int64_t now_ms,
+                 const AuditGate* gate = nullptr);
 
 // Whether the shadow phase may end at event time `now_ms`: the experiment is in shadow, has been for
 // config.shadow.min_duration_ms (since status.step_started_ms) and served at least

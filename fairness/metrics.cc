@@ -43,6 +43,80 @@ std::vector<double> ExposureShares(std::span<const double> group_weights) {
   return shares;
 }
 
+double ExposureDisparity(std::span<const double> shares, std::span<const double> targets) {
+  double worst = 0.0;
+  for (size_t g = 0; g < shares.size() && g < targets.size(); ++g) worst = std::max(worst, std::fabs(shares[g] - targets[g]));
+  return worst;
+}
+
+double ExposureRatio(std::span<const double> shares, std::span<const double> targets) {
+  std::vector<double> ratios;
+  for (size_t g = 0; g < shares.size() && g < targets.size(); ++g) {
+    if (targets[g] > 0.0) ratios.push_back(shares[g] / targets[g]);
+  }
+  return MinMaxRatio(ratios);
+}
+
+double MinMaxRatio(std::span<const double> values) {
+  if (values.empty()) return 1.0;
+  const auto [lo, hi] = std::minmax_element(values.begin(), values.end());
+  if (*hi <= 0.0) return 1.0;
+  return *lo / *hi;
+}
+
+double MaxMinDifference(std::span<const double> values) {
+  if (values.empty()) return 0.0;
+  const auto [lo, hi] = std::minmax_element(values.begin(), values.end());
+  return *hi - *lo;
+}
+
+double Coverage(std::span<const double> counts) {
+  if (counts.empty()) return 0.0;
+  const auto exposed = std::count_if(counts.begin(), counts.end(), [](double c) { return c > 0.0; });
+  return static_cast<double>(exposed) / static_cast<double>(counts.size());
+}
+
+double SelfInformation(double share) { return -std::log2(share); }
+
+double CategoricalIld(std::span<const int> categories) {
+  const size_t n = categories.size();
+  if (n < 2) return 0.0;
+  int64_t different = 0;
+  for (size_t i = 0; i < n; ++i) {
+    for (size_t j = i + 1; j < n; ++j) different += categories[i] != categories[j] ? 1 : 0;
+  }
+  const double pairs = static_cast<double>(n) * static_cast<double>(n - 1) / 2.0;
+  return static_cast<double>(different) / pairs;
+}
+
+double SortedJaccard(std::span<const int64_t> a, std::span<const int64_t> b) {
+  if (a.empty() && b.empty()) return 1.0;
+  size_t i = 0, j = 0, common = 0;
+  while (i < a.size() && j < b.size()) {
+    if (a[i] == b[j]) {
+      ++common;
+      ++i;
+      ++j;
+    } else if (a[i] < b[j]) {
+      ++i;
+    } else {
+      ++j;
+    }
+  }
+  return static_cast<double>(common) / static_cast<double>(a.size() + b.size() - common);
+}
+
+double Cosine(std::span<const double> a, std::span<const double> b) {
+  double dot = 0.0, na = 0.0, nb = 0.0;
+  for (size_t i = 0; i < a.size() && i < b.size(); ++i) {
+    dot += a[i] * b[i];
+    na += a[i] * a[i];
+    nb += b[i] * b[i];
+  }
+  if (na <= 0.0 || nb <= 0.0) return 0.0;
+  return dot / std::sqrt(na * nb);
+}
+
 ExposureAccumulator::ExposureAccumulator(int num_items, int num_categories, int num_groups)
     : item_counts_(static_cast<size_t>(num_items), 0.0),
       category_counts_(static_cast<size_t>(num_categories), 0.0),
@@ -62,11 +136,7 @@ void ExposureAccumulator::AddList(std::span<const int32_t> items, std::span<cons
 double ExposureAccumulator::DiversityIndex() const { return CategoricalDiversityIndex(category_counts_, num_categories_); }
 double ExposureAccumulator::ItemGini() const { return Gini(item_counts_); }
 
-double ExposureAccumulator::Coverage() const {
-  if (item_counts_.empty()) return 0.0;
-  const auto exposed = std::count_if(item_counts_.begin(), item_counts_.end(), [](double c) { return c > 0.0; });
-  return static_cast<double>(exposed) / static_cast<double>(item_counts_.size());
-}
+double ExposureAccumulator::Coverage() const { return fairness::Coverage(item_counts_); }
 
 std::vector<double> ExposureAccumulator::GroupShares() const { return ExposureShares(group_weights_); }
 

@@ -1,5 +1,8 @@
-// Exposure and diversity metrics, one definition each (docs/metrics.md). Pure functions over plain
-// data, no I/O.
+// Exposure, diversity and novelty metrics, one definition each (docs/metrics.md). Pure functions
+// over plain data, no I/O. Conventions shared by every function here:
+//   - positions are 1-based; the position weight is w(p) = 1 / log2(1 + p);
+//   - a quantity with no evidence (no exposure, an empty list) is 0, never NaN;
+//   - a min/max ratio is 1 when every value is equal, including all zero (no group is behind).
 #pragma once
 
 #include <cstdint>
@@ -22,7 +25,40 @@ double CategoricalDiversityIndex(std::span<const double> counts, int num_categor
 double Gini(std::span<const double> counts);
 
 // Shares of position-weighted exposure per group: sum of weights of the group's items / total.
+// All zero when the total is zero.
 std::vector<double> ExposureShares(std::span<const double> group_weights);
+
+// Exposure disparity: max over groups of |share - target|. `shares` and `targets` have one entry
+// per group (same order). 0 for no groups.
+double ExposureDisparity(std::span<const double> shares, std::span<const double> targets);
+
+// Exposure ratio: min over groups of (share / target) divided by the max over groups of the same.
+// Groups with target 0 have no share to reach and are left out (they still count in
+// ExposureDisparity). 1 when no group has a positive target or every ratio is 0.
+double ExposureRatio(std::span<const double> shares, std::span<const double> targets);
+
+// min(values) / max(values) (Fairlearn's between-groups ratio). 1 when empty or max == 0.
+double MinMaxRatio(std::span<const double> values);
+// max(values) - min(values) (Fairlearn's between-groups difference). 0 when empty.
+double MaxMinDifference(std::span<const double> values);
+
+// Share of catalog items exposed at least once: #(counts > 0) / counts.size(). 0 for no items.
+double Coverage(std::span<const double> counts);
+
+// Self-information of an item with popularity share q in (0, 1]: -log2(q) bits (Zhou et al. 2010,
+// "Solving the apparent diversity-accuracy dilemma", PNAS; novelty as in RecBole/MS Recommenders).
+double SelfInformation(double share);
+
+// Intra-list diversity over categories: the share of item pairs of the list in different
+// categories (ILD with the 0/1 category distance). 0 for lists shorter than 2.
+double CategoricalIld(std::span<const int> categories);
+
+// Jaccard similarity |A ∩ B| / |A ∪ B| of two sets given as sorted, duplicate-free vectors. 1 when
+// both are empty.
+double SortedJaccard(std::span<const int64_t> a, std::span<const int64_t> b);
+
+// Cosine similarity of two count vectors of equal length; 0 when either is all zero.
+double Cosine(std::span<const double> a, std::span<const double> b);
 
 // Accumulates served lists into per-category, per-group and per-item exposure.
 class ExposureAccumulator {

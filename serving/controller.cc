@@ -340,6 +340,10 @@ steward::Status RolloutController::Approve(const std::string& name, const std::s
   if (status.state == RolloutState::kCompleted || status.state == RolloutState::kRolledBack || status.state == RolloutState::kStopped) {
     return FailedPrecondition("experiment '" + name + "' is " + RolloutStateName(status.state) + "; nothing to approve");
   }
+  if (config.audits.declared && role == config.audits.reviewer_role) {
+    return FailedPrecondition("role '" + role + "' approves '" + name + "' only with a governance audit as evidence: run `steward audit "
+                              "sign-off --db DB --experiment " + name + " --actor WHO --decision approve --reason TEXT`");
+  }
   const int next = status.step + 1;
   if (next >= static_cast<int>(config.ramp.size()) || config.ramp[static_cast<size_t>(next)].approval != role) {
     return FailedPrecondition("the next step of '" + name + "' does not ask for approval from role '" + role + "'");
@@ -354,6 +358,54 @@ steward::Status RolloutController::Approve(const std::string& name, const std::s
   });
 }
 
+steward::Status RolloutController::SignOffStep(const std::string& name, const SignOff& s) {
+  RETURN_IF_ERROR(RequireActor(s.actor));
+  RETURN_IF_ERROR(RequireReason(s.reason, "a sign-off"));
+  ASSIGN_OR_RETURN(ExperimentConfig config, Config(name));
+  ASSIGN_OR_RETURN(RolloutStatus status, Status(name));
+  if (!IsLive(status.state)) {
+    return FailedPrecondition("experiment '" + name + "' is " + RolloutStateName(status.state) +
+                              "; a sign-off applies to a ramping or holding experiment");
+  }
+  const bool approve = s.decision == SignOff::Decision::kApprove;
+  if (approve && s.computed_at_ms < status.step_started_ms) {
+    return FailedPrecondition("the audit of '" + name + "' was computed at " + std::to_string(s.computed_at_ms) + " ms, before step " +
+                              std::to_string(status.step + 1) + " began (" + std::to_string(status.step_started_ms) +
+                              " ms); audit again and sign off that report");
+  }
+  const int next = status.step + 1;
+  const std::string& role = config.audits.reviewer_role;
+  const bool approves_step = approve && next < static_cast<int>(config.ramp.size()) &&
+                             config.ramp[static_cast<size_t>(next)].approval == role;
+  if (approve) {
+    status.blocked.clear();
+    if (approves_step && std::find(status.approvals.begin(), status.approvals.end(), role) == status.approvals.end()) {
+      status.approvals.push_back(role);
+    }
+    if (status.waiting_for_role == role) status.waiting_for_role.clear();
+  } else {
+    status.blocked = SanitizeLine(s.reason) + " (" + SanitizeLine(s.actor) + ")";
+    status.approvals.erase(std::remove(status.approvals.begin(), status.approvals.end(), role), status.approvals.end());
+    status.state = RolloutState::kHolding;
+    status.reason = "blocked by the reviewer: " + status.blocked;
+  }
+  nlohmann::json thresholds = nlohmann::json::parse(s.thresholds_json, nullptr, /*allow_exceptions=*/false);
+  const nlohmann::json payload = {{"decision", approve ? "approve" : "block"},
+                                  {"role", role},
+                                  {"step", next},
+                                  {"approves_step", approves_step},
+                                  {"report_hash", s.report_hash},
+                                  {"definitions_version", s.definitions_version},
+                                  {"thresholds", thresholds.is_discarded() ? nlohmann::json(s.thresholds_json) : thresholds},
+                                  {"audit_computed_at_ms", s.computed_at_ms},
+                                  {"audit_passed", s.audit_passed},
+                                  {"failures", s.failures}};
+  return db_.InTransaction([&]() -> steward::Status {
+    RETURN_IF_ERROR(Save(name, status));
+    return Audit(s.actor, AuditAction::kAuditSignOff, name, s.reason, DumpJson(payload));
+  });
+}
+
 steward::Status RolloutController::Promote(const std::string& name, const std::string& actor, const std::string& reason) {
   RETURN_IF_ERROR(RequireActor(actor));
   ASSIGN_OR_RETURN(bool killed, KillSwitch());
@@ -362,6 +414,10 @@ steward::Status RolloutController::Promote(const std::string& name, const std::s
   ASSIGN_OR_RETURN(RolloutStatus status, Status(name));
   if (!IsLive(status.state)) {
     return FailedPrecondition("experiment '" + name + "' is " + RolloutStateName(status.state) + "; only a ramping or holding experiment can be promoted");
+  }
+  if (!status.blocked.empty()) {
+    return FailedPrecondition("experiment '" + name + "' is blocked by the reviewer (" + status.blocked +
+                              "); an approving `steward audit sign-off` lifts the block");
   }
   RETURN_IF_ERROR(AdvanceStep(config, status, clock_.NowMillis(), reason.empty() ? "promoted" : reason));
   return Transition(name, actor, status.state == RolloutState::kCompleted ? AuditAction::kExperimentComplete : AuditAction::kExperimentPromote,
@@ -418,11 +474,12 @@ steward::Status RolloutController::SetKillSwitch(bool on, const std::string& act
   return steward::Status::Ok();
 }
 
-StatusOr<Analysis> RolloutController::Evaluate(const std::string& name, const ExperimentMetrics& metrics, int64_t now_ms) {
+StatusOr<Analysis> RolloutController::Evaluate(const std::string& name, const ExperimentMetrics& metrics, int64_t now_ms,
+                                               const experiment::AuditGate* gate) {
   ASSIGN_OR_RETURN(ExperimentConfig config, Config(name));
   ASSIGN_OR_RETURN(RolloutStatus status, Status(name));
   const std::string before = status.reason;
-  Analysis analysis = Analyze(config, status, metrics, now_ms);
+  Analysis analysis = Analyze(config, status, metrics, now_ms, gate);
   const bool changed = analysis.action != Action::kNone && !(analysis.action == Action::kHold && status.reason == before);
   if (changed) {
     // The evidence, and the state the decision left (what the chain says the state is).

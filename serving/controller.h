@@ -18,6 +18,20 @@
 
 namespace steward::serving {
 
+// A reviewer's decision on the ramp with a governance audit as evidence (`steward audit sign-off`,
+// the demo's simulated reviewer). Recorded in the audit log as "audit.signoff".
+struct SignOff {
+  enum class Decision { kApprove, kBlock };
+  Decision decision = Decision::kApprove;
+  std::string actor, reason;
+  std::string report_hash;          // SHA-256 of the audit report reviewed (fairness/audit.h)
+  std::string definitions_version;  // fairness::kDefinitionsVersion
+  std::string thresholds_json;      // the experiment's audits: section as checked
+  int64_t computed_at_ms = 0;       // when the audit was computed
+  bool audit_passed = true;         // no treatment check failed
+  std::vector<std::string> failures;
+};
+
 class RolloutController {
  public:
   RolloutController(storage::Database& db, const Clock& clock) : db_(db), clock_(clock) {}
@@ -42,7 +56,15 @@ class RolloutController {
 
   // draft -> shadow (when the experiment has a shadow model), or draft/shadow -> ramping step 1.
   steward::Status Start(const std::string& name, const std::string& actor, const std::string& reason);
-  // Records that `role` approves the next ramp step.
+  // A reviewer signs off (approve) or blocks the ramp with an audit as evidence, in one transaction
+  // with its audit row. Approve: the audit must have been computed at or after the current step
+  // began (kFailedPrecondition otherwise: audit again); it clears a block and, when the next step
+  // asks for the experiment's reviewer role (audits.reviewer_role), approves it. Block: the
+  // experiment holds (Analyze never advances it) until an approving sign-off. Errors:
+  // kFailedPrecondition for an experiment that is not ramping or holding.
+  steward::Status SignOffStep(const std::string& name, const SignOff& sign_off);
+  // Records that `role` approves the next ramp step. When the experiment declares `audits:`, its
+  // reviewer role approves only through SignOffStep (kFailedPrecondition naming the command).
   steward::Status Approve(const std::string& name, const std::string& role, const std::string& actor, const std::string& reason);
   // Advances to the next step now, skipping its duration and sample conditions (not approvals).
   steward::Status Promote(const std::string& name, const std::string& actor, const std::string& reason);
@@ -55,7 +77,9 @@ class RolloutController {
 
   // One analysis at event time `now_ms` (see Analyze); persists the new status and audits any
   // action. Returns the analysis.
-  StatusOr<experiment::Analysis> Evaluate(const std::string& name, const experiment::ExperimentMetrics& metrics, int64_t now_ms);
+  // `gate`: the governance audit's verdict (nullptr: not computed).
+  StatusOr<experiment::Analysis> Evaluate(const std::string& name, const experiment::ExperimentMetrics& metrics, int64_t now_ms,
+                                          const experiment::AuditGate* gate = nullptr);
   // Coverage to serve now (0 when not live or when the kill switch is on).
   StatusOr<double> ServingCoverageFor(const std::string& name);
 

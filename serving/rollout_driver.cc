@@ -1,5 +1,9 @@
 #include "serving/rollout_driver.h"
 
+#include <nlohmann/json.hpp>
+
+#include "common/json.h"
+
 #include "serving/controller.h"
 #include "serving/pipeline.h"
 #include "storage/database.h"
@@ -8,6 +12,21 @@
 namespace steward::serving {
 
 using experiment::RolloutState;
+
+SignOff SignOffFor(const fairness::ExperimentAudit& audit, const fairness::AuditOptions& options,
+                   const experiment::AuditsConfig& audits, SignOff::Decision decision, std::string actor, std::string reason) {
+  SignOff s;
+  s.decision = decision;
+  s.actor = std::move(actor);
+  s.reason = std::move(reason);
+  s.report_hash = fairness::ExperimentAuditHash(audit, options);
+  s.definitions_version = fairness::kDefinitionsVersion;
+  s.thresholds_json = experiment::AuditsConfigJson(audits);
+  s.computed_at_ms = audit.computed_at_ms;
+  s.audit_passed = audit.passed;
+  s.failures = audit.failures;
+  return s;
+}
 
 RolloutDriver::RolloutDriver(std::unique_ptr<storage::Database> db, experiment::ExperimentConfig config, DriverOptions options)
     : db_(std::move(db)),
@@ -58,6 +77,21 @@ Status RolloutDriver::Reload() {
   return Status::Ok();
 }
 
+fairness::AuditOptions RolloutDriver::AuditOptionsAt(int64_t at_ms, int bootstrap) const {
+  fairness::AuditOptions o = options_.audit;
+  o.bootstrap = bootstrap;
+  o.until_ms = at_ms;
+  o.computed_at_ms = at_ms;
+  o.excluded_arm = kExcludedArm;
+  return o;
+}
+
+bool RolloutDriver::StepDurationMet(int64_t at_ms) const {
+  if (!experiment::IsLive(status_.state) || config_.ramp.empty() || status_.step < 0) return false;
+  const auto step = static_cast<size_t>(std::min(status_.step, static_cast<int>(config_.ramp.size()) - 1));
+  return at_ms - status_.step_started_ms >= config_.ramp[step].min_duration_ms;
+}
+
 Status RolloutDriver::Start(const std::string& actor, const std::string& reason, int64_t now_ms) {
   RETURN_IF_ERROR(Reload());
   if (status_.state != RolloutState::kDraft) return Status::Ok();
@@ -102,16 +136,52 @@ StatusOr<std::vector<DriverEvent>> RolloutDriver::Tick(int64_t now_ms) {
     }
     if (!experiment::IsLive(status_.state)) continue;
     if (options_.before_analysis) RETURN_IF_ERROR(options_.before_analysis());
+    // `audits: {on_fail: hold}`: the governance audit is computed when the step could advance.
+    // It reads the whole experiment, so a verdict is reused for kGateReuseAnalyses analyses.
+    std::optional<experiment::AuditGate> gate;
+    const bool gated = config_.audits.declared && config_.audits.on_fail == experiment::AuditOnFail::kHold && StepDurationMet(at);
+    if (gated && last_gate_ && last_gate_step_ == status_.step &&
+        at - last_gate_at_ms_ < kGateReuseAnalyses * config_.evaluation.interval_ms) {
+      gate = last_gate_;
+    } else if (gated) {
+      const fairness::AuditOptions gate_options = AuditOptionsAt(at, 0);
+      ASSIGN_OR_RETURN(const fairness::ExperimentAudit audit, fairness::AuditExperiment(*db_, config_, gate_options));
+      gate.emplace();
+      gate->failed = !audit.passed;
+      for (const std::string& f : audit.failures) gate->reason += (gate->reason.empty() ? "" : "; ") + f;
+      gate->evidence_json = DumpJson(nlohmann::json{{"report_hash", fairness::ExperimentAuditHash(audit, gate_options)},
+                                                    {"definitions_version", fairness::kDefinitionsVersion},
+                                                    {"failures", audit.failures},
+                                                    {"computed_at_ms", at}});
+      last_gate_ = gate;
+      last_gate_at_ms_ = at;
+      last_gate_step_ = status_.step;
+    }
     experiment::Analysis analysis;
     {
       std::lock_guard lock(metrics_mu_);
-      ASSIGN_OR_RETURN(analysis, controller_->Evaluate(config_.name, metrics_, at));
+      ASSIGN_OR_RETURN(analysis, controller_->Evaluate(config_.name, metrics_, at, gate ? &*gate : nullptr));
     }
     RETURN_IF_ERROR(Reload());
     const bool changed = analysis.action == experiment::Action::kAdvance || analysis.action == experiment::Action::kRollback ||
                          analysis.action == experiment::Action::kComplete;
     events.push_back({DriverEvent::Kind::kAnalysis, at, analysis, {}});
-    if (!status_.waiting_for_role.empty() && options_.approver) {
+    const bool review_due = last_review_step_ != status_.step || at - last_review_at_ms_ >= kGateReuseAnalyses * config_.evaluation.interval_ms;
+    if (!status_.waiting_for_role.empty() && status_.waiting_for_role == config_.audits.reviewer_role && options_.reviewer) {
+      if (review_due) {
+        last_review_at_ms_ = at;
+        last_review_step_ = status_.step;
+        const fairness::AuditOptions review_options = AuditOptionsAt(at, options_.audit.bootstrap);
+        ASSIGN_OR_RETURN(const fairness::ExperimentAudit audit, fairness::AuditExperiment(*db_, config_, review_options));
+        if (std::optional<Approval> approval = options_.reviewer(audit, status_)) {
+          const SignOff s = SignOffFor(audit, review_options, config_.audits, SignOff::Decision::kApprove, approval->actor, approval->reason);
+          const std::string role = status_.waiting_for_role;
+          RETURN_IF_ERROR(controller_->SignOffStep(config_.name, s));
+          RETURN_IF_ERROR(Reload());
+          events.push_back({DriverEvent::Kind::kApproved, at, {}, role});
+        }
+      }
+    } else if (!status_.waiting_for_role.empty() && options_.approver) {
       const std::string role = status_.waiting_for_role;
       if (std::optional<Approval> approval = options_.approver(role, status_)) {
         RETURN_IF_ERROR(controller_->Approve(config_.name, role, approval->actor, approval->reason));

@@ -28,6 +28,8 @@
 #include "experiment/experiment_config.h"
 #include "experiment/metrics.h"
 #include "experiment/rollout.h"
+#include "fairness/audit.h"
+#include "serving/controller.h"
 
 namespace steward::storage {
 class Database;
@@ -35,7 +37,11 @@ class Database;
 
 namespace steward::serving {
 
-class RolloutController;
+// The sign-off record of a governance audit (computed with `options`) under `audits`: the report's
+// hash, the definitions' version, the thresholds, when it was computed, its verdict. One place for
+// the control loop's reviewer and `steward audit sign-off`.
+SignOff SignOffFor(const fairness::ExperimentAudit& audit, const fairness::AuditOptions& options,
+                   const experiment::AuditsConfig& audits, SignOff::Decision decision, std::string actor, std::string reason);
 
 struct Approval {
   std::string actor;
@@ -67,6 +73,22 @@ struct DriverOptions {
   // Asked when the next step waits for `role`; an Approval signs off, nullopt leaves it waiting.
   // Default: none (people approve through the CLI, dashboard or API).
   std::function<std::optional<Approval>(const std::string& role, const experiment::RolloutStatus& status)> approver;
+  // Asked when the next step waits for the experiment's reviewer role (audits.reviewer_role), with
+  // the governance audit computed at this analysis (fairness/audit.h; asked again at most every 12
+  // analyses of one step, since each audit reads the whole experiment); an Approval signs off
+  // (RolloutController::SignOffStep: the report's hash, definitions version and thresholds go into
+  // the audit log), nullopt leaves it waiting. Takes precedence over `approver` for that role.
+  // Default: none.
+  std::function<std::optional<Approval>(const fairness::ExperimentAudit& audit, const experiment::RolloutStatus& status)> reviewer;
+  // Options of the audits the loop computes: the reviewer's report and, with `audits: {on_fail:
+  // hold}`, the gate checked when a step could advance (always without bootstrap: a check compares
+  // the point value). until_ms, computed_at_ms and excluded_arm are set by the loop. Default:
+  // fairness::AuditOptions with bootstrap 0.
+  fairness::AuditOptions audit = [] {
+    fairness::AuditOptions o;
+    o.bootstrap = 0;
+    return o;
+  }();
   // Called before each analysis (e.g. ServingPipeline::Flush, so the evidence is committed), and
   // after each decision that changes what is served (e.g. ServingPipeline::Refresh). Default: none.
   std::function<Status()> before_analysis;
@@ -103,6 +125,10 @@ class RolloutDriver {
  private:
   RolloutDriver(std::unique_ptr<storage::Database> db, experiment::ExperimentConfig config, DriverOptions options);
   Status Reload();
+  // The audit options of an analysis at `at_ms` (evidence before it, excluded lists on their own side).
+  fairness::AuditOptions AuditOptionsAt(int64_t at_ms, int bootstrap) const;
+  // Whether the current step's duration has passed at `at_ms` (the step could advance).
+  bool StepDurationMet(int64_t at_ms) const;
 
   std::unique_ptr<storage::Database> db_;
   ManualClock clock_;  // the time of the action being taken
@@ -117,6 +143,14 @@ class RolloutDriver {
   int64_t shadow_since_ms_ = 0;     // under metrics_mu_
   int64_t next_analysis_ms_ = 0;
   int64_t rebuilt_lists_ = 0;
+  // The last governance-audit verdict (on_fail: hold), reused for a few analyses of one step; the
+  // reviewer is asked again after as many (each audit reads the whole experiment).
+  static constexpr int64_t kGateReuseAnalyses = 12;
+  int64_t last_review_at_ms_ = INT64_MIN / 2;
+  int last_review_step_ = -2;
+  std::optional<experiment::AuditGate> last_gate_;
+  int64_t last_gate_at_ms_ = 0;
+  int last_gate_step_ = -2;
 };
 
 }  // namespace steward::serving

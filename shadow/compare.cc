@@ -4,6 +4,8 @@
 #include <cmath>
 #include <vector>
 
+#include "fairness/metrics.h"
+
 namespace steward::shadow {
 
 double JaccardAtK(std::span<const int64_t> a, std::span<const int64_t> b, int k) {
@@ -65,22 +67,11 @@ double KendallTauOnIntersection(std::span<const int64_t> a, std::span<const int6
 double Novelty(std::span<const double> popularity_share) {
   if (popularity_share.empty()) return 0.0;
   double s = 0.0;
-  for (double q : popularity_share) s += -std::log2(std::max(q, 1e-12));
+  for (double q : popularity_share) s += fairness::SelfInformation(std::max(q, 1e-12));
   return s / static_cast<double>(popularity_share.size());
 }
 
-double IntraListDiversity(std::span<const int> categories) {
-  const size_t n = categories.size();
-  if (n < 2) return 0.0;
-  int64_t different = 0, pairs = 0;
-  for (size_t i = 0; i < n; ++i) {
-    for (size_t j = i + 1; j < n; ++j) {
-      different += categories[i] != categories[j] ? 1 : 0;
-      ++pairs;
-    }
-  }
-  return static_cast<double>(different) / static_cast<double>(pairs);
-}
+double IntraListDiversity(std::span<const int> categories) { return fairness::CategoricalIld(categories); }
 
 void OverlapTracker::Add(std::span<const int64_t> served, std::span<const int64_t> shadow) {
   sum_ += JaccardAtK(served, shadow, k_);

@@ -12,8 +12,10 @@
 #include <unordered_set>
 
 #include "charts/charts.h"
+#include "common/file.h"
 #include "common/json.h"
 #include "common/percentile.h"
+#include "common/text.h"
 #include "fairness/metrics.h"
 #include "shadow/compare.h"
 #include "shadow/ope.h"
@@ -315,26 +317,7 @@ std::string CounterfactualLine(const ShadowCounterfactual& c) {
   return line;
 }
 
-// File-name-safe form of an experiment name.
-std::string Slug(const std::string& name) {
-  std::string out;
-  for (char c : name) out += std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' ? c : '_';
-  return out.empty() ? "experiment" : out;
-}
-
-std::string HtmlEscape(const std::string& text) {
-  std::string out;
-  for (char c : text) {
-    switch (c) {
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '&': out += "&amp;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
+std::string Slug(const std::string& name) { return FileSlug(name); }
 
 std::string ViolationsLine(const ExperimentShadowReport& e) {
   if (e.policy.empty()) {
@@ -442,19 +425,10 @@ std::string ShadowReportHtml(const ShadowReport& report) {
 }
 
 Status WriteShadowReportFiles(const ShadowReport& report, const std::string& dir) {
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec) return IoError("--out " + dir + ": cannot create the directory (" + ec.message() + ")");
-  const auto write = [&](const std::string& file, const std::string& text) -> Status {
-    std::ofstream out(dir + "/" + file);
-    out << text;
-    out.close();
-    if (!out) return IoError(dir + "/" + file + ": cannot write; check the directory's permissions and free space");
-    return Status::Ok();
-  };
-  RETURN_IF_ERROR(write("report.json", ShadowReportJson(report) + "\n"));
-  RETURN_IF_ERROR(write("report.md", ShadowReportMarkdown(report, /*charts=*/true)));
-  RETURN_IF_ERROR(write("report.html", ShadowReportHtml(report)));
+  RETURN_IF_ERROR(CreateOutputDirectory(dir));
+  RETURN_IF_ERROR(WriteTextFile(dir, "report.json", ShadowReportJson(report) + "\n"));
+  RETURN_IF_ERROR(WriteTextFile(dir, "report.md", ShadowReportMarkdown(report, /*charts=*/true)));
+  RETURN_IF_ERROR(WriteTextFile(dir, "report.html", ShadowReportHtml(report)));
   for (const auto& e : report.experiments) {
     const std::string base = dir + "/" + Slug(e.name);
     charts::Series overlap{"overlap@10", {}, {}}, rbo{"RBO (p = 0.9)", {}, {}};

@@ -43,12 +43,14 @@ const char* AuditActionName(AuditAction action) {
     case AuditAction::kAuthDenied: return "auth.denied";
     case AuditAction::kSdkKeyCreate: return "sdk_key.create";
     case AuditAction::kSdkKeyRevoke: return "sdk_key.revoke";
+    case AuditAction::kAuditSignOff: return "audit.signoff";
+    case AuditAction::kAuditLabel: return "audit.label";
   }
   return "?";
 }
 
 StatusOr<AuditAction> ParseAuditAction(const std::string& name) {
-  for (int a = 0; a <= static_cast<int>(AuditAction::kSdkKeyRevoke); ++a) {
+  for (int a = 0; a <= static_cast<int>(AuditAction::kAuditLabel); ++a) {
     if (name == AuditActionName(static_cast<AuditAction>(a))) return static_cast<AuditAction>(a);
   }
   return InvalidArgument("unknown audit action '" + name + "'");

@@ -55,6 +55,8 @@ enum class AuditAction {
   kAuthDenied,          // "auth.denied": the service refused a request (401/403); no token material
   kSdkKeyCreate,        // "sdk_key.create": a GrowthBook SDK client key was issued
   kSdkKeyRevoke,        // "sdk_key.revoke"
+  kAuditSignOff,        // "audit.signoff": a reviewer approved or blocked a step with a governance audit as evidence
+  kAuditLabel,          // "audit.label": a reviewer labelled a sampled served list
 };
 const char* AuditActionName(AuditAction action);
 // Errors: kInvalidArgument for a name that is not an action.

@@ -180,6 +180,18 @@ const std::vector<const char*>& Migrations() {
       -- (a repeated click is refused, not logged twice): an index lookup, not a scan.
       CREATE INDEX feedback_by_request ON feedback(request_id);
       )sql",
+      // 8: reviewers' labels of sampled served lists (issue #11, `steward audit sample` / `label`);
+      // one label per reviewer and list (a new label replaces the reviewer's earlier one).
+      R"sql(
+      CREATE TABLE review_labels (
+        request_id INTEGER NOT NULL,
+        actor      TEXT NOT NULL,
+        label      TEXT NOT NULL,
+        note       TEXT NOT NULL,
+        ts_ms      INTEGER NOT NULL,
+        PRIMARY KEY (request_id, actor)
+      );
+      )sql",
   };
   return migrations;
 }
@@ -428,6 +440,11 @@ double Statement::ColumnDouble(int index) const { return sqlite3_column_double(s
 std::string Statement::ColumnText(int index) const {
   const unsigned char* text = sqlite3_column_text(stmt_, index);
   return text ? std::string(reinterpret_cast<const char*>(text), static_cast<size_t>(sqlite3_column_bytes(stmt_, index))) : std::string();
+}
+std::string_view Statement::ColumnView(int index) const {
+  const unsigned char* text = sqlite3_column_text(stmt_, index);
+  return text ? std::string_view(reinterpret_cast<const char*>(text), static_cast<size_t>(sqlite3_column_bytes(stmt_, index)))
+              : std::string_view();
 }
 bool Statement::ColumnIsNull(int index) const { return sqlite3_column_type(stmt_, index) == SQLITE_NULL; }
 

@@ -1,5 +1,7 @@
 #include "storage/queries.h"
 
+#include <algorithm>
+#include <cstdlib>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <tuple>
@@ -21,7 +23,116 @@ StatusOr<std::vector<ServedItem>> ParseServedJson(const std::string& text) {
   }
 }
 
+// The stored formats, parsed without building a JSON tree: audits read every exposure, and a
+// generic parse of 1M lists costs seconds. Anything unexpected falls back to the full parser.
+// strtoll/strtod stop at the first character that is not part of the number; every stored list
+// ends with ']', so they never read past the view.
+bool ParseServedFast(std::string_view text, std::vector<ServedItem>& out) {
+  out.clear();
+  const char* p = text.data();
+  const char* end = p + text.size();
+  if (p == end || end[-1] != ']') return false;
+  if (p == end || *p != '[') return false;
+  ++p;
+  if (p < end && *p == ']') return p + 1 == end;
+  while (p < end) {
+    if (*p != '[') return false;
+    char* next = nullptr;
+    const long long id = std::strtoll(p + 1, &next, 10);
+    if (next == p + 1 || *next != ',') return false;
+    p = next + 1;
+    const double prop = std::strtod(p, &next);
+    if (next == p || *next != ']') return false;
+    out.push_back({static_cast<int64_t>(id), prop});
+    p = next + 1;
+    if (p < end && *p == ',') {
+      ++p;
+      continue;
+    }
+    return p < end && *p == ']' && p + 1 == end;
+  }
+  return false;
+}
+
+bool ParseIdListFast(std::string_view text, std::vector<int64_t>& out) {
+  out.clear();
+  const char* p = text.data();
+  const char* end = p + text.size();
+  if (p == end || end[-1] != ']') return false;
+  if (p == end || *p != '[') return false;
+  ++p;
+  if (p < end && *p == ']') return p + 1 == end;
+  while (p < end) {
+    char* next = nullptr;
+    const long long id = std::strtoll(p, &next, 10);
+    if (next == p) return false;
+    out.push_back(static_cast<int64_t>(id));
+    p = next;
+    if (p < end && *p == ',') {
+      ++p;
+      continue;
+    }
+    return p < end && *p == ']' && p + 1 == end;
+  }
+  return false;
+}
+
 }  // namespace
+
+Status ForEachAuditedExposure(Database& db, const std::string& experiment, int64_t from_ms, int64_t until_ms,
+                              const std::function<Status(const AuditedExposure&)>& row) {
+  // Clicks first (distinct positions per request, ascending), merged with the exposures by request id.
+  // CROSS JOIN keeps SQLite's join order: one pass over feedback (unindexed by design), a primary-key
+  // lookup per row; the other order scans feedback once per exposure.
+  ASSIGN_OR_RETURN(auto clicks, db.Prepare(
+      "SELECT f.request_id, f.position FROM feedback f CROSS JOIN exposures e ON e.request_id = f.request_id "
+      "WHERE f.kind = 1 AND e.experiment = ?1 AND e.ts_ms >= ?2 AND e.ts_ms < ?3"));
+  clicks->BindText(1, experiment);
+  clicks->BindInt(2, from_ms);
+  clicks->BindInt(3, until_ms);
+  std::vector<std::pair<int64_t, int32_t>> clicked;
+  while (true) {
+    ASSIGN_OR_RETURN(bool more, clicks->Step());
+    if (!more) break;
+    clicked.emplace_back(clicks->ColumnInt(0), static_cast<int32_t>(clicks->ColumnInt(1)));
+  }
+  std::sort(clicked.begin(), clicked.end());  // sorted and distinct here: cheaper than SQL's temp b-tree
+  clicked.erase(std::unique(clicked.begin(), clicked.end()), clicked.end());
+  ASSIGN_OR_RETURN(auto st, db.Prepare(
+      "SELECT e.request_id, e.ts_ms, e.user_id, COALESCE(e.user_key, CAST(e.user_id AS TEXT)), e.arm, COALESCE(e.attributes, ''), "
+      "e.served, "
+      "COALESCE(s.items, e.shadow, '') FROM exposures e LEFT JOIN shadow_results s ON s.request_id = e.request_id "
+      "WHERE e.experiment = ?1 AND e.ts_ms >= ?2 AND e.ts_ms < ?3 ORDER BY e.request_id"));
+  st->BindText(1, experiment);
+  st->BindInt(2, from_ms);
+  st->BindInt(3, until_ms);
+  AuditedExposure e;
+  size_t c = 0;
+  while (true) {
+    ASSIGN_OR_RETURN(bool more, st->Step());
+    if (!more) break;
+    e.request_id = st->ColumnInt(0);
+    e.ts_ms = st->ColumnInt(1);
+    e.user_id = st->ColumnInt(2);
+    e.user_key = st->ColumnView(3);
+    e.arm = st->ColumnView(4);
+    e.attributes = st->ColumnView(5);
+    const std::string_view served = st->ColumnView(6);
+    if (!ParseServedFast(served, e.served)) {
+      ASSIGN_OR_RETURN(e.served, ParseServedJson(std::string(served)));
+    }
+    const std::string_view shadow = st->ColumnView(7);
+    e.shadow.clear();
+    if (!shadow.empty() && !ParseIdListFast(shadow, e.shadow)) {
+      return DataLoss("stored shadow list of request " + std::to_string(e.request_id) + " is not a JSON array of item ids");
+    }
+    e.clicked_positions.clear();
+    while (c < clicked.size() && clicked[c].first < e.request_id) ++c;
+    while (c < clicked.size() && clicked[c].first == e.request_id) e.clicked_positions.push_back(clicked[c++].second);
+    RETURN_IF_ERROR(row(e));
+  }
+  return Status::Ok();
+}
 
 StatusOr<std::vector<ArmCounts>> QueryArmCounts(Database& db) {
   std::map<std::pair<std::string, std::string>, ArmCounts> by_arm;
@@ -228,6 +339,51 @@ StatusOr<int64_t> CountExposuresSince(Database& db, const std::string& experimen
   st->BindInt(2, since_ms);
   ASSIGN_OR_RETURN(bool row, st->Step());
   return row ? st->ColumnInt(0) : 0;
+}
+
+Status SaveReviewLabel(Database& db, const ReviewLabel& label) {
+  ASSIGN_OR_RETURN(std::optional<StoredExposure> exposure, FindExposure(db, label.request_id));
+  if (!exposure) return NotFound("no served list has request id " + std::to_string(label.request_id));
+  ASSIGN_OR_RETURN(auto st, db.Prepare(
+      "INSERT OR REPLACE INTO review_labels (request_id, actor, label, note, ts_ms) VALUES (?, ?, ?, ?, ?)"));
+  st->BindInt(1, label.request_id);
+  st->BindText(2, label.actor);
+  st->BindText(3, label.label);
+  st->BindText(4, label.note);
+  st->BindInt(5, label.ts_ms);
+  return st->Run();
+}
+
+StatusOr<std::vector<ReviewLabel>> LoadReviewLabels(Database& db, const std::string& experiment) {
+  ASSIGN_OR_RETURN(auto st, db.Prepare(
+      "SELECT r.request_id, e.experiment, e.arm, r.actor, r.label, r.note, r.ts_ms FROM review_labels r "
+      "JOIN exposures e ON e.request_id = r.request_id WHERE e.experiment = ? ORDER BY r.request_id, r.actor"));
+  st->BindText(1, experiment);
+  return CollectRows(*st, [](const Statement& r) {
+    return ReviewLabel{r.ColumnInt(0), r.ColumnText(1), r.ColumnText(2), r.ColumnText(3), r.ColumnText(4), r.ColumnText(5), r.ColumnInt(6)};
+  });
+}
+
+StatusOr<std::vector<int64_t>> ExposureIds(Database& db, const std::string& experiment) {
+  ASSIGN_OR_RETURN(auto st, db.Prepare("SELECT request_id FROM exposures WHERE experiment = ? ORDER BY request_id"));
+  st->BindText(1, experiment);
+  return CollectRows(*st, [](const Statement& r) { return r.ColumnInt(0); });
+}
+
+StatusOr<std::map<int64_t, std::vector<int32_t>>> ClickedPositions(Database& db, const std::vector<int64_t>& request_ids) {
+  std::map<int64_t, std::vector<int32_t>> out;
+  for (int64_t id : request_ids) out[id];
+  if (request_ids.empty()) return out;
+  std::string list;
+  for (int64_t id : request_ids) list += (list.empty() ? "" : ",") + std::to_string(id);
+  ASSIGN_OR_RETURN(auto st, db.Prepare("SELECT DISTINCT request_id, position FROM feedback WHERE kind = 1 AND request_id IN (" + list +
+                                       ") ORDER BY 1, 2"));
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, st->Step());
+    if (!row) break;
+    out[st->ColumnInt(0)].push_back(static_cast<int32_t>(st->ColumnInt(1)));
+  }
+  return out;
 }
 
 }  // namespace steward::storage

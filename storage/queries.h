@@ -4,8 +4,10 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/status.h"
@@ -97,5 +99,45 @@ Status ForEachListOutcome(Database& db, const std::string& experiment, int64_t u
 StatusOr<int64_t> QueryLastExposureTime(Database& db, const std::string& experiment);
 // Exposures of `experiment` with ts_ms >= since_ms.
 StatusOr<int64_t> CountExposuresSince(Database& db, const std::string& experiment, int64_t since_ms);
+
+// Reviewers' labels of served lists (issue #11; migration 8).
+struct ReviewLabel {
+  int64_t request_id = 0;
+  std::string experiment, arm;  // of the labelled list (read back; ignored by SaveReviewLabel)
+  std::string actor, label, note;
+  int64_t ts_ms = 0;
+};
+// Saves (or replaces) `actor`'s label of the list. Errors: kNotFound when no exposure has that
+// request id.
+Status SaveReviewLabel(Database& db, const ReviewLabel& label);
+// The labels of one experiment's lists, in request id order.
+StatusOr<std::vector<ReviewLabel>> LoadReviewLabels(Database& db, const std::string& experiment);
+// Distinct clicked positions of each of `request_ids` (one scan of the feedback table).
+StatusOr<std::map<int64_t, std::vector<int32_t>>> ClickedPositions(Database& db, const std::vector<int64_t>& request_ids);
+// Request ids of `experiment`'s exposures, ascending (for drawing review samples).
+StatusOr<std::vector<int64_t>> ExposureIds(Database& db, const std::string& experiment);
+
+// One stored exposure for audits (issue #11), read in request id order: the served list with its
+// per-position propensities, the shadow list (empty when none), the user attributes JSON ("" when
+// none) and the positions clicked (distinct, ascending).
+// The text fields are views into the row being read: valid only during the callback.
+struct AuditedExposure {
+  int64_t request_id = 0;
+  int64_t ts_ms = 0;
+  int64_t user_id = 0;
+  std::string_view user_key;
+  std::string_view arm;
+  std::string_view attributes;
+  std::vector<ServedItem> served;
+  std::vector<int64_t> shadow;
+  std::vector<int32_t> clicked_positions;
+};
+// Calls `row` for every exposure of `experiment` with from_ms <= ts_ms < until_ms, in request id
+// order, in one read (call it inside a read transaction for a consistent snapshot). The shadow list
+// comes from shadow_results (or the exposure's own shadow column). The `row`
+// reference is reused between calls. Errors: kDataLoss for a served or shadow list that is not the
+// stored JSON format.
+Status ForEachAuditedExposure(Database& db, const std::string& experiment, int64_t from_ms, int64_t until_ms,
+                              const std::function<Status(const AuditedExposure&)>& row);
 
 }  // namespace steward::storage

@@ -37,6 +37,8 @@ class Statement {
   int64_t ColumnInt(int index) const;
   double ColumnDouble(int index) const;
   std::string ColumnText(int index) const;
+  // The same without a copy: valid until the next Step(), Reset() or destruction.
+  std::string_view ColumnView(int index) const;
   bool ColumnIsNull(int index) const;
 
  private:

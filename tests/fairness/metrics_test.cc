@@ -50,3 +50,35 @@ TEST(ExposureAccumulator, PositionWeightedGroupShares) {
 
 }  // namespace
 }  // namespace steward::fairness
+
+namespace steward::fairness {
+namespace {
+
+TEST(ExposureDisparity, MaxAbsoluteGapAndRatio) {
+  // Shares 0.7 / 0.3 against catalog 0.5 / 0.5: disparity 0.2; ratio (0.6) / (1.4) = 3/7.
+  const std::vector<double> shares = {0.7, 0.3}, targets = {0.5, 0.5};
+  EXPECT_NEAR(ExposureDisparity(shares, targets), 0.2, 1e-12);
+  EXPECT_NEAR(ExposureRatio(shares, targets), 3.0 / 7.0, 1e-12);
+  // A group with target 0 counts in the disparity but not in the ratio.
+  const std::vector<double> s3 = {0.5, 0.4, 0.1}, t3 = {0.5, 0.5, 0.0};
+  EXPECT_NEAR(ExposureDisparity(s3, t3), 0.1, 1e-12);
+  EXPECT_NEAR(ExposureRatio(s3, t3), 0.8, 1e-12);
+  EXPECT_EQ(ExposureRatio(std::vector<double>{0, 0}, targets), 1.0);
+  EXPECT_EQ(MinMaxRatio(std::vector<double>{}), 1.0);
+  EXPECT_EQ(MaxMinDifference(std::vector<double>{0.2, 0.5, 0.3}), 0.3);
+}
+
+TEST(ListMetrics, IldJaccardCosineSelfInformation) {
+  // Categories [1, 1, 2]: pairs (1,1) same, (1,2) and (1,2) different -> 2/3.
+  EXPECT_NEAR(CategoricalIld(std::vector<int>{1, 1, 2}), 2.0 / 3.0, 1e-12);
+  EXPECT_EQ(CategoricalIld(std::vector<int>{4}), 0.0);
+  // {1,2,3} vs {2,3,4}: 2 common of 4 distinct.
+  EXPECT_DOUBLE_EQ(SortedJaccard(std::vector<int64_t>{1, 2, 3}, std::vector<int64_t>{2, 3, 4}), 0.5);
+  EXPECT_DOUBLE_EQ(SortedJaccard(std::vector<int64_t>{}, std::vector<int64_t>{}), 1.0);
+  EXPECT_DOUBLE_EQ(Cosine(std::vector<double>{1, 0}, std::vector<double>{1, 1}), 1.0 / std::sqrt(2.0));
+  EXPECT_DOUBLE_EQ(SelfInformation(0.25), 2.0);
+  EXPECT_DOUBLE_EQ(Coverage(std::vector<double>{0, 2, 0, 1}), 0.5);
+}
+
+}  // namespace
+}  // namespace steward::fairness
