@@ -715,6 +715,16 @@ std::string Fmt(double v) {
 
 // ---- Reading the stored exposures ----
 
+// The attributes recorded with an exposure (a JSON object; "" or anything else: none), values as text.
+std::map<std::string, std::string> ParseAttributes(const std::string& json) {
+  std::map<std::string, std::string> kv;
+  const auto j = nlohmann::json::parse(json.empty() ? "{}" : json, nullptr, /*allow_exceptions=*/false);
+  if (j.is_object()) {
+    for (auto it = j.begin(); it != j.end(); ++it) kv[it.key()] = it->is_string() ? it->get<std::string>() : it->dump();
+  }
+  return kv;
+}
+
 StatusOr<Users> ResolveUserGroups(const AuditOptions& options, const std::vector<std::string>& keys,
                                   const std::vector<std::string>& attributes, std::string& grouping) {
   Users users;
@@ -741,11 +751,7 @@ StatusOr<Users> ResolveUserGroups(const AuditOptions& options, const std::vector
   std::set<std::string> dims;
   for (const std::string& a : attributes) {
     if (parsed.count(a)) continue;
-    std::map<std::string, std::string> kv;
-    const auto j = nlohmann::json::parse(a.empty() ? "{}" : a, nullptr, /*allow_exceptions=*/false);
-    if (j.is_object()) {
-      for (auto it = j.begin(); it != j.end(); ++it) kv[it.key()] = it->is_string() ? it->get<std::string>() : it->dump();
-    }
+    std::map<std::string, std::string> kv = ParseAttributes(a);
     for (const auto& [k, value] : kv) dims.insert(k);
     parsed.emplace(a, std::move(kv));
   }
@@ -952,12 +958,7 @@ StatusOr<ExperimentAudit> AuditExperiment(storage::Database& db, const experimen
     for (const std::string& a : user_attributes) {
       auto it = by_attributes.find(a);
       if (it == by_attributes.end()) {
-        std::map<std::string, std::string> kv;
-        const auto j = nlohmann::json::parse(a.empty() ? "{}" : a, nullptr, /*allow_exceptions=*/false);
-        if (j.is_object()) {
-          for (auto f = j.begin(); f != j.end(); ++f) kv[f.key()] = f->is_string() ? f->get<std::string>() : f->dump();
-        }
-        it = by_attributes.emplace(a, safety::RestrictedCategories(policy->policy, kv)).first;
+        it = by_attributes.emplace(a, safety::RestrictedCategories(policy->policy, ParseAttributes(a))).first;
       }
       policy->restricted.push_back(it->second);
     }
