@@ -27,7 +27,7 @@ namespace {
 struct GovernanceFlags {
   std::string log, items;
   bool json = false, quiet = false;
-  std::string db, experiment, window = "1d", item_groups, user_groups, out;
+  std::string db, experiment, window = "1d", item_groups, user_groups, out, policy;
   std::string actor, decision, reason, label, note;
   int n = 50;
   int64_t request = 0;
@@ -79,6 +79,7 @@ fairness::AuditOptions AuditOptionsFrom(const GovernanceFlags& f) {
   o.seed = f.seed;
   o.item_groups_file = f.item_groups;
   o.user_groups_file = f.user_groups;
+  o.policy_file = f.policy;
   o.computed_at_ms = SystemClock::Default().NowMillis();
   o.excluded_arm = serving::kExcludedArm;
   return o;
@@ -115,6 +116,8 @@ void AddGovernanceCommands(CLI::App& app) {
   audit->add_option("--bootstrap", f->bootstrap, "Bootstrap replicates over users (0: no intervals)")
       ->capture_default_str()->check(InRange(0, 100000));
   audit->add_flag("--json", f->json, "Print one JSON object (docs/cli.md) instead of Markdown");
+  audit->add_option("--policy", f->policy, "Safety policy (YAML: blocklist, restricted categories per segment, frequency cap) "
+                                          "whose broken rules are counted per arm");
   audit->add_option("--out", f->out, "Also write report.json, report.md, report.html and PNG charts into this directory");
   audit->add_flag("--quiet", f->quiet, "No progress line on stderr");
   audit->callback([f, audit] {
@@ -180,6 +183,7 @@ void AddGovernanceCommands(CLI::App& app) {
   sign_off->add_option("--window", f->window, "Window of the audit's series")->capture_default_str();
   sign_off->add_option("--item-groups", f->item_groups, "CSV item_id,group");
   sign_off->add_option("--user-groups", f->user_groups, "CSV user_id,group");
+  sign_off->add_option("--policy", f->policy, "Safety policy whose broken rules the audit counts");
   sign_off->add_option("--seed", f->seed, "Seed of the bootstrap")->capture_default_str();
   sign_off->add_option("--bootstrap", f->bootstrap, "Bootstrap replicates")->capture_default_str()->check(InRange(0, 100000));
   sign_off->add_flag("--json", f->json, "Print {\"experiment\", \"decision\", \"report_hash\", \"passed\", \"failures\", \"state\"}");

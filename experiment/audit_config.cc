@@ -38,6 +38,7 @@ constexpr KeySpec kKeys[] = {
     {"consecutive_list_similarity_max", "consecutive_list_similarity", AuditBound::kMax, true},
     {"cross_user_similarity_max", "cross_user_similarity", AuditBound::kMax, true},
     {"homogenization_max", "homogenization", AuditBound::kMax, true},
+    {"policy_violations_max", "policy_violation_share", AuditBound::kMax, true},
 };
 constexpr double kDefaultHomogenizationSlopeMax = 0.01;  // per day
 

@@ -22,6 +22,7 @@
 #include "fairness/bootstrap.h"
 #include "fairness/metrics.h"
 #include "fairness/popularity.h"
+#include "safety/policy.h"
 #include "storage/audit_log.h"
 #include "storage/queries.h"
 
@@ -36,6 +37,7 @@ constexpr size_t kBootstrapBlocks = 200;
 // ---- Inputs ----
 
 struct Catalog {
+  std::vector<int64_t> ids;                    // catalog index -> item id
   std::unordered_map<int64_t, int32_t> index;  // item id -> catalog index
   std::vector<int32_t> dense;                  // the same for ids 0..dense.size()-1 (-1: not in the catalog)
   int32_t Find(int64_t id) const {
@@ -123,6 +125,7 @@ StatusOr<Catalog> LoadAuditCatalog(storage::Database& db, const AuditOptions& op
   const bool log_scale = std::any_of(rows.begin(), rows.end(), [](const storage::CatalogRow& r) { return r.popularity < 0.0; });
   for (const auto& r : rows) {
     c.index.emplace(r.item_id, static_cast<int32_t>(c.category.size()));
+    c.ids.push_back(r.item_id);
     c.category.push_back(std::max(r.category, 0));
     c.num_categories = std::max(c.num_categories, r.category + 1);
     c.popularity.push_back(log_scale ? std::exp(r.popularity) : r.popularity);
@@ -179,6 +182,7 @@ struct Sums {
   std::vector<double> tail_share, tail_rows_per_list, mean_popularity, head_rows, tail_rows;
   std::vector<double> novelty, novelty_rows, ild;
   std::vector<double> week_categories, weeks, session_categories, sessions, consecutive_similarity, consecutive_pairs;
+  std::vector<double> policy_violations, policy_blocklist, policy_restricted, policy_cap;  // rows breaking a rule
   // Per user-group dimension d: [row * groups_of_dim[d] + h] clicks and lists of group h's users.
   std::vector<size_t> dim_groups;
   std::vector<std::vector<double>> dim_clicks, dim_lists;
@@ -187,8 +191,15 @@ struct Sums {
 std::vector<std::vector<double>*> PerRowColumns(Sums& s) {
   return {&s.lists, &s.clicks, &s.rows, &s.explored, &s.tail_share, &s.tail_rows_per_list, &s.mean_popularity,
           &s.head_rows, &s.tail_rows, &s.novelty, &s.novelty_rows, &s.ild, &s.week_categories, &s.weeks,
-          &s.session_categories, &s.sessions, &s.consecutive_similarity, &s.consecutive_pairs};
+          &s.session_categories, &s.sessions, &s.consecutive_similarity, &s.consecutive_pairs,
+          &s.policy_violations, &s.policy_blocklist, &s.policy_restricted, &s.policy_cap};
 }
+
+// A safety policy and the categories it keeps from each (global) user.
+struct PolicyContext {
+  safety::SafetyPolicy policy;
+  std::vector<std::set<int>> restricted;
+};
 
 // The per-user sums added up into `blocks` rows (row = block_of[side user]); a bootstrap replicate
 // resamples these blocks (see AuditExperiment).
@@ -250,7 +261,8 @@ Sums Collapse(Sums& s, const std::vector<uint32_t>& block_of, size_t blocks, siz
 // Lists of `side` with from_ms <= ts < until_ms, grouped by user in time order. Only users with a
 // list in the range get a row (`side_user` maps rows to the side's users), so a window costs what
 // its traffic costs.
-Sums BuildSums(const Side& side, const Catalog& cat, const Users& users, int64_t origin_ms, int64_t from_ms, int64_t until_ms) {
+Sums BuildSums(const Side& side, const Catalog& cat, const Users& users, const PolicyContext* policy, int64_t origin_ms,
+               int64_t from_ms, int64_t until_ms) {
   Sums s;
   const size_t G = cat.group_names.size(), C = static_cast<size_t>(cat.num_categories);
   std::vector<uint32_t> in_range;
@@ -265,11 +277,7 @@ Sums BuildSums(const Side& side, const Catalog& cat, const Users& users, int64_t
   s.users = U;
   s.groups = G;
   s.categories = C;
-  for (auto* v : {&s.lists, &s.clicks, &s.rows, &s.explored, &s.tail_share, &s.tail_rows_per_list, &s.mean_popularity,
-                  &s.head_rows, &s.tail_rows, &s.novelty, &s.novelty_rows, &s.ild, &s.week_categories, &s.weeks,
-                  &s.session_categories, &s.sessions, &s.consecutive_similarity, &s.consecutive_pairs}) {
-    v->assign(U, 0.0);
-  }
+  for (auto* v : PerRowColumns(s)) v->assign(U, 0.0);
   s.exposure.assign(U * G, 0.0);
   s.merit.assign(U * G, 0.0);
   s.category.assign(U * C, 0.0);
@@ -304,6 +312,8 @@ Sums BuildSums(const Side& side, const Catalog& cat, const Users& users, int64_t
   uint32_t marks = 0;
   for (size_t u = 0; u < U; ++u) {
     user_items.clear();
+    std::optional<safety::UserPolicyCheck> check;
+    if (policy) check.emplace(policy->policy, policy->restricted[static_cast<size_t>(side.users[static_cast<size_t>(s.side_user[u])])]);
     int64_t week = -1, last_ts = 0;
     uint32_t week_id = 0, session_id = 0;
     double week_distinct = 0.0, session_distinct = 0.0;
@@ -350,6 +360,14 @@ Sums BuildSums(const Side& side, const Catalog& cat, const Users& users, int64_t
           s.merit[u * G + g] += 1.0;
         }
         user_items.push_back(side.items[p]);
+        if (check) {
+          switch (check->Check(cat.ids[item], cat.category[item], l.ts_ms)) {
+            case safety::PolicyRule::kNone: break;
+            case safety::PolicyRule::kBlocklist: s.policy_blocklist[u] += 1, s.policy_violations[u] += 1; break;
+            case safety::PolicyRule::kRestrictedCategory: s.policy_restricted[u] += 1, s.policy_violations[u] += 1; break;
+            case safety::PolicyRule::kFrequencyCap: s.policy_cap[u] += 1, s.policy_violations[u] += 1; break;
+          }
+        }
         cats.push_back(static_cast<int>(c));
         current.push_back(side.items[p]);
         if (week_mark[c] != week_id) week_mark[c] = week_id, week_distinct += 1.0;
@@ -509,7 +527,7 @@ double PairMean(const std::vector<double>& values, const std::vector<std::pair<u
 // point estimate, resample counts a bootstrap replicate.
 Values Compute(const Sums& s, const Catalog& cat, const Side& side, const Users& users, const PairSeries* pairs,
                double window_days, const std::vector<double>& row_weights, const std::vector<double>& pair_weights,
-               bool keep_item_counts) {
+               bool keep_item_counts, bool with_policy) {
   Values v;
   std::vector<double> w(s.users);
   for (size_t u = 0; u < s.users; ++u) w[u] = row_weights[static_cast<size_t>(s.side_user[u])];
@@ -544,6 +562,12 @@ Values Compute(const Sums& s, const Catalog& cat, const Side& side, const Users&
   m["categories_per_session"] = Ratio(Dot(w, s.session_categories), Dot(w, s.sessions));
   m["consecutive_list_similarity"] = Ratio(Dot(w, s.consecutive_similarity), Dot(w, s.consecutive_pairs));
   m["exploration_share"] = Ratio(Dot(w, s.explored), rows);
+  if (with_policy) {
+    m["policy_violation_share"] = Ratio(Dot(w, s.policy_violations), rows);
+    m["policy_blocklist_share"] = Ratio(Dot(w, s.policy_blocklist), rows);
+    m["policy_restricted_share"] = Ratio(Dot(w, s.policy_restricted), rows);
+    m["policy_cap_share"] = Ratio(Dot(w, s.policy_cap), rows);
+  }
   if (side.has_clicks) {
     m["ctr"] = Ratio(clicks, lists);
     v.merit = ExposureShares(merit);
@@ -691,6 +715,16 @@ std::string Fmt(double v) {
 
 // ---- Reading the stored exposures ----
 
+// The attributes recorded with an exposure (a JSON object; "" or anything else: none), values as text.
+std::map<std::string, std::string> ParseAttributes(const std::string& json) {
+  std::map<std::string, std::string> kv;
+  const auto j = nlohmann::json::parse(json.empty() ? "{}" : json, nullptr, /*allow_exceptions=*/false);
+  if (j.is_object()) {
+    for (auto it = j.begin(); it != j.end(); ++it) kv[it.key()] = it->is_string() ? it->get<std::string>() : it->dump();
+  }
+  return kv;
+}
+
 StatusOr<Users> ResolveUserGroups(const AuditOptions& options, const std::vector<std::string>& keys,
                                   const std::vector<std::string>& attributes, std::string& grouping) {
   Users users;
@@ -717,11 +751,7 @@ StatusOr<Users> ResolveUserGroups(const AuditOptions& options, const std::vector
   std::set<std::string> dims;
   for (const std::string& a : attributes) {
     if (parsed.count(a)) continue;
-    std::map<std::string, std::string> kv;
-    const auto j = nlohmann::json::parse(a.empty() ? "{}" : a, nullptr, /*allow_exceptions=*/false);
-    if (j.is_object()) {
-      for (auto it = j.begin(); it != j.end(); ++it) kv[it.key()] = it->is_string() ? it->get<std::string>() : it->dump();
-    }
+    std::map<std::string, std::string> kv = ParseAttributes(a);
     for (const auto& [k, value] : kv) dims.insert(k);
     parsed.emplace(a, std::move(kv));
   }
@@ -919,6 +949,20 @@ StatusOr<ExperimentAudit> AuditExperiment(storage::Database& db, const experimen
   RETURN_IF_ERROR(read_status);
   if (options.progress) options.progress(read, read);
   ASSIGN_OR_RETURN(Users users, ResolveUserGroups(options, user_keys, user_attributes, out.user_grouping));
+  std::optional<PolicyContext> policy;
+  if (!options.policy_file.empty()) {
+    policy.emplace();
+    ASSIGN_OR_RETURN(policy->policy, safety::LoadSafetyPolicy(options.policy_file));
+    out.policy_reason = policy->policy.reason;
+    std::unordered_map<std::string, std::set<int>> by_attributes;  // each distinct attributes JSON once
+    for (const std::string& a : user_attributes) {
+      auto it = by_attributes.find(a);
+      if (it == by_attributes.end()) {
+        it = by_attributes.emplace(a, safety::RestrictedCategories(policy->policy, ParseAttributes(a))).first;
+      }
+      policy->restricted.push_back(it->second);
+    }
+  }
 
   const size_t windows = out.to_ms >= out.from_ms && !first
                              ? static_cast<size_t>((out.to_ms - out.from_ms) / options.window_ms + 1) : 0;
@@ -947,17 +991,18 @@ StatusOr<ExperimentAudit> AuditExperiment(storage::Database& db, const experimen
     arm.users = static_cast<int64_t>(side.users.size());
     arm.item_groups = cat.group_names;
     arm.target_share = cat.target;
-    Sums sums = BuildSums(side, cat, users, out.from_ms, INT64_MIN, INT64_MAX);
+    const PolicyContext* pc = policy ? &*policy : nullptr;
+    Sums sums = BuildSums(side, cat, users, pc, out.from_ms, INT64_MIN, INT64_MAX);
     const PairSeries pairs = BuildPairs(side, out.from_ms, options.window_ms, windows, options.max_pairs, Mix64(options.seed + a));
     // First and last windows for the drifts, over the same users (so one weight vector serves all).
     const int64_t last_start = out.from_ms + static_cast<int64_t>(windows > 0 ? windows - 1 : 0) * options.window_ms;
-    Sums first_window = BuildSums(side, cat, users, out.from_ms, out.from_ms, out.from_ms + options.window_ms);
-    Sums last_window = BuildSums(side, cat, users, out.from_ms, last_start, last_start + options.window_ms);
+    Sums first_window = BuildSums(side, cat, users, nullptr, out.from_ms, out.from_ms, out.from_ms + options.window_ms);
+    Sums last_window = BuildSums(side, cat, users, nullptr, out.from_ms, last_start, last_start + options.window_ms);
     const auto figures = [&](const Sums& all, const Sums& first_w, const Sums& last_w, const std::vector<double>& w,
                              const std::vector<double>& pair_w, bool keep) {
-      Values v = Compute(all, cat, side, users, &pairs, window_days, w, pair_w, keep);
-      const Values f = Compute(first_w, cat, side, users, nullptr, window_days, w, pair_w, false);
-      const Values l = Compute(last_w, cat, side, users, nullptr, window_days, w, pair_w, false);
+      Values v = Compute(all, cat, side, users, &pairs, window_days, w, pair_w, keep, pc != nullptr);
+      const Values f = Compute(first_w, cat, side, users, nullptr, window_days, w, pair_w, false, false);
+      const Values l = Compute(last_w, cat, side, users, nullptr, window_days, w, pair_w, false, false);
       v.scalar["gini_drift"] = l.scalar.at("gini") - f.scalar.at("gini");
       v.scalar["coverage_drift"] = l.scalar.at("coverage") - f.scalar.at("coverage");
       return v;
@@ -1121,6 +1166,7 @@ nlohmann::json ExperimentJson(const ExperimentAudit& e) {
           {"item_groups", e.item_grouping},
           {"user_groups", e.user_grouping},
           {"items_outside_catalog", e.outside_catalog},
+          {"policy", e.policy_reason.empty() ? nlohmann::json(nullptr) : nlohmann::json(e.policy_reason)},
           {"thresholds", nlohmann::json::parse(experiment::AuditsConfigJson(e.audits))},
           {"passed", e.passed},
           {"failures", e.failures},

@@ -35,6 +35,9 @@ struct AuditOptions {
   // `user_id,group` CSV (user_id as sent to Steward); Default "": the attributes recorded with
   // exposures, each attribute a dimension, plus their intersection.
   std::string user_groups_file;
+  // A safety policy (safety/policy.h) whose broken rules are counted per side
+  // (policy_violation_share and one share per rule). Default "": none.
+  std::string policy_file;
   int64_t until_ms = INT64_MAX;  // audit exposures with ts_ms < until_ms. Default: all
   int64_t computed_at_ms = 0;    // when the audit is computed (the caller's clock), recorded in the report
   bool shadow = true;            // audit the shadow model's lists as one more side. Default: true
@@ -93,6 +96,7 @@ struct ExperimentAudit {
   int64_t computed_at_ms = 0;
   int64_t outside_catalog = 0;     // served items missing from the catalog snapshot (not audited)
   std::string item_grouping, user_grouping;
+  std::string policy_reason;       // the safety policy checked (AuditOptions::policy_file); "" for none
   experiment::AuditsConfig audits;
   std::vector<ArmAudit> arms;
   std::vector<WindowAudit> windows;

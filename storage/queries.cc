@@ -27,24 +27,18 @@ StatusOr<std::vector<ServedItem>> ParseServedJson(const std::string& text) {
 // generic parse of 1M lists costs seconds. Anything unexpected falls back to the full parser.
 // strtoll/strtod stop at the first character that is not part of the number; every stored list
 // ends with ']', so they never read past the view.
-bool ParseServedFast(std::string_view text, std::vector<ServedItem>& out) {
-  out.clear();
+// "[" element ("," element)* "]" or "[]"; `element(p)` parses one element at p, returning the
+// character after it (nullptr when it is not one).
+template <typename Element>
+bool ParseArrayFast(std::string_view text, Element element) {
   const char* p = text.data();
   const char* end = p + text.size();
-  if (p == end || end[-1] != ']') return false;
-  if (p == end || *p != '[') return false;
+  if (p == end || end[-1] != ']' || *p != '[') return false;
   ++p;
   if (p < end && *p == ']') return p + 1 == end;
   while (p < end) {
-    if (*p != '[') return false;
-    char* next = nullptr;
-    const long long id = std::strtoll(p + 1, &next, 10);
-    if (next == p + 1 || *next != ',') return false;
-    p = next + 1;
-    const double prop = std::strtod(p, &next);
-    if (next == p || *next != ']') return false;
-    out.push_back({static_cast<int64_t>(id), prop});
-    p = next + 1;
+    p = element(p);
+    if (!p) return false;
     if (p < end && *p == ',') {
       ++p;
       continue;
@@ -54,27 +48,30 @@ bool ParseServedFast(std::string_view text, std::vector<ServedItem>& out) {
   return false;
 }
 
+bool ParseServedFast(std::string_view text, std::vector<ServedItem>& out) {
+  out.clear();
+  return ParseArrayFast(text, [&](const char* p) -> const char* {  // [item_id,propensity]
+    if (*p != '[') return nullptr;
+    char* next = nullptr;
+    const long long id = std::strtoll(p + 1, &next, 10);
+    if (next == p + 1 || *next != ',') return nullptr;
+    const char* prop_at = next + 1;
+    const double prop = std::strtod(prop_at, &next);
+    if (next == prop_at || *next != ']') return nullptr;
+    out.push_back({static_cast<int64_t>(id), prop});
+    return next + 1;
+  });
+}
+
 bool ParseIdListFast(std::string_view text, std::vector<int64_t>& out) {
   out.clear();
-  const char* p = text.data();
-  const char* end = p + text.size();
-  if (p == end || end[-1] != ']') return false;
-  if (p == end || *p != '[') return false;
-  ++p;
-  if (p < end && *p == ']') return p + 1 == end;
-  while (p < end) {
+  return ParseArrayFast(text, [&](const char* p) -> const char* {
     char* next = nullptr;
     const long long id = std::strtoll(p, &next, 10);
-    if (next == p) return false;
+    if (next == p) return nullptr;
     out.push_back(static_cast<int64_t>(id));
-    p = next;
-    if (p < end && *p == ',') {
-      ++p;
-      continue;
-    }
-    return p < end && *p == ']' && p + 1 == end;
-  }
-  return false;
+    return next;
+  });
 }
 
 }  // namespace

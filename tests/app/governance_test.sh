@@ -90,6 +90,22 @@ assert json.load(open(os.path.join(d, 'report.json')))['experiments'][0]['name']
 " "$WORK/report"
 check "audit markdown" bash -c "'$STEWARD' audit --db '$DB' --bootstrap 5 --quiet | grep -q '# Governance audit'"
 
+# --policy: the rows breaking each rule, per arm.
+printf 'reason: e2e policy\nblocklist: [1]\nmax_impressions_per_user_item: 2\n' >"$WORK/policy.yaml"
+check "audit --policy counts violations" python3 -c "
+import json, subprocess, sys
+j = json.loads(subprocess.check_output([sys.argv[1], 'audit', '--db', sys.argv[2], '--json', '--quiet', '--bootstrap', '0', '--policy', sys.argv[3]]))
+e = j['experiments'][0]
+assert e['policy'] == 'e2e policy', e['policy']
+for a in e['arms']:
+    m = a['metrics']
+    assert 0 <= m['policy_violation_share']['value'] <= 1
+    assert abs(m['policy_blocklist_share']['value'] + m['policy_restricted_share']['value'] + m['policy_cap_share']['value'] - m['policy_violation_share']['value']) < 1e-9
+" "$STEWARD" "$DB" "$WORK/policy.yaml"
+printf 'reason: x\nblocklst: [1]\n' >"$WORK/badpolicy.yaml"
+check "a bad policy exits 2" exit_code 2 "$STEWARD" audit --db "$DB" --policy "$WORK/badpolicy.yaml" --quiet
+check "the error names the field" grep -q "blocklist" "$WORK/stderr.txt"
+
 # sample and label: seeded draws, labels stored and reported per arm.
 "$STEWARD" audit sample --db "$DB" --experiment homepage-recs --n 5 --seed 9 --json >"$WORK/sample.json"
 "$STEWARD" audit sample --db "$DB" --experiment homepage-recs --n 5 --seed 9 --json >"$WORK/sample2.json"

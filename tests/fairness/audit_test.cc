@@ -193,6 +193,42 @@ TEST_F(AuditTest, MissingCatalogAndBadGroupsFile) {
   EXPECT_NE(bad.status().message().find("item_id"), std::string::npos);
 }
 
+TEST_F(AuditTest, SafetyPolicyViolationsPerRule) {
+  const std::string policy = path_ + ".policy.yaml";
+  std::ofstream(policy) << "reason: test policy\nblocklist: [2]\n"
+                           "restricted_categories:\n  - {attribute: band, value: a, categories: [0]}\n"
+                           "max_impressions_per_user_item: 1\ncap_window: 10d\n";
+  AuditOptions options;
+  options.bootstrap = 0;
+  options.policy_file = policy;
+  auto audit = AuditExperiment(*db_, Config("audits:\n  policy_violations_max: 0.5\n  min_users: 1\n"), options);
+  std::filesystem::remove(policy);
+  ASSERT_TRUE(audit.ok()) << audit.status().ToString();
+  EXPECT_EQ(audit->policy_reason, "test policy");
+  // Control, by hand: user 1 (band a) r1 items 1 (category 0: restricted), 3 (category 0:
+  // restricted); r2 item 1 (restricted; also its second impression), item 2 (blocklisted); user 3
+  // (band b) r5 item 1: allowed. 4 of 5 rows break a rule: 3 restricted, 1 blocklisted.
+  const ArmAudit& c = Arm(*audit, "control");
+  EXPECT_DOUBLE_EQ(c.metrics.at("policy_violation_share").value, 0.8);
+  EXPECT_DOUBLE_EQ(c.metrics.at("policy_restricted_share").value, 0.6);
+  EXPECT_DOUBLE_EQ(c.metrics.at("policy_blocklist_share").value, 0.2);
+  EXPECT_DOUBLE_EQ(c.metrics.at("policy_cap_share").value, 0.0);
+  // Treatment: user 2 (band b) sees item 4 on day 0 and day 8, inside one 10-day cap window: the
+  // second impression breaks the cap (1 of 3 rows).
+  const ArmAudit& t = Arm(*audit, "treatment");
+  EXPECT_NEAR(t.metrics.at("policy_cap_share").value, 1.0 / 3.0, 1e-12);
+  EXPECT_NEAR(t.metrics.at("policy_violation_share").value, 1.0 / 3.0, 1e-12);
+  EXPECT_EQ(t.checks[0].status, CheckStatus::kPass);
+  EXPECT_EQ(c.checks[0].status, CheckStatus::kFail);  // reported; the first arm does not gate
+  EXPECT_TRUE(audit->passed);
+  // A bad policy file is an error naming the field.
+  std::ofstream(policy) << "reason: x\nmax_impressions_per_user_item: -1\n";
+  auto bad = AuditExperiment(*db_, Config(""), options);
+  std::filesystem::remove(policy);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("max_impressions_per_user_item"), std::string::npos) << bad.status().message();
+}
+
 TEST_F(AuditTest, ReviewSamplesAndLabels) {
   AuditOptions options;
   auto a = DrawReviewSample(*db_, Config(""), 2, 11, options);
