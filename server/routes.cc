@@ -46,6 +46,8 @@ Route MatchRoute(const std::string& method, const std::string& path) {
     case Endpoint::kExperimentAction:
     case Endpoint::kKillSwitch:
     case Endpoint::kAuditVerify:
+    case Endpoint::kExperimentAudit:
+    case Endpoint::kSignOff:
       r.blocking = true;
       break;
     default:
@@ -92,6 +94,18 @@ Route MatchRouteOnly(const std::string& method, const std::string& path) {
       return r;
     }
     const std::string name = rest.substr(0, slash), action = rest.substr(slash + 1);
+    if (action == "audit" && !name.empty()) {
+      if (!get) return WrongMethod("/v1/experiments/{name}/audit", "GET");
+      Route r = Make(Endpoint::kExperimentAudit, Permission::kRead, "/v1/experiments/{name}/audit");
+      r.name = name;
+      return r;
+    }
+    if (action == "sign-off" && !name.empty()) {
+      if (!post) return WrongMethod("/v1/experiments/{name}/sign-off", "POST");
+      Route r = Make(Endpoint::kSignOff, Permission::kReview, "/v1/experiments/{name}/sign-off");
+      r.name = name;
+      return r;
+    }
     Permission need;
     if (action == "start" || action == "promote" || action == "stop") {
       need = Permission::kOwn;

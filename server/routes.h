@@ -13,6 +13,8 @@ enum class Endpoint {
   kExperiments, kExperiment, kCreateExperiment, kExperimentAction, kKillSwitch,
   kAudit, kAuditVerify,
   kSdkPayload,  // GET /api/features/{client_key}: authenticated by the client key, not a token
+  kExperimentAudit,  // GET /v1/experiments/{name}/audit: the governance audit (fairness/audit.h)
+  kSignOff,          // POST /v1/experiments/{name}/sign-off: a reviewer's decision with a fresh audit
 };
 
 // What a token's role must allow (docs/api.md, the role matrix).
@@ -21,7 +23,7 @@ enum class Permission {
   kRead,     // every authenticated role
   kServe,    // service: recommend, assign, events
   kOwn,      // owner: create, start, promote, stop
-  kReview,   // reviewer: approve
+  kReview,   // reviewer: approve, sign-off
   kOperate,  // oncall: rollback, kill switch
 };
 // The roles that hold a permission, for messages ("service or admin").

@@ -16,6 +16,7 @@
 #include "common/log.h"
 #include "common/text.h"
 #include "experiment/stats.h"
+#include "fairness/audit.h"
 #include "server/metrics.h"
 #include "server/request_parse.h"
 #include "server/routes.h"
@@ -276,6 +277,11 @@ struct Service::Impl {
   HttpResponse AuditVerify();
   HttpResponse RenderMetrics();
   HttpResponse SdkPayload(const std::string& client_key, const std::string& if_none_match);
+  HttpResponse ExperimentAudit(const std::string& name, const HttpRequest& request);
+  HttpResponse SignOff(const std::string& name, const HttpRequest& request, const Principal& who);
+  // The governance audit of `name` on a connection of its own (it reads every stored exposure: the
+  // control connection stays free meanwhile).
+  StatusOr<std::pair<fairness::ExperimentAudit, fairness::AuditOptions>> Audit(const std::string& name, int64_t bootstrap, int64_t seed);
 
   Status Tick() {
     std::shared_ptr<Generation> gen = Current();
@@ -429,6 +435,8 @@ HttpResponse Service::Handle(const HttpRequest& request) {
       case Endpoint::kAudit: response = p.Audit(request); return;
       case Endpoint::kAuditVerify: response = p.AuditVerify(); return;
       case Endpoint::kMetrics: response = p.RenderMetrics(); return;
+      case Endpoint::kExperimentAudit: response = p.ExperimentAudit(route.name, request); return;
+      case Endpoint::kSignOff: response = p.SignOff(route.name, request, *who); return;
       default: response = ErrorResponse({404, "not_found", "no endpoint", ""}); return;
     }
   }();
@@ -806,6 +814,74 @@ HttpResponse Service::Impl::AuditVerify() {
                             {"problem", result->problem},
                             {"anchored_seq", result->anchored_seq},
                             {"unanchored_reason", result->unanchored_reason}});
+}
+
+StatusOr<std::pair<fairness::ExperimentAudit, fairness::AuditOptions>> Service::Impl::Audit(const std::string& name, int64_t bootstrap,
+                                                                                            int64_t seed) {
+  storage::DatabaseOptions read_only;
+  read_only.read_only = true;
+  ASSIGN_OR_RETURN(auto db, storage::Database::Open(options.db_path, read_only));
+  ManualClock reads(0);
+  ASSIGN_OR_RETURN(experiment::ExperimentConfig config, serving::RolloutController(*db, reads).Config(name));
+  fairness::AuditOptions o;
+  o.bootstrap = static_cast<int>(bootstrap);
+  o.seed = static_cast<uint64_t>(seed);
+  o.computed_at_ms = clock->NowMillis();
+  o.excluded_arm = serving::kExcludedArm;
+  ASSIGN_OR_RETURN(fairness::ExperimentAudit report, fairness::AuditExperiment(*db, config, o));
+  return std::make_pair(std::move(report), o);
+}
+
+HttpResponse Service::Impl::ExperimentAudit(const std::string& name, const HttpRequest& request) {
+  const auto query = QueryOf(request.target);
+  int64_t bootstrap = 200, seed = 1;
+  if (auto e = QueryInt(query, "bootstrap", 0, 10000, bootstrap)) return ErrorResponse(*e);
+  if (auto e = QueryInt(query, "seed", 0, INT64_MAX, seed)) return ErrorResponse(*e);
+  auto audited = Audit(name, bootstrap, seed);
+  if (!audited.ok()) return ErrorResponse(FromStatus(audited.status(), audited.status().code() == StatusCode::kNotFound ? "name" : ""));
+  HttpResponse r;
+  r.body = fairness::ExperimentAuditJson(audited->first, audited->second) + "\n";
+  return r;
+}
+
+// Same decision and evidence as `steward audit sign-off`: a fresh audit, its hash, the definitions
+// version and the thresholds into the audit log (serving::SignOffFor, RolloutController::SignOffStep).
+HttpResponse Service::Impl::SignOff(const std::string& name, const HttpRequest& request, const Principal& who) {
+  json body;
+  if (auto e = ParseObject(request.body, options.max_json_depth, body)) return ErrorResponse(*e);
+  std::string decision, reason;
+  int64_t bootstrap = 200, seed = 1;
+  if (auto e = GetString(body, "decision", true, decision)) return ErrorResponse(*e);
+  if (decision != "approve" && decision != "block") return ErrorResponse(BadField("decision", "must be \"approve\" or \"block\""));
+  if (auto e = GetString(body, "reason", true, reason)) return ErrorResponse(*e);
+  if (reason.empty()) return ErrorResponse(BadField("reason", "required: say why"));
+  if (auto e = GetInt(body, "bootstrap", false, 0, 10000, bootstrap)) return ErrorResponse(*e);
+  if (auto e = GetInt(body, "seed", false, 0, INT64_MAX, seed)) return ErrorResponse(*e);
+  auto audited = Audit(name, bootstrap, seed);
+  if (!audited.ok()) return ErrorResponse(FromStatus(audited.status(), audited.status().code() == StatusCode::kNotFound ? "name" : ""));
+  const fairness::ExperimentAudit& report = audited->first;
+  json out;
+  {
+    std::lock_guard lock(control_mu);
+    serving::RolloutController controller(*control_db, *clock);
+    auto config = controller.Config(name);
+    if (!config.ok()) return ErrorResponse(FromStatus(config.status(), "name"));
+    const serving::SignOff s = serving::SignOffFor(
+        report, audited->second, config->audits,
+        decision == "approve" ? serving::SignOff::Decision::kApprove : serving::SignOff::Decision::kBlock, who.name, reason);
+    Status signed_off = controller.SignOffStep(name, s);
+    if (!signed_off.ok()) return ErrorResponse(FromStatus(signed_off));
+    auto status = controller.Status(name);
+    if (!status.ok()) return ErrorResponse(FromStatus(status.status()));
+    out = {{"experiment", name}, {"decision", decision}, {"report_hash", s.report_hash},
+           {"definitions_version", s.definitions_version}, {"passed", report.passed}, {"failures", report.failures},
+           {"state", experiment::RolloutStateName(status->state)}, {"blocked", status->blocked}, {"approvals", status->approvals}};
+  }
+  if (auto gen = Current()) {
+    Status r = gen->pipeline->Refresh();
+    if (!r.ok()) STEWARD_LOG(kWarn) << "refresh after a sign-off: " << r.ToString();
+  }
+  return JsonResponse(200, out);
 }
 
 // GrowthBook's SDK payload (docs/api.md, "GrowthBook SDKs"): one feature per experiment whose value

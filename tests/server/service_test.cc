@@ -18,6 +18,7 @@
 #include "server/service.h"
 #include "storage/audit_log.h"
 #include "storage/database.h"
+#include "storage/queries.h"
 #include "storage/statement.h"
 #include "storage/token_store.h"
 
@@ -81,6 +82,12 @@ struct Fixture {
       auto token = storage::TokenStore(**opened).Create(std::string(role) + "-token", *storage::ParseRole(role), "test", clock.NowMillis());
       EXPECT_TRUE(token.ok()) << token.status().ToString();
       tokens[role] = *token;
+    }
+    {
+      // The catalog snapshot the serving process saves (steward serve does; audits read it).
+      std::vector<storage::CatalogRow> rows;
+      for (int i = 0; i < 50; ++i) rows.push_back({1000 + i, i % 2, i % 3, static_cast<double>(50 - i)});
+      EXPECT_TRUE(storage::SaveCatalog(**opened, rows).ok());
     }
     ServiceOptions options;
     options.db_path = db;
@@ -452,6 +459,38 @@ TEST(Service, ExperimentLifecycleThroughTheApi) {
   const std::string metrics = f.Call("GET", "/metrics", "service").body;
   EXPECT_NE(metrics.find("steward_experiment_state{experiment=\"checkout-recs\",state=\"rolled_back\"} 1"), std::string::npos);
   EXPECT_NE(metrics.find("steward_experiment_coverage{experiment=\"checkout-recs\"} 0"), std::string::npos);
+}
+
+// A reviewer signs off through the API with a fresh governance audit as evidence (the same record as
+// `steward audit sign-off`); a plain approval by the reviewer role is refused when audits: is set.
+TEST(Service, ReviewerSignsOffWithTheAuditAsEvidence) {
+  Fixture f("svc-signoff");
+  ASSERT_EQ(f.Call("POST", "/v1/experiments", "owner", std::string(kExperiment) + "audits: {aplt_min: 0.0}\n").status, 201);
+  ASSERT_EQ(f.Call("POST", "/v1/experiments/checkout-recs/start", "owner", "{}").status, 200);
+  for (int i = 0; i < 40; ++i) f.Call("POST", "/v1/recommend", "service", R"({"user_id":"u)" + std::to_string(i) + R"("})");
+  for (int i = 0; i < 300 && f.Call("GET", "/metrics", "service").body.find("steward_events_committed_total 40\n") == std::string::npos; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));  // the audit reads committed exposures
+  }
+  Fixture& g = f;
+  HttpResponse audit = g.Call("GET", "/v1/experiments/checkout-recs/audit?bootstrap=0", "reviewer");
+  EXPECT_EQ(audit.status, 200) << audit.body.substr(0, 500);
+  EXPECT_EQ(g.Call("GET", "/v1/experiments/nope/audit", "reviewer").status, 404);
+  EXPECT_EQ(g.Call("POST", "/v1/experiments/checkout-recs/sign-off", "owner", R"({"decision":"approve","reason":"x"})").status, 403);
+  EXPECT_EQ(g.Json(g.Call("POST", "/v1/experiments/checkout-recs/sign-off", "reviewer", R"({"decision":"maybe","reason":"x"})"))["error"]["field"],
+            "decision");
+  HttpResponse plain = g.Call("POST", "/v1/experiments/checkout-recs/approve", "reviewer", R"({"role":"rai-reviewer"})");
+  EXPECT_EQ(plain.status, 409) << plain.body;
+  HttpResponse signed_off =
+      g.Call("POST", "/v1/experiments/checkout-recs/sign-off", "reviewer", R"({"decision":"approve","reason":"audit reviewed","bootstrap":0})");
+  ASSERT_EQ(signed_off.status, 200) << signed_off.body;
+  const json out = g.Json(signed_off);
+  EXPECT_EQ(out["report_hash"].get<std::string>().size(), 64u);
+  auto db = storage::Database::Open(g.db);
+  auto rows = storage::AuditLog(**db).ForSubject("checkout-recs");
+  ASSERT_TRUE(rows.ok());
+  EXPECT_EQ(rows->back().action, "audit.signoff");
+  EXPECT_EQ(rows->back().actor, "reviewer-token");
+  EXPECT_NE(rows->back().payload.find(out["report_hash"].get<std::string>()), std::string::npos);
 }
 
 TEST(Service, AuditPagesAndVerifies) {
