@@ -145,13 +145,7 @@ StatusOr<DemoSummary> RunDemo(const DemoOptions& options) {
                         .status());
   }
 
-  std::shared_ptr<const safety::BlocklistFilter> blocklist;
-  if (!options.blocklist_file.empty()) {
-    std::vector<int64_t> ids;
-    for (const auto& item : catalog->items) ids.push_back(item.id);
-    ASSIGN_OR_RETURN(safety::BlocklistFilter filter, safety::BlocklistFilter::Load(options.blocklist_file, ids));
-    blocklist = std::make_shared<safety::BlocklistFilter>(std::move(filter));
-  }
+  ASSIGN_OR_RETURN(std::shared_ptr<const safety::BlocklistFilter> blocklist, LoadBlocklist(options.blocklist_file, *catalog));
 
   // Audit rows of a demo run are in simulated event time, like the controller's; the wall-clock
   // time goes into the details.

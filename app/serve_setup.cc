@@ -23,13 +23,7 @@ StatusOr<std::function<StatusOr<serving::PipelineSetup>(const std::vector<std::s
   auto world = std::make_shared<const sim::World>(std::move(built));
   auto catalog = SimCatalog(*world);
 
-  std::shared_ptr<const safety::BlocklistFilter> blocklist;
-  if (!options.blocklist_file.empty()) {
-    std::vector<int64_t> ids;
-    for (const auto& item : catalog->items) ids.push_back(item.id);
-    ASSIGN_OR_RETURN(safety::BlocklistFilter filter, safety::BlocklistFilter::Load(options.blocklist_file, ids));
-    blocklist = std::make_shared<safety::BlocklistFilter>(std::move(filter));
-  }
+  ASSIGN_OR_RETURN(std::shared_ptr<const safety::BlocklistFilter> blocklist, LoadBlocklist(options.blocklist_file, *catalog));
   {
     ASSIGN_OR_RETURN(auto db, storage::Database::Open(options.db_path));
     std::vector<storage::CatalogRow> rows;

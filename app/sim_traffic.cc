@@ -24,4 +24,12 @@ std::shared_ptr<const models::Catalog> SimCatalog(const sim::World& world) {
   return catalog;
 }
 
+StatusOr<std::shared_ptr<const safety::BlocklistFilter>> LoadBlocklist(const std::string& file, const models::Catalog& catalog) {
+  if (file.empty()) return std::shared_ptr<const safety::BlocklistFilter>();
+  std::vector<int64_t> ids;
+  for (const auto& item : catalog.items) ids.push_back(item.id);
+  ASSIGN_OR_RETURN(safety::BlocklistFilter filter, safety::BlocklistFilter::Load(file, ids));
+  return std::shared_ptr<const safety::BlocklistFilter>(std::make_shared<safety::BlocklistFilter>(std::move(filter)));
+}
+
 }  // namespace steward::app

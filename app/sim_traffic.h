@@ -6,7 +6,9 @@
 #include <memory>
 #include <string>
 
+#include "common/status.h"
 #include "models/recommender.h"
+#include "safety/blocklist_filter.h"
 #include "serving/pipeline.h"
 #include "sim/world.h"
 
@@ -19,5 +21,9 @@ serving::ServeRequest SimServeRequest(const sim::User& user, int64_t ts_ms, int 
 
 // The catalog the models see, built from the world's items.
 std::shared_ptr<const models::Catalog> SimCatalog(const sim::World& world);
+
+// The safety blocklist of `file` over `catalog` (nullptr when `file` is ""): the screen every
+// model of a run gets.
+StatusOr<std::shared_ptr<const safety::BlocklistFilter>> LoadBlocklist(const std::string& file, const models::Catalog& catalog);
 
 }  // namespace steward::app

@@ -80,6 +80,17 @@ struct alignas(64) JoinShard {
   uint64_t served = 0, excluded = 0, screened_out = 0;  // under mu (no shared counter on the hot path)
 };
 
+// The attributes an exposure records: only the keys the experiment declares, as a JSON object;
+// "" when it declares none.
+std::string RecordedAttributes(const ExperimentConfig& config, const std::vector<std::pair<std::string, std::string>>& sent) {
+  if (config.attributes.empty()) return "";
+  nlohmann::json attributes = nlohmann::json::object();
+  for (const auto& [key, value] : sent) {
+    if (std::find(config.attributes.begin(), config.attributes.end(), key) != config.attributes.end()) attributes[key] = value;
+  }
+  return DumpJson(attributes);
+}
+
 // Spreads request ids (consecutive within a thread's block) over the shards.
 size_t ShardOf(int64_t request_id) { return static_cast<size_t>(Mix64(static_cast<uint64_t>(request_id)) % kShards); }
 
@@ -581,15 +592,7 @@ StatusOr<ServeResponse> ServingPipeline::Serve(const ServeRequest& request) {
     exposure.ts_ms = request.ts_ms;
     exposure.user_id = out.user;
     exposure.user_key = request.user_id;
-    if (config && !config->attributes.empty()) {
-      nlohmann::json attributes = nlohmann::json::object();
-      for (const auto& [key, value] : request.attributes) {
-        if (std::find(config->attributes.begin(), config->attributes.end(), key) != config->attributes.end()) {
-          attributes[key] = value;
-        }
-      }
-      exposure.attributes = DumpJson(attributes);
-    }
+    if (config) exposure.attributes = RecordedAttributes(*config, request.attributes);
     exposure.experiment = out.experiment;
     exposure.arm = out.arm;
     exposure.model_version = out.model_version;
@@ -828,13 +831,7 @@ Status ServingPipeline::RecordExposure(const ExternalExposure& exposure, bool ch
     row.ts_ms = exposure.ts_ms;
     row.user_id = list.user;
     row.user_key = exposure.user_id;
-    if (!config.attributes.empty()) {
-      nlohmann::json attributes = nlohmann::json::object();
-      for (const auto& [key, value] : exposure.attributes) {
-        if (std::find(config.attributes.begin(), config.attributes.end(), key) != config.attributes.end()) attributes[key] = value;
-      }
-      row.attributes = DumpJson(attributes);
-    }
+    row.attributes = RecordedAttributes(config, exposure.attributes);
     row.experiment = config.name;
     row.arm = exposure.arm;
     row.model_version = "external:" + exposure.source;
