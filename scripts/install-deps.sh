@@ -31,8 +31,20 @@ done
 command -v node >/dev/null 2>&1 || missing+=(nodejs)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
 
+# The official GrowthBook JavaScript SDK for tests/sdk (npm, the version pinned by its
+# package-lock.json), installed once next to the test.
+install_sdk() {
+  local dir
+  dir="$(cd "$(dirname "$0")/.." && pwd)/tests/sdk"
+  if [ ! -d "$dir/node_modules/@growthbook/growthbook" ] && command -v npm >/dev/null 2>&1; then
+    echo "install-deps: installing the GrowthBook JS SDK for tests/sdk (npm ci)"
+    (cd "$dir" && npm ci --no-audit --no-fund --silent) || echo "install-deps: npm ci in tests/sdk failed; tests/sdk/sdk_test.sh will say so" >&2
+  fi
+}
+
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: all ${#PACKAGES[@]} packages present"
+  install_sdk
   exit 0
 fi
 
@@ -48,4 +60,5 @@ echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+install_sdk
 echo "install-deps: done"

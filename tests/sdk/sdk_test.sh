@@ -2,8 +2,8 @@
 # The official GrowthBook JavaScript SDK as a client of `steward serve` (issue #16): at each ramp
 # step 20,000 users evaluated locally by the SDK from Steward's payload get the same arms as
 # POST /v1/assign; after a rollback through the API a refreshed SDK puts nobody in the treatment;
-# a revoked client key's payload is 401. Needs node and npm (scripts/install-deps.sh); the SDK is
-# installed from package-lock.json on first run.
+# a revoked client key's payload is 401. Needs node, and the SDK that scripts/install-deps.sh
+# installs from package-lock.json (`make test` runs it first; here npm ci is the fallback).
 # Usage: tests/sdk/sdk_test.sh path/to/steward
 set -euo pipefail
 STEWARD="$(realpath "${1:?usage: sdk_test.sh path/to/steward}")"
