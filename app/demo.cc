@@ -88,21 +88,28 @@ StatusOr<DemoResume> FindResume(storage::Database& db, const std::string& experi
 
 }  // namespace
 
-StatusOr<DemoSummary> RunDemo(const DemoOptions& options) {
+StatusOr<DemoInputs> LoadDemoInputs(const DemoOptions& options) {
   if (options.requests < 0) return InvalidArgument("requests must be zero or more");
   if (options.list_size < 1 || options.list_size > 100) return InvalidArgument("the list size k must be between 1 and 100");
+  const std::string data_dir = ResolveDataDir(options.data_dir);
+  DemoInputs in;
+  in.experiment_file = options.experiment_file.empty() ? data_dir + "/experiments/demo.yaml" : options.experiment_file;
+  ASSIGN_OR_RETURN(in.books, data::LoadGoodbooks(data_dir + "/goodbooks/books.csv"));
+  ASSIGN_OR_RETURN(in.config, experiment::LoadExperimentConfig(in.experiment_file));
+  return in;
+}
+
+StatusOr<DemoSummary> RunDemo(const DemoOptions& options) {
   if (options.days < 1) return InvalidArgument("days must be at least 1");
   if (!options.scenario.empty() && options.scenario != "healthy" && options.scenario != "regression") {
     return InvalidArgument("the scenario must be healthy or regression, got '" + options.scenario + "'");
   }
   const SystemClock& clock = SystemClock::Default();
   const int64_t started_ns = clock.MonotonicNanos();
-  const std::string data_dir = ResolveDataDir(options.data_dir);
-  const std::string experiment_file =
-      options.experiment_file.empty() ? data_dir + "/experiments/demo.yaml" : options.experiment_file;
-
-  ASSIGN_OR_RETURN(auto books, data::LoadGoodbooks(data_dir + "/goodbooks/books.csv"));
-  ASSIGN_OR_RETURN(experiment::ExperimentConfig config, experiment::LoadExperimentConfig(experiment_file));
+  ASSIGN_OR_RETURN(DemoInputs inputs, LoadDemoInputs(options));
+  const std::string& experiment_file = inputs.experiment_file;
+  const std::vector<data::Book>& books = inputs.books;
+  const experiment::ExperimentConfig& config = inputs.config;
   if (config.type != experiment::ExperimentType::kAB) {
     return InvalidArgument(experiment_file + ": the demo runs A/B experiments (type: ab)");
   }

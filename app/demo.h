@@ -10,6 +10,8 @@
 #include <vector>
 
 #include "common/status.h"
+#include "data/goodbooks.h"
+#include "experiment/experiment_config.h"
 #include "models/recommender.h"
 
 namespace steward::app {
@@ -92,6 +94,15 @@ struct DemoSummary {
   int64_t resumed_lists = 0;
   int resumed_step = 0;
 };
+
+// What both demo drivers read before any traffic: the options checked, the bundled books and the
+// experiment definition (`options.experiment_file`, default <data>/experiments/demo.yaml).
+struct DemoInputs {
+  std::string experiment_file;
+  std::vector<data::Book> books;
+  experiment::ExperimentConfig config;
+};
+StatusOr<DemoInputs> LoadDemoInputs(const DemoOptions& options);
 
 StatusOr<DemoSummary> RunDemo(const DemoOptions& options);
 // The same simulated world's requests and clicks sent to a running `steward serve` over HTTP

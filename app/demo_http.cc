@@ -69,25 +69,20 @@ Status EnsureExperiment(server::HttpClient& client, const experiment::Experiment
 }  // namespace
 
 StatusOr<DemoSummary> RunDemoOverHttp(const DemoOptions& options, const std::string& url, const std::string& token) {
-  if (options.requests < 0) return InvalidArgument("requests must be zero or more");
-  if (options.list_size < 1 || options.list_size > 100) return InvalidArgument("the list size k must be between 1 and 100");
   const SystemClock& clock = SystemClock::Default();
   const int64_t started_ns = clock.MonotonicNanos();
-  const std::string data_dir = ResolveDataDir(options.data_dir);
-  const std::string experiment_file =
-      options.experiment_file.empty() ? data_dir + "/experiments/demo.yaml" : options.experiment_file;
-  ASSIGN_OR_RETURN(auto books, data::LoadGoodbooks(data_dir + "/goodbooks/books.csv"));
-  ASSIGN_OR_RETURN(experiment::ExperimentConfig config, experiment::LoadExperimentConfig(experiment_file));
+  ASSIGN_OR_RETURN(const DemoInputs inputs, LoadDemoInputs(options));
+  const experiment::ExperimentConfig& config = inputs.config;
   sim::WorldConfig world_config;
   world_config.seed = options.seed;
   world_config.horizon_days = options.days;
-  ASSIGN_OR_RETURN(sim::World world, sim::World::Create(books, world_config));
+  ASSIGN_OR_RETURN(sim::World world, sim::World::Create(inputs.books, world_config));
   auto catalog = SimCatalog(world);
   std::unordered_map<int64_t, int32_t> index_of;
   for (size_t i = 0; i < catalog->items.size(); ++i) index_of.emplace(catalog->items[i].id, static_cast<int32_t>(i));
 
   ASSIGN_OR_RETURN(auto client, server::HttpClient::Create(url, token));
-  RETURN_IF_ERROR(EnsureExperiment(*client, config, experiment_file));
+  RETURN_IF_ERROR(EnsureExperiment(*client, config, inputs.experiment_file));
 
   std::vector<ArmTally> arms;
   for (const auto& arm_config : config.arms) arms.emplace_back(arm_config.name, arm_config.model, catalog);
