@@ -31,6 +31,10 @@ std::unique_ptr<storage::Database> OpenExistingDatabase(const std::string& path,
 // Prints a JSON object as one line on stdout.
 void PrintJsonLine(const std::string& json);
 
+struct ScreenFiles;
+// --policy, --risk-model, --block-risk, --demote-risk: the safety screen of `serve` and `demo`.
+void AddSafetyScreenOptions(CLI::App* command, ScreenFiles* files);
+
 void AddDemoCommands(CLI::App& app);        // demo, dashboard (cli_demo.cc)
 void AddAuditCommands(CLI::App& app);       // audit-log verify|list (cli_audit.cc)
 void AddBenchCommands(CLI::App& app);       // bench ingest|assign (cli_bench.cc)
@@ -39,5 +43,6 @@ void AddExperimentCommands(CLI::App& app);  // experiment ... (cli_experiment.cc
 void AddModelCommands(CLI::App& app);       // replay (cli_models.cc)
 void AddServeCommands(CLI::App& app);       // serve, token (cli_serve.cc)
 void AddGovernanceCommands(CLI::App& app);  // audit [exposures|sign-off|sample|label] (cli_governance.cc)
+void AddSafetyCommands(CLI::App& app);      // safety label|train|score (cli_safety.cc)
 
 }  // namespace steward::app

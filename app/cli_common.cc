@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "app/cli.h"
+#include "app/sim_traffic.h"
 
 namespace steward::app {
 
@@ -66,6 +67,20 @@ std::unique_ptr<storage::Database> OpenExistingDatabase(const std::string& path,
 void PrintJsonLine(const std::string& json) {
   std::printf("%s\n", json.c_str());
   std::fflush(stdout);
+}
+
+void AddSafetyScreenOptions(CLI::App* command, ScreenFiles* files) {
+  command->add_option("--policy", files->policy_file,
+                      "Safety policy (YAML: reason, blocklist, restricted_categories, max_impressions_per_user_item, cap_window) "
+                      "enforced before ranking");
+  command->add_option("--risk-model", files->risk_model_file,
+                      "Risk scorer (`steward safety train`; data/safety/risk-model-v1.json) applied to every candidate");
+  command->add_option("--block-risk", files->block_risk, "Risk at or above which a candidate is blocked")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
+  command->add_option("--demote-risk", files->demote_risk, "Risk at or above which a served item is moved to the end of its list")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
 }
 
 }  // namespace steward::app

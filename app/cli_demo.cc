@@ -77,6 +77,7 @@ void AddDemoCommands(CLI::App& app) {
   demo->add_option("--data", o.data_dir, "Data directory (default: $STEWARD_DATA or the bundled data/)");
   demo->add_option("--experiment", o.experiment_file, "Experiment definition (default: data/experiments/demo.yaml)");
   demo->add_option("--blocklist", o.blocklist_file, "Safety blocklist (YAML: items, reason) applied to every model");
+  AddSafetyScreenOptions(demo, &o.screen);
   demo->add_option("--shadow-queue", o.shadow_queue,
                    "Shadow tasks that may wait before new ones are dropped (raise it to shadow every request with a slow shadow model)")
       ->capture_default_str()

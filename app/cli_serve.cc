@@ -84,6 +84,7 @@ void AddServeCommands(CLI::App& app) {
       ->check(CLI::Range(1, 256));
   serve->add_option("--data", f->setup.data_dir, "Data directory (default: $STEWARD_DATA or the bundled data/)");
   serve->add_option("--blocklist", f->setup.blocklist_file, "Safety blocklist (YAML: items, reason) applied to every model");
+  AddSafetyScreenOptions(serve, &f->setup.screen);
   serve->add_option("--seed", f->setup.seed, "Seed of the catalog layout and the models")->capture_default_str();
   serve->add_option("--shadow-queue", f->shadow_queue, "Shadow tasks that may wait before new ones are dropped")
       ->capture_default_str()

@@ -153,6 +153,7 @@ StatusOr<DemoSummary> RunDemo(const DemoOptions& options) {
   }
 
   ASSIGN_OR_RETURN(std::shared_ptr<const safety::BlocklistFilter> blocklist, LoadBlocklist(options.blocklist_file, *catalog));
+  ASSIGN_OR_RETURN(std::shared_ptr<safety::SafetyScreen> screen, LoadSafetyScreen(options.screen, books, catalog));
 
   // Audit rows of a demo run are in simulated event time, like the controller's; the wall-clock
   // time goes into the details.
@@ -168,6 +169,12 @@ StatusOr<DemoSummary> RunDemo(const DemoOptions& options) {
                                   DumpJson(nlohmann::json{{"filter", blocklist->name()}, {"reason", blocklist->reason()},
                                                  {"items", blocklist->item_ids()}, {"file", options.blocklist_file},
                                                  {"applies_to", "every arm and the shadow model"}})})
+                        .status());
+  }
+  if (screen) {
+    const std::string reason = screen->policy().reason.empty() ? "risk screen " + screen->risk_version() : screen->policy().reason;
+    RETURN_IF_ERROR(audit.Append({0, event_clock.NowMillis(), "demo", storage::AuditActionName(storage::AuditAction::kSafetyPolicy), config.name,
+                                  reason, ScreenAuditPayload(*screen, options.screen)})
                         .status());
   }
   {
@@ -212,6 +219,7 @@ StatusOr<DemoSummary> RunDemo(const DemoOptions& options) {
   setup.experiments = {config.name};
   setup.catalog = catalog;
   if (blocklist) setup.filters.push_back(blocklist);
+  setup.screen = screen;
   setup.factory = [&](const experiment::ExperimentConfig& c, int arm,
                       const std::string& model) -> StatusOr<std::unique_ptr<models::Recommender>> {
     const uint64_t seed = arm < 0 ? Mix64(options.seed + 991) : Mix64(options.seed + 17 * static_cast<uint64_t>(arm + 1));

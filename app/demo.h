@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "app/sim_traffic.h"
 #include "common/status.h"
 #include "data/goodbooks.h"
 #include "experiment/experiment_config.h"
@@ -23,6 +24,7 @@ struct DemoOptions {
   std::string data_dir;         // resolved by ResolveDataDir when empty
   std::string experiment_file;  // Default: <data>/experiments/demo.yaml
   std::string blocklist_file;   // optional safety blocklist
+  ScreenFiles screen;           // optional safety screen: policy and risk model (sim_traffic.h)
   // Shadow tasks that may wait before new ones are dropped. The demo's traffic arrives far faster
   // than real time, so a slow shadow model (the hybrid) drops most work at the production default;
   // raise it to shadow every request. Default: 4096

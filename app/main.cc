@@ -56,6 +56,7 @@ int main(int argc, char** argv) {
   steward::app::AddBenchCommands(app);
   steward::app::AddServeCommands(app);
   steward::app::AddGovernanceCommands(app);
+  steward::app::AddSafetyCommands(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::Error& e) {

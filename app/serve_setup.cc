@@ -24,6 +24,7 @@ StatusOr<std::function<StatusOr<serving::PipelineSetup>(const std::vector<std::s
   auto catalog = SimCatalog(*world);
 
   ASSIGN_OR_RETURN(std::shared_ptr<const safety::BlocklistFilter> blocklist, LoadBlocklist(options.blocklist_file, *catalog));
+  ASSIGN_OR_RETURN(std::shared_ptr<safety::SafetyScreen> screen, LoadSafetyScreen(options.screen, *books, catalog));
   {
     ASSIGN_OR_RETURN(auto db, storage::Database::Open(options.db_path));
     std::vector<storage::CatalogRow> rows;
@@ -37,6 +38,7 @@ StatusOr<std::function<StatusOr<serving::PipelineSetup>(const std::vector<std::s
     serving::PipelineSetup setup;
     setup.catalog = catalog;
     if (blocklist) setup.filters.push_back(blocklist);
+    setup.screen = screen;  // one screen for every generation: the frequency cap's counts carry over
     setup.factory = [=](const experiment::ExperimentConfig&, int arm, const std::string& model) {
       const uint64_t model_seed = arm < 0 ? Mix64(seed + 991) : Mix64(seed + 17 * static_cast<uint64_t>(arm + 1));
       return MakeModel(model, catalog, *books, *world, model_seed);

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "app/sim_traffic.h"
 #include "server/service.h"
 
 namespace steward::app {
@@ -18,6 +19,7 @@ struct ServeSetupOptions {
   std::string data_dir;        // resolved by ResolveDataDir when empty
   std::string db_path;         // the catalog is saved there (reports read it)
   std::string blocklist_file;  // optional safety blocklist applied to every model
+  ScreenFiles screen;          // optional safety screen: policy and risk model (sim_traffic.h)
   uint64_t seed = 42;          // the world's layout and the models' randomness
   std::string default_model = "popularity";  // serves requests outside every experiment
 };

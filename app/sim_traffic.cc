@@ -1,5 +1,10 @@
 #include "app/sim_traffic.h"
 
+#include <nlohmann/json.hpp>
+
+#include "common/json.h"
+#include "safety/risk_model.h"
+
 namespace steward::app {
 
 serving::ServeRequest SimServeRequest(const sim::User& user, int64_t ts_ms, int k, const std::string& experiment) {
@@ -30,6 +35,51 @@ StatusOr<std::shared_ptr<const safety::BlocklistFilter>> LoadBlocklist(const std
   for (const auto& item : catalog.items) ids.push_back(item.id);
   ASSIGN_OR_RETURN(safety::BlocklistFilter filter, safety::BlocklistFilter::Load(file, ids));
   return std::shared_ptr<const safety::BlocklistFilter>(std::make_shared<safety::BlocklistFilter>(std::move(filter)));
+}
+
+}  // namespace steward::app
+
+namespace steward::app {
+
+StatusOr<std::shared_ptr<safety::SafetyScreen>> LoadSafetyScreen(const ScreenFiles& files, const std::vector<data::Book>& books,
+                                                                 std::shared_ptr<const models::Catalog> catalog) {
+  if (files.policy_file.empty() && files.risk_model_file.empty()) return std::shared_ptr<safety::SafetyScreen>();
+  safety::SafetyPolicy policy;
+  if (!files.policy_file.empty()) {
+    ASSIGN_OR_RETURN(policy, safety::LoadSafetyPolicy(files.policy_file));
+  }
+  std::vector<double> risk;
+  std::string version;
+  if (!files.risk_model_file.empty()) {
+    ASSIGN_OR_RETURN(safety::RiskModel model, safety::LoadRiskModel(files.risk_model_file));
+    std::vector<safety::ItemContent> content;
+    content.reserve(books.size());
+    for (const data::Book& b : books) content.push_back(safety::ContentOf(b));
+    ASSIGN_OR_RETURN(risk, safety::ScoreCatalog(model, content, *catalog));
+    version = model.version;
+  }
+  safety::ScreenOptions options;
+  options.block_risk = files.block_risk;
+  options.demote_risk = files.demote_risk;
+  auto screen = safety::SafetyScreen::Create(std::move(policy), std::move(catalog), std::move(risk), std::move(version), options);
+  if (!screen.ok()) return screen.status().WithContext(files.policy_file.empty() ? files.risk_model_file : files.policy_file);
+  return *screen;
+}
+
+std::string ScreenAuditPayload(const safety::SafetyScreen& screen, const ScreenFiles& files) {
+  const safety::SafetyPolicy& p = screen.policy();
+  return DumpJson(nlohmann::json{{"filter", screen.name()},
+                                 {"policy_file", files.policy_file},
+                                 {"reason", p.reason},
+                                 {"items", std::vector<int64_t>(p.blocklist.begin(), p.blocklist.end())},
+                                 {"restrictions", p.restrictions.size()},
+                                 {"max_impressions_per_user_item", p.max_impressions_per_user_item},
+                                 {"cap_window_ms", p.cap_window_ms},
+                                 {"risk_model_file", files.risk_model_file},
+                                 {"risk_model", screen.risk_version()},
+                                 {"block_risk", screen.options().block_risk},
+                                 {"demote_risk", screen.options().demote_risk},
+                                 {"applies_to", "every arm and the shadow model"}});
 }
 
 }  // namespace steward::app

@@ -7,6 +7,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/status.h"
@@ -27,6 +28,13 @@ struct Catalog {
   int num_categories = 0;
 };
 
+// Why a filter refused an item for one request (the safety screen logs these with the exposure).
+struct FilterDecision {
+  int32_t item = 0;        // catalog index
+  const char* rule = "";   // static string naming the rule, e.g. "blocklist", "risk"
+  double risk = 0.0;       // the item's risk score when the filter has one, else 0
+};
+
 struct RecommendRequest {
   int64_t request_id = 0;
   int64_t user_id = 0;
@@ -37,7 +45,15 @@ struct RecommendRequest {
   int user_group = -1;  // e.g. age band 0..2, -1 unknown
   bool new_user = false;
   double activity = 0.0;
+  // User attributes the request carried (segment rules of the safety screen read them); the caller
+  // keeps them alive for the call (the shadow runner keeps its own copy).
+  std::span<const std::pair<std::string, std::string>> attributes;
+  // Where filters record why they refused an item; nullptr: not recorded. Filters append at most
+  // kMaxFilterDecisions and count the rest in `decisions_dropped`.
+  std::vector<FilterDecision>* decisions = nullptr;
+  int* decisions_dropped = nullptr;
 };
+inline constexpr size_t kMaxFilterDecisions = 32;
 
 struct ScoredItem {
   int32_t item = 0;  // catalog index

@@ -13,6 +13,7 @@
 #include "common/rng.h"
 #include "experiment/assigner.h"
 #include "experiment/sticky.h"
+#include "safety/screen.h"
 #include "serving/controller.h"
 #include "serving/user_id.h"
 #include "shadow/runner.h"
@@ -78,6 +79,7 @@ struct alignas(64) JoinShard {
   std::unordered_map<int64_t, OpenList> lists;
   std::deque<std::pair<int64_t, int64_t>> order;  // (ts_ms, request_id) in serving order; may hold completed ids
   uint64_t served = 0, excluded = 0, screened_out = 0;  // under mu (no shared counter on the hot path)
+  uint64_t safety_blocked = 0, safety_demoted = 0;
 };
 
 // The attributes an exposure records: only the keys the experiment declares, as a JSON object;
@@ -115,6 +117,7 @@ struct ServingPipeline::Impl {
   PipelineOptions options;
   std::shared_ptr<const models::Catalog> catalog;
   std::vector<std::shared_ptr<const models::CandidateFilter>> filters;
+  std::shared_ptr<safety::SafetyScreen> screen;
   std::function<void(const CompletedList&)> on_list_complete;
   ModelFactory factory;
   uint64_t id = g_next_pipeline_id.fetch_add(1);
@@ -291,6 +294,8 @@ StatusOr<std::unique_ptr<ServingPipeline>> ServingPipeline::Create(PipelineSetup
   impl->item_index.reserve(impl->catalog->items.size());
   for (size_t i = 0; i < impl->catalog->items.size(); ++i) impl->item_index.emplace(impl->catalog->items[i].id, static_cast<int32_t>(i));
   impl->filters = setup.filters;
+  impl->screen = setup.screen;
+  if (impl->screen) impl->filters.push_back(impl->screen);
   impl->on_list_complete = setup.on_list_complete;
   impl->factory = setup.factory;
 
@@ -553,6 +558,13 @@ StatusOr<ServeResponse> ServingPipeline::Serve(const ServeRequest& request) {
   rq.user_group = request.user_group;
   rq.new_user = request.new_user;
   rq.activity = request.activity;
+  rq.attributes = request.attributes;
+  std::vector<models::FilterDecision> decisions;  // the safety screen's, for the exposure record
+  int decisions_dropped = 0;
+  if (p.screen) {
+    rq.decisions = &decisions;
+    rq.decisions_dropped = &decisions_dropped;
+  }
   models::Recommendation rec;
   {
     std::lock_guard lock(model->mu);
@@ -564,6 +576,10 @@ StatusOr<ServeResponse> ServingPipeline::Serve(const ServeRequest& request) {
     out.model_version = model->model->version();
   }
   if (shadow) shadow->SubmitRequest(rq);  // a copy of the same inputs; never blocks
+  if (p.screen) {
+    out.safety_blocked = static_cast<int>(decisions.size()) + decisions_dropped;
+    out.safety_demoted = p.screen->Demote(rec.items, &decisions);
+  }
 
   // The safety screen checks what the model returned (models apply the filters themselves; this
   // catches one that does not).
@@ -585,6 +601,7 @@ StatusOr<ServeResponse> ServingPipeline::Serve(const ServeRequest& request) {
   }
   list.clicked.assign(list.items.size(), 0);
   list.converted.assign(list.items.size(), 0);
+  if (p.screen) p.screen->NoteServed(out.user, list.items, request.ts_ms);
 
   if (p.writer) {
     storage::Exposure exposure;
@@ -598,6 +615,7 @@ StatusOr<ServeResponse> ServingPipeline::Serve(const ServeRequest& request) {
     exposure.model_version = out.model_version;
     exposure.latency_us = static_cast<int32_t>(std::min<int64_t>(out.latency_us, INT32_MAX));
     for (const ServedItem& s : out.items) exposure.served.push_back({s.item_id, s.propensity});
+    if (p.screen) exposure.safety = p.screen->RecordJson(list.items, decisions, decisions_dropped);
     auto submitted = p.writer->Submit(std::move(exposure));
     if (!submitted.ok()) return submitted.status().WithContext("logging request " + std::to_string(out.request_id));
   }
@@ -612,6 +630,8 @@ StatusOr<ServeResponse> ServingPipeline::Serve(const ServeRequest& request) {
     ++shard.served;
     if (!out.in_experiment) ++shard.excluded;
     shard.screened_out += static_cast<uint64_t>(out.screened_out);
+    shard.safety_blocked += static_cast<uint64_t>(out.safety_blocked);
+    shard.safety_demoted += static_cast<uint64_t>(out.safety_demoted);
     full = shard.lists.size() > per_shard;
   }
   if (full) p.Evict(shard, [per_shard](int64_t, size_t open) { return open > per_shard; });
@@ -923,6 +943,8 @@ PipelineStats ServingPipeline::stats() const {
     s.served += shard.served;
     s.excluded += shard.excluded;
     s.screened_out += shard.screened_out;
+    s.safety_blocked += shard.safety_blocked;
+    s.safety_demoted += shard.safety_demoted;
     s.lists_completed += shard.served - shard.lists.size();
   }
   s.feedback = p.feedback.load();

@@ -54,6 +54,9 @@ class Database;
 namespace steward::shadow {
 class ShadowRunner;
 }  // namespace steward::shadow
+namespace steward::safety {
+class SafetyScreen;
+}  // namespace steward::safety
 
 namespace steward::serving {
 
@@ -94,6 +97,8 @@ struct ServeResponse {
   std::vector<ServedItem> items;
   int64_t latency_us = 0;  // the model's time
   int screened_out = 0;    // items the safety screen removed after the model returned them
+  int safety_blocked = 0;  // items the safety screen refused while the model ranked (recorded ones)
+  int safety_demoted = 0;  // items moved to the end of the list for their risk
 };
 
 // Assignment only (no model, nothing logged): which arm serves this user now.
@@ -178,6 +183,10 @@ struct PipelineSetup {
   std::shared_ptr<const models::Catalog> catalog;  // required
   // The safety screen: every model gets these filters, and every list is checked against them.
   std::vector<std::shared_ptr<const models::CandidateFilter>> filters;
+  // The policy-and-risk screen (safety/screen.h), optional: added to the filters, demotes risky
+  // items after the model, counts impressions for its frequency cap, and its record of each list
+  // (risk per position, blocks and demotions with reasons) is stored with the exposure.
+  std::shared_ptr<safety::SafetyScreen> screen;
   // Told about every completed list (the control loop's metrics). Called on the thread that
   // completed it; must be thread-safe and quick.
   std::function<void(const CompletedList&)> on_list_complete;
@@ -185,6 +194,7 @@ struct PipelineSetup {
 
 struct PipelineStats {
   uint64_t served = 0, excluded = 0, screened_out = 0;
+  uint64_t safety_blocked = 0, safety_demoted = 0;  // SafetyScreen decisions (ServeResponse)
   uint64_t feedback = 0, feedback_from_store = 0, feedback_rejected = 0;
   uint64_t lists_completed = 0, refreshes = 0, control_changes = 0;
   uint64_t shadow_dropped = 0;

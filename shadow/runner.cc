@@ -44,6 +44,9 @@ bool ShadowRunner::SubmitRequest(const models::RecommendRequest& request) {
   t.kind = Task::Kind::kRequest;
   t.request = request;
   t.history.assign(request.history.begin(), request.history.end());
+  t.attributes.assign(request.attributes.begin(), request.attributes.end());
+  t.request.decisions = nullptr;  // the serving thread's; the shadow side records none
+  t.request.decisions_dropped = nullptr;
   return Enqueue(std::move(t));
 }
 
@@ -88,6 +91,7 @@ void ShadowRunner::Run() {
     }
     if (task.kind == Task::Kind::kRequest) {
       task.request.history = task.history;
+      task.request.attributes = task.attributes;
       ShadowResult result;
       result.request_id = task.request.request_id;
       result.model_version = version_;

@@ -68,6 +68,7 @@ class ShadowRunner {
     models::ListFeedback list;
     std::vector<int32_t> history;  // owned copy behind the spans (a list's items for kList)
     std::vector<char> clicked;     // kList
+    std::vector<std::pair<std::string, std::string>> attributes;  // owned copy behind request.attributes
   };
   bool Enqueue(Task task);
   static constexpr size_t kWakeBatch = 64;  // tasks queued before a submit wakes the worker

@@ -192,6 +192,12 @@ const std::vector<const char*>& Migrations() {
         PRIMARY KEY (request_id, actor)
       );
       )sql",
+      // 9: the safety screen's record of each served list (safety/screen.h): JSON
+      // {"v":1,"risk":[per served position],"decisions":[[item_id,"block"|"demote",rule,risk],...],
+      //  "more":N}; NULL when the list was served without a screen.
+      R"sql(
+      ALTER TABLE exposures ADD COLUMN safety TEXT;
+      )sql",
   };
   return migrations;
 }

@@ -28,6 +28,9 @@ struct Exposure {
   std::string shadow_model_version;
   int32_t latency_us = 0;
   int32_t shadow_latency_us = 0;
+  // The safety screen's record of this list (risk per position, blocks and demotions with their
+  // reasons), JSON as in migration 9; "" when no screen ran.
+  std::string safety;
 };
 
 enum class FeedbackKind : int32_t { kClick = 1, kConversion = 2, kDwell = 3 };

@@ -23,10 +23,16 @@ std::string ExposureJson(const Exposure& e) {
     attributes = nlohmann::json::parse(e.attributes, nullptr, /*allow_exceptions=*/false);
     if (attributes.is_discarded()) attributes = e.attributes;
   }
+  nlohmann::json safety = nullptr;
+  if (!e.safety.empty()) {
+    safety = nlohmann::json::parse(e.safety, nullptr, /*allow_exceptions=*/false);
+    if (safety.is_discarded()) safety = e.safety;
+  }
   return DumpJson(nlohmann::json{{"request_id", e.request_id}, {"ts_ms", e.ts_ms}, {"user_id", e.user_id}, {"user_key", e.user_key},
                {"attributes", attributes}, {"experiment", e.experiment}, {"arm", e.arm}, {"served", served},
                {"model_version", e.model_version}, {"latency_us", e.latency_us}, {"shadow_items", e.shadow_items},
-               {"shadow_model_version", e.shadow_model_version}, {"shadow_latency_us", e.shadow_latency_us}});
+               {"shadow_model_version", e.shadow_model_version}, {"shadow_latency_us", e.shadow_latency_us},
+               {"safety", safety}});
 }
 
 std::string FeedbackJson(const Feedback& f) {

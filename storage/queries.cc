@@ -98,7 +98,7 @@ Status ForEachAuditedExposure(Database& db, const std::string& experiment, int64
   ASSIGN_OR_RETURN(auto st, db.Prepare(
       "SELECT e.request_id, e.ts_ms, e.user_id, COALESCE(e.user_key, CAST(e.user_id AS TEXT)), e.arm, COALESCE(e.attributes, ''), "
       "e.served, "
-      "COALESCE(s.items, e.shadow, '') FROM exposures e LEFT JOIN shadow_results s ON s.request_id = e.request_id "
+      "COALESCE(s.items, e.shadow, ''), COALESCE(e.safety, '') FROM exposures e LEFT JOIN shadow_results s ON s.request_id = e.request_id "
       "WHERE e.experiment = ?1 AND e.ts_ms >= ?2 AND e.ts_ms < ?3 ORDER BY e.request_id"));
   st->BindText(1, experiment);
   st->BindInt(2, from_ms);
@@ -123,6 +123,7 @@ Status ForEachAuditedExposure(Database& db, const std::string& experiment, int64
     if (!shadow.empty() && !ParseIdListFast(shadow, e.shadow)) {
       return DataLoss("stored shadow list of request " + std::to_string(e.request_id) + " is not a JSON array of item ids");
     }
+    e.safety = st->ColumnView(8);
     e.clicked_positions.clear();
     while (c < clicked.size() && clicked[c].first < e.request_id) ++c;
     while (c < clicked.size() && clicked[c].first == e.request_id) e.clicked_positions.push_back(clicked[c++].second);

@@ -131,6 +131,7 @@ struct AuditedExposure {
   std::vector<ServedItem> served;
   std::vector<int64_t> shadow;
   std::vector<int32_t> clicked_positions;
+  std::string_view safety;  // the safety screen's JSON (migration 9); empty when none ran
 };
 // Calls `row` for every exposure of `experiment` with from_ms <= ts_ms < until_ms, in request id
 // order, in one read (call it inside a read transaction for a consistent snapshot). The shadow list
