@@ -179,7 +179,11 @@ StatusOr<DemoSummary> RunDemo(const DemoOptions& options) {
   }
   {
     std::vector<storage::CatalogRow> rows;
-    for (const auto& item : catalog->items) rows.push_back({item.id, item.category, item.provider_group, item.prior_popularity});
+    for (size_t i = 0; i < catalog->items.size(); ++i) {
+      const auto& item = catalog->items[i];
+      rows.push_back({item.id, item.category, item.provider_group, item.prior_popularity,
+                      screen && screen->has_risk() ? screen->Risk(static_cast<int32_t>(i)) : -1.0});
+    }
     RETURN_IF_ERROR(storage::SaveCatalog(*db, rows));
   }
 

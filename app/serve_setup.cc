@@ -28,7 +28,11 @@ StatusOr<std::function<StatusOr<serving::PipelineSetup>(const std::vector<std::s
   {
     ASSIGN_OR_RETURN(auto db, storage::Database::Open(options.db_path));
     std::vector<storage::CatalogRow> rows;
-    for (const auto& item : catalog->items) rows.push_back({item.id, item.category, item.provider_group, item.prior_popularity});
+    for (size_t i = 0; i < catalog->items.size(); ++i) {
+      const auto& item = catalog->items[i];
+      rows.push_back({item.id, item.category, item.provider_group, item.prior_popularity,
+                      screen && screen->has_risk() ? screen->Risk(static_cast<int32_t>(i)) : -1.0});
+    }
     RETURN_IF_ERROR(storage::SaveCatalog(*db, rows));
   }
   const uint64_t seed = options.seed;

@@ -39,6 +39,8 @@ constexpr KeySpec kKeys[] = {
     {"cross_user_similarity_max", "cross_user_similarity", AuditBound::kMax, true},
     {"homogenization_max", "homogenization", AuditBound::kMax, true},
     {"policy_violations_max", "policy_violation_share", AuditBound::kMax, true},
+    {"risk_mean_max", "risk_mean", AuditBound::kMax, true},
+    {"risk_disparity_max", "risk_disparity", AuditBound::kMax, true},
 };
 constexpr double kDefaultHomogenizationSlopeMax = 0.01;  // per day
 

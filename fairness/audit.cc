@@ -1,6 +1,7 @@
 #include "fairness/audit.h"
 
 #include <algorithm>
+#include <charconv>
 #include <atomic>
 #include <mutex>
 #include <deque>
@@ -46,6 +47,7 @@ struct Catalog {
     return it == index.end() ? -1 : it->second;
   }
   std::vector<int> category, group;
+  std::vector<float> risk;  // the run's risk score per item (catalog snapshot); NaN when none
   std::vector<double> popularity;
   std::vector<bool> head;
   std::vector<std::string> group_names;
@@ -62,7 +64,46 @@ struct List {
   int64_t ts_ms = 0;
   uint32_t begin = 0, end = 0;  // into Side::items / clicked
   int32_t explored = 0;         // positions logged with propensity < 1
+  int32_t blocked = 0, demoted = 0;  // the safety screen's decisions for this list (its stored record)
+  bool screened = false;             // a safety screen record was stored with the list
 };
+
+// The safety screen's record stored with a list (safety/screen.h RecordJson, storage migration 9):
+// what the audit needs of it. Parsed by a scan of that fixed format (one per audited list: JSON
+// parsing would dominate a 1M-exposure audit); anything unexpected leaves the list unscreened.
+struct SafetyRecord {
+  bool screened = false;
+  int32_t blocked = 0, demoted = 0;
+  std::vector<float> risk;  // per served position
+};
+
+void ParseSafetyRecord(std::string_view text, SafetyRecord& out) {
+  out = SafetyRecord();
+  if (text.size() < 2 || text.front() != '{') return;
+  out.screened = true;
+  if (size_t at = text.find("\"risk\":["); at != std::string_view::npos) {
+    const char* p = text.data() + at + 8;
+    const char* end = text.data() + text.size();
+    while (p < end && *p != ']') {
+      float v = 0;
+      auto [next, ec] = std::from_chars(p, end, v);
+      if (ec != std::errc()) {
+        out.risk.clear();
+        break;
+      }
+      out.risk.push_back(v);
+      p = next;
+      if (p < end && *p == ',') ++p;
+    }
+  }
+  for (size_t at = text.find(",\"block\","); at != std::string_view::npos; at = text.find(",\"block\",", at + 1)) ++out.blocked;
+  for (size_t at = text.find(",\"demote\","); at != std::string_view::npos; at = text.find(",\"demote\",", at + 1)) ++out.demoted;
+  if (size_t at = text.find("\"more\":"); at != std::string_view::npos) {
+    int32_t more = 0;
+    std::from_chars(text.data() + at + 7, text.data() + text.size(), more);
+    out.blocked += std::max(0, more);
+  }
+}
 
 struct Side {
   std::string name;
@@ -70,6 +111,8 @@ struct Side {
   std::vector<List> lists;
   std::vector<int32_t> items;
   std::vector<uint8_t> clicked;
+  std::vector<float> risk;     // per row: the risk the screen scored at serving; NaN when none
+  bool screened = false;       // some list of the side carries a safety screen record
   std::vector<int32_t> users;  // local -> global user index
   std::vector<int32_t> local;  // global user -> the side's user index (-1: none yet)
 };
@@ -125,6 +168,7 @@ StatusOr<Catalog> LoadAuditCatalog(storage::Database& db, const AuditOptions& op
   const bool log_scale = std::any_of(rows.begin(), rows.end(), [](const storage::CatalogRow& r) { return r.popularity < 0.0; });
   for (const auto& r : rows) {
     c.index.emplace(r.item_id, static_cast<int32_t>(c.category.size()));
+    c.risk.push_back(r.risk >= 0 ? static_cast<float>(r.risk) : std::numeric_limits<float>::quiet_NaN());
     c.ids.push_back(r.item_id);
     c.category.push_back(std::max(r.category, 0));
     c.num_categories = std::max(c.num_categories, r.category + 1);
@@ -183,6 +227,8 @@ struct Sums {
   std::vector<double> novelty, novelty_rows, ild;
   std::vector<double> week_categories, weeks, session_categories, sessions, consecutive_similarity, consecutive_pairs;
   std::vector<double> policy_violations, policy_blocklist, policy_restricted, policy_cap;  // rows breaking a rule
+  std::vector<double> risk_sum, risk_rows, screened_lists, screen_blocked, screen_demoted;  // the safety screen's record
+  std::vector<double> group_risk, group_risk_rows;  // [user * groups + g]: served risk and rows with a risk
   // Per user-group dimension d: [row * groups_of_dim[d] + h] clicks and lists of group h's users.
   std::vector<size_t> dim_groups;
   std::vector<std::vector<double>> dim_clicks, dim_lists;
@@ -192,7 +238,8 @@ std::vector<std::vector<double>*> PerRowColumns(Sums& s) {
   return {&s.lists, &s.clicks, &s.rows, &s.explored, &s.tail_share, &s.tail_rows_per_list, &s.mean_popularity,
           &s.head_rows, &s.tail_rows, &s.novelty, &s.novelty_rows, &s.ild, &s.week_categories, &s.weeks,
           &s.session_categories, &s.sessions, &s.consecutive_similarity, &s.consecutive_pairs,
-          &s.policy_violations, &s.policy_blocklist, &s.policy_restricted, &s.policy_cap};
+          &s.policy_violations, &s.policy_blocklist, &s.policy_restricted, &s.policy_cap,
+          &s.risk_sum, &s.risk_rows, &s.screened_lists, &s.screen_blocked, &s.screen_demoted};
 }
 
 // A safety policy and the categories it keeps from each (global) user.
@@ -226,6 +273,8 @@ Sums Collapse(Sums& s, const std::vector<uint32_t>& block_of, size_t blocks, siz
   add_matrix(s.exposure, b.exposure, s.groups);
   add_matrix(s.merit, b.merit, s.groups);
   add_matrix(s.category, b.category, s.categories);
+  add_matrix(s.group_risk, b.group_risk, s.groups);
+  add_matrix(s.group_risk_rows, b.group_risk_rows, s.groups);
   b.dim_groups = s.dim_groups;
   b.dim_clicks.resize(s.dim_groups.size());
   b.dim_lists.resize(s.dim_groups.size());
@@ -281,6 +330,8 @@ Sums BuildSums(const Side& side, const Catalog& cat, const Users& users, const P
   s.exposure.assign(U * G, 0.0);
   s.merit.assign(U * G, 0.0);
   s.category.assign(U * C, 0.0);
+  s.group_risk.assign(U * G, 0.0);
+  s.group_risk_rows.assign(U * G, 0.0);
   for (size_t d = 0; d < users.dimensions.size(); ++d) s.dim_groups.push_back(users.group_names[d].size());
   s.dim_clicks.resize(s.dim_groups.size());
   s.dim_lists.resize(s.dim_groups.size());
@@ -344,6 +395,11 @@ Sums BuildSums(const Side& side, const Catalog& cat, const Users& users, const P
       last_ts = l.ts_ms;
       s.lists[u] += 1.0;
       s.explored[u] += l.explored;
+      if (l.screened) {
+        s.screened_lists[u] += 1.0;
+        s.screen_blocked[u] += l.blocked;
+        s.screen_demoted[u] += l.demoted;
+      }
       cats.clear();
       current.clear();
       double tail = 0.0, pop = 0.0;
@@ -355,6 +411,12 @@ Sums BuildSums(const Side& side, const Catalog& cat, const Users& users, const P
         const double w = position < kWeights.size() ? kWeights[position] : PositionWeight(static_cast<int>(position) + 1);
         s.exposure[u * G + g] += w;
         s.category[u * C + c] += 1.0;
+        if (const float r = side.risk[p]; r == r) {  // not NaN: the screen scored this item
+          s.risk_sum[u] += r;
+          s.risk_rows[u] += 1.0;
+          s.group_risk[u * G + g] += r;
+          s.group_risk_rows[u * G + g] += 1.0;
+        }
         if (side.clicked[p]) {
           s.clicks[u] += 1.0;
           s.merit[u * G + g] += 1.0;
@@ -567,6 +629,31 @@ Values Compute(const Sums& s, const Catalog& cat, const Side& side, const Users&
     m["policy_blocklist_share"] = Ratio(Dot(w, s.policy_blocklist), rows);
     m["policy_restricted_share"] = Ratio(Dot(w, s.policy_restricted), rows);
     m["policy_cap_share"] = Ratio(Dot(w, s.policy_cap), rows);
+  }
+  if (side.screened) {
+    // The safety screen (safety/screen.h), from the record stored with each list.
+    m["screen_blocked_per_list"] = Ratio(Dot(w, s.screen_blocked), Dot(w, s.screened_lists));
+    m["screen_demoted_share"] = Ratio(Dot(w, s.screen_demoted), rows);
+  }
+  // Served risk: the screen's scores stored with each list, or the catalog snapshot's.
+  if (const double risk_rows = Dot(w, s.risk_rows); risk_rows > 0) {
+    m["risk_mean"] = Dot(w, s.risk_sum) / risk_rows;
+    double lo = 0.0, hi = 0.0;
+    bool any = false;
+    for (size_t g = 0; g < G; ++g) {
+      double sum = 0.0, n = 0.0;
+      for (size_t u = 0; u < U; ++u) {
+        sum += w[u] * s.group_risk[u * G + g];
+        n += w[u] * s.group_risk_rows[u * G + g];
+      }
+      if (n <= 0) continue;
+      const double mean = sum / n;
+      m["risk_mean:" + cat.group_names[g]] = mean;
+      lo = any ? std::min(lo, mean) : mean;
+      hi = any ? std::max(hi, mean) : mean;
+      any = true;
+    }
+    m["risk_disparity"] = hi - lo;  // max - min over item groups of the mean served risk
   }
   if (side.has_clicks) {
     m["ctr"] = Ratio(clicks, lists);
@@ -835,7 +922,7 @@ StatusOr<ExperimentAudit> AuditExperiment(storage::Database& db, const experimen
   uint64_t read = 0;
   ASSIGN_OR_RETURN(int64_t total, storage::CountExposuresSince(db, config.name, INT64_MIN));
   const auto add_list = [&](Side& side, int32_t global_user, int64_t ts, const auto& ids, const std::vector<double>* propensity,
-                            const std::vector<int32_t>* clicked_positions) {
+                            const std::vector<int32_t>* clicked_positions, const SafetyRecord* safety) {
     if (side.local.size() <= static_cast<size_t>(global_user)) side.local.resize(static_cast<size_t>(global_user) + 1, -1);
     int32_t& local = side.local[static_cast<size_t>(global_user)];
     if (local < 0) {
@@ -847,10 +934,16 @@ StatusOr<ExperimentAudit> AuditExperiment(storage::Database& db, const experimen
       side.lists.reserve(expected);
       side.items.reserve(expected * ids.size());
       side.clicked.reserve(expected * ids.size());
+      side.risk.reserve(expected * ids.size());
     }
     List l;
     l.user = local;
     l.ts_ms = ts;
+    if (safety && safety->screened) {
+      l.screened = side.screened = true;
+      l.blocked = safety->blocked;
+      l.demoted = safety->demoted;
+    }
     l.begin = static_cast<uint32_t>(side.items.size());
     size_t c = 0;
     for (size_t p = 0; p < ids.size(); ++p) {
@@ -867,6 +960,8 @@ StatusOr<ExperimentAudit> AuditExperiment(storage::Database& db, const experimen
       }
       side.items.push_back(item);
       side.clicked.push_back(click ? 1 : 0);
+      // The risk scored at serving (the list's record), else the catalog snapshot's (the shadow side).
+      side.risk.push_back(safety && p < safety->risk.size() ? safety->risk[p] : cat.risk[static_cast<size_t>(item)]);
       if (propensity && (*propensity)[p] < 1.0) ++l.explored;
     }
     l.end = static_cast<uint32_t>(side.items.size());
@@ -880,6 +975,7 @@ StatusOr<ExperimentAudit> AuditExperiment(storage::Database& db, const experimen
     std::vector<int64_t> ids, shadow;
     std::vector<double> propensity;
     std::vector<int32_t> clicked;
+    SafetyRecord safety;
   };
   constexpr size_t kBatch = 2048, kQueued = 8;
   std::mutex mu;
@@ -910,8 +1006,8 @@ StatusOr<ExperimentAudit> AuditExperiment(storage::Database& db, const experimen
           auto it = side_of.find(last_arm);
           last_side = it == side_of.end() ? SIZE_MAX : it->second;
         }
-        if (last_side != SIZE_MAX) add_list(sides[last_side], u->second, e.ts_ms, e.ids, &e.propensity, &e.clicked);
-        if (with_shadow && !e.shadow.empty()) add_list(sides.back(), u->second, e.ts_ms, e.shadow, nullptr, nullptr);
+        if (last_side != SIZE_MAX) add_list(sides[last_side], u->second, e.ts_ms, e.ids, &e.propensity, &e.clicked, &e.safety);
+        if (with_shadow && !e.shadow.empty()) add_list(sides.back(), u->second, e.ts_ms, e.shadow, nullptr, nullptr, nullptr);
       }
     }
   });
@@ -936,6 +1032,7 @@ StatusOr<ExperimentAudit> AuditExperiment(storage::Database& db, const experimen
     for (const auto& item : e.served) r.ids.push_back(item.item_id), r.propensity.push_back(item.propensity);
     r.shadow = e.shadow;
     r.clicked = e.clicked_positions;
+    ParseSafetyRecord(e.safety, r.safety);
     if (batch.size() >= kBatch) hand_over();
     return Status::Ok();
   });

@@ -195,8 +195,11 @@ const std::vector<const char*>& Migrations() {
       // 9: the safety screen's record of each served list (safety/screen.h): JSON
       // {"v":1,"risk":[per served position],"decisions":[[item_id,"block"|"demote",rule,risk],...],
       //  "more":N}; NULL when the list was served without a screen.
+      // The catalog snapshot also keeps each item's risk score when a scorer screened the run
+      // (NULL otherwise), so reports score the shadow side's lists as the served ones were.
       R"sql(
       ALTER TABLE exposures ADD COLUMN safety TEXT;
+      ALTER TABLE catalog_items ADD COLUMN risk REAL;
       )sql",
   };
   return migrations;

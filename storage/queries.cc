@@ -209,12 +209,17 @@ StatusOr<Totals> QueryTotals(Database& db) {
 Status SaveCatalog(Database& db, const std::vector<CatalogRow>& rows) {
   return db.InTransaction([&]() -> Status {
     RETURN_IF_ERROR(db.Exec("DELETE FROM catalog_items"));
-    ASSIGN_OR_RETURN(auto st, db.Prepare("INSERT INTO catalog_items (item_id, category, provider_group, popularity) VALUES (?,?,?,?)"));
+    ASSIGN_OR_RETURN(auto st, db.Prepare("INSERT INTO catalog_items (item_id, category, provider_group, popularity, risk) VALUES (?,?,?,?,?)"));
     for (const CatalogRow& r : rows) {
       st->BindInt(1, r.item_id);
       st->BindInt(2, r.category);
       st->BindInt(3, r.provider_group);
       st->BindDouble(4, r.popularity);
+      if (r.risk < 0) {
+        st->BindNull(5);
+      } else {
+        st->BindDouble(5, r.risk);
+      }
       RETURN_IF_ERROR(st->Run());
     }
     return Status::Ok();
@@ -222,9 +227,10 @@ Status SaveCatalog(Database& db, const std::vector<CatalogRow>& rows) {
 }
 
 StatusOr<std::vector<CatalogRow>> LoadCatalog(Database& db) {
-  ASSIGN_OR_RETURN(auto st, db.Prepare("SELECT item_id, category, provider_group, popularity FROM catalog_items ORDER BY item_id"));
+  ASSIGN_OR_RETURN(auto st, db.Prepare("SELECT item_id, category, provider_group, popularity, COALESCE(risk, -1.0) FROM catalog_items ORDER BY item_id"));
   return CollectRows(*st, [](const Statement& row) {
-    return CatalogRow{row.ColumnInt(0), static_cast<int>(row.ColumnInt(1)), static_cast<int>(row.ColumnInt(2)), row.ColumnDouble(3)};
+    return CatalogRow{row.ColumnInt(0), static_cast<int>(row.ColumnInt(1)), static_cast<int>(row.ColumnInt(2)), row.ColumnDouble(3),
+                      row.ColumnDouble(4)};
   });
 }
 

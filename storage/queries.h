@@ -49,6 +49,7 @@ struct CatalogRow {
   int category = 0;
   int provider_group = 0;
   double popularity = 0.0;
+  double risk = -1.0;  // the safety screen's risk score; < 0 when no scorer ran (stored as NULL)
 };
 // Replaces the catalog snapshot (item categories, provider groups, popularity) reports use.
 Status SaveCatalog(Database& db, const std::vector<CatalogRow>& rows);
