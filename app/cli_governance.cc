@@ -240,9 +240,12 @@ void AddGovernanceCommands(CLI::App& app) {
       std::printf("request %lld  arm %s  user %s\n", static_cast<long long>(s.request_id), SanitizeLine(s.arm).c_str(),
                   SanitizeLine(s.user_key).c_str());
       for (const fairness::ReviewItem& i : s.items) {
-        std::printf("  %2d  item %-8lld category %-3d %-8s popularity %-10.4g%s%s\n", i.position, static_cast<long long>(i.item_id),
-                    i.category, SanitizeLine(i.group).c_str(), i.popularity, i.long_tail ? " long-tail" : "", i.clicked ? " clicked" : "");
+        char risk[32] = "";
+        if (i.risk >= 0) std::snprintf(risk, sizeof risk, " risk %.3f", i.risk);
+        std::printf("  %2d  item %-8lld category %-3d %-8s popularity %-10.4g%s%s%s\n", i.position, static_cast<long long>(i.item_id),
+                    i.category, SanitizeLine(i.group).c_str(), i.popularity, risk, i.long_tail ? " long-tail" : "", i.clicked ? " clicked" : "");
       }
+      if (!s.safety.empty()) std::printf("  safety screen: %s\n", SanitizeLine(s.safety).c_str());
       for (const std::string& l : s.labels) std::printf("  label: %s\n", SanitizeLine(l).c_str());
     }
     std::printf("label a list: steward audit label --db %s --request ID --actor WHO --label ok|concern|harmful --note TEXT\n",

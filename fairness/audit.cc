@@ -1382,6 +1382,9 @@ StatusOr<std::vector<ReviewSample>> DrawReviewSample(storage::Database& db, cons
     s.user_key = e->user_key;
     s.arm = e->arm;
     const std::vector<int32_t>& clicked = clicks.at(id);
+    s.safety = e->safety;
+    SafetyRecord record;
+    ParseSafetyRecord(e->safety, record);
     for (size_t p = 0; p < e->items.size(); ++p) {
       ReviewItem item;
       item.position = static_cast<int32_t>(p) + 1;
@@ -1393,6 +1396,8 @@ StatusOr<std::vector<ReviewSample>> DrawReviewSample(storage::Database& db, cons
         item.group = cat.group_names[static_cast<size_t>(cat.group[static_cast<size_t>(i)])];
         item.popularity = cat.popularity[static_cast<size_t>(i)];
         item.long_tail = !cat.head[static_cast<size_t>(i)];
+        const float r = p < record.risk.size() ? record.risk[p] : cat.risk[static_cast<size_t>(i)];
+        if (r == r) item.risk = r;
       } else {
         item.group = kNone;
       }
@@ -1426,10 +1431,16 @@ std::string ReviewSampleJson(const std::string& experiment, uint64_t seed, const
     nlohmann::json items = nlohmann::json::array();
     for (const ReviewItem& i : s.items) {
       items.push_back({{"position", i.position}, {"item_id", i.item_id}, {"category", i.category}, {"group", i.group},
-                       {"popularity", i.popularity}, {"long_tail", i.long_tail}, {"clicked", i.clicked}});
+                       {"popularity", i.popularity}, {"long_tail", i.long_tail}, {"clicked", i.clicked},
+                       {"risk", i.risk >= 0 ? nlohmann::json(i.risk) : nlohmann::json(nullptr)}});
+    }
+    nlohmann::json safety = nullptr;
+    if (!s.safety.empty()) {
+      safety = nlohmann::json::parse(s.safety, nullptr, /*allow_exceptions=*/false);
+      if (safety.is_discarded()) safety = s.safety;
     }
     list.push_back({{"request_id", s.request_id}, {"ts_ms", s.ts_ms}, {"user", s.user_key}, {"arm", s.arm}, {"items", items},
-                    {"labels", s.labels}});
+                    {"labels", s.labels}, {"safety", safety}});
   }
   return DumpJson(nlohmann::json{{"experiment", experiment}, {"seed", seed}, {"samples", list}});
 }

@@ -124,19 +124,22 @@ struct ReviewItem {
   double popularity = 0.0;
   bool long_tail = false;  // outside the short head
   bool clicked = false;
+  double risk = -1.0;      // the safety screen's risk score at serving (else the catalog's); < 0: none
 };
 struct ReviewSample {
   int64_t request_id = 0, ts_ms = 0;
   std::string user_key, arm;
   std::vector<ReviewItem> items;
   std::vector<std::string> labels;      // "actor: label (note)" given so far
+  std::string safety;                   // the safety screen's stored record (JSON); "" when none ran
 };
 // `n` lists drawn uniformly without replacement (all when fewer), seeded, in request id order.
 // Errors: kInvalidArgument for n < 1; kFailedPrecondition without a catalog snapshot.
 StatusOr<std::vector<ReviewSample>> DrawReviewSample(storage::Database& db, const experiment::ExperimentConfig& config, int n,
                                                     uint64_t seed, const AuditOptions& options);
 // {"experiment", "seed", "samples": [{"request_id", "ts_ms", "user", "arm", "items": [{"position",
-//  "item_id", "category", "group", "popularity", "long_tail", "clicked"}], "labels"}]}
+//  "item_id", "category", "group", "popularity", "long_tail", "clicked", "risk"}], "labels", "safety"}]}
+// ("risk" null when no scorer ran; "safety" the stored record or null)
 std::string ReviewSampleJson(const std::string& experiment, uint64_t seed, const std::vector<ReviewSample>& samples);
 // Stores a reviewer's label of a served list and appends "audit.label" to the audit log, in one
 // transaction. Errors: kInvalidArgument for an unknown label or an empty actor; kNotFound for a

@@ -470,7 +470,8 @@ HttpResponse Service::Impl::Recommend(const HttpRequest& request, std::string& a
     items.push_back({{"item_id", item.item_id}, {"score", item.score}, {"propensity", item.propensity}});
   }
   return JsonResponse(200, {{"request_id", served->request_id}, {"experiment", served->experiment}, {"arm", served->arm},
-                            {"model_version", served->model_version}, {"items", items}});
+                            {"model_version", served->model_version}, {"items", items},
+                            {"safety", {{"blocked", served->safety_blocked}, {"demoted", served->safety_demoted}}}});
 }
 
 HttpResponse Service::Impl::Assign(const HttpRequest& request) {
@@ -959,6 +960,12 @@ HttpResponse Service::Impl::RenderMetrics() {
       out += "# HELP " + name + " " + help + "\n# TYPE " + name + " " + type + "\n" + name + " " + PromNumber(value) + "\n";
     };
     gauge("steward_served_total", "Requests served by this generation of the pipeline.", "counter", static_cast<double>(s.served));
+    gauge("steward_safety_blocked_total", "Candidates the safety screen refused (policy rules and risk), this generation.", "counter",
+          static_cast<double>(s.safety_blocked));
+    gauge("steward_safety_demoted_total", "Served items the safety screen moved to the end of their list for their risk.", "counter",
+          static_cast<double>(s.safety_demoted));
+    gauge("steward_screened_out_total", "Items a model returned that the safety screen removed afterwards (a model ignoring its filters).",
+          "counter", static_cast<double>(s.screened_out));
     gauge("steward_shadow_queue_depth", "Shadow tasks waiting now.", "gauge", static_cast<double>(s.shadow_queue_depth));
     gauge("steward_shadow_dropped_total", "Shadow requests dropped because the shadow queue was full.", "counter",
           static_cast<double>(s.shadow_dropped));

@@ -285,7 +285,7 @@ StatusOr<std::vector<int64_t>> StoredRequestIds(Database& db, const std::vector<
 
 StatusOr<std::optional<StoredExposure>> FindExposure(Database& db, int64_t request_id) {
   ASSIGN_OR_RETURN(auto st, db.Prepare(
-      "SELECT request_id, ts_ms, user_id, COALESCE(user_key, CAST(user_id AS TEXT)), experiment, arm, served "
+      "SELECT request_id, ts_ms, user_id, COALESCE(user_key, CAST(user_id AS TEXT)), experiment, arm, served, COALESCE(safety, '') "
       "FROM exposures WHERE request_id = ?"));
   st->BindInt(1, request_id);
   ASSIGN_OR_RETURN(bool row, st->Step());
@@ -299,6 +299,7 @@ StatusOr<std::optional<StoredExposure>> FindExposure(Database& db, int64_t reque
   e.arm = st->ColumnText(5);
   ASSIGN_OR_RETURN(auto served, ParseServedJson(st->ColumnText(6)));
   for (const ServedItem& s : served) e.items.push_back(s.item_id);
+  e.safety = st->ColumnText(7);
   return std::optional<StoredExposure>(std::move(e));
 }
 

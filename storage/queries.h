@@ -75,6 +75,7 @@ struct StoredExposure {
   std::string experiment;
   std::string arm;
   std::vector<int64_t> items;  // position order
+  std::string safety;          // the safety screen's record (migration 9); "" when none
 };
 StatusOr<std::optional<StoredExposure>> FindExposure(Database& db, int64_t request_id);
 // Whether feedback of `kind` is stored for the request's position.

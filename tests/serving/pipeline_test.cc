@@ -16,6 +16,7 @@
 #include "common/config.h"
 #include "serving/controller.h"
 #include "serving/pipeline.h"
+#include "safety/screen.h"
 #include "serving/rollout_driver.h"
 #include "serving/user_id.h"
 #include "storage/audit_log.h"
@@ -110,11 +111,13 @@ class PipelineTest : public testing::Test {
     ASSERT_TRUE(controller.Start("exp", "alice", "go").ok());
   }
 
-  std::unique_ptr<ServingPipeline> Make(PipelineOptions options = {}, bool block = false) {
+  std::unique_ptr<ServingPipeline> Make(PipelineOptions options = {}, bool block = false,
+                                        std::shared_ptr<safety::SafetyScreen> screen = nullptr) {
     PipelineSetup setup;
     setup.db_path = path_;
     setup.experiments = {"exp"};
     setup.catalog = catalog_;
+    setup.screen = std::move(screen);
     if (block) setup.filters.push_back(std::make_shared<BlockFirst>());
     setup.factory = [this](const experiment::ExperimentConfig&, int arm, const std::string&) -> StatusOr<std::unique_ptr<models::Recommender>> {
       auto m = std::make_unique<CountingRecommender>(catalog_, "counting-" + std::to_string(arm));
@@ -181,6 +184,57 @@ TEST_F(PipelineTest, ServesAndLogsOneExposureWithTheCallersIdAndDeclaredAttribut
   EXPECT_EQ(st->ColumnText(3), r->arm);
   EXPECT_EQ(st->ColumnText(4), r->model_version);
   EXPECT_FALSE(st->Step().value());
+}
+
+// The safety screen on the request path (safety/screen.h): the policy's rules and the risk scorer
+// act before ranking, risky items are demoted, the cap counts what was served, and each list's
+// record (risk per position, decisions with their rule) is stored with the exposure.
+TEST_F(PipelineTest, SafetyScreenBlocksDemotesCapsAndRecordsEachDecision) {
+  safety::SafetyPolicy policy;
+  policy.reason = "test";
+  policy.blocklist = {1001};                                  // index 1
+  policy.restrictions.push_back({"country", "FR", {2}});      // category 2 (indices 2, 5, 8...) for FR
+  policy.max_impressions_per_user_item = 1;                   // each item once per user per day
+  std::vector<double> risk(50, 0.01);
+  risk[3] = 0.9;   // blocked by risk
+  risk[4] = 0.3;   // demoted
+  auto screen = safety::SafetyScreen::Create(policy, catalog_, risk, "risk-test", {});
+  ASSERT_TRUE(screen.ok()) << screen.status().ToString();
+  auto p = Make({}, false, *screen);
+  auto first = p->Serve(Request("user-7"));
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  // Allowed in index order: 0, 4 (demoted), 6, 7, 9 -> served 0, 6, 7, 9, then 4.
+  std::vector<int32_t> served;
+  for (const auto& item : first->items) served.push_back(item.index);
+  EXPECT_EQ(served, (std::vector<int32_t>{0, 6, 7, 9, 4}));
+  EXPECT_EQ(first->safety_demoted, 1);
+  EXPECT_EQ(first->safety_blocked, 5);  // 1 blocklist; 2, 5 and 8 restricted; 3 risk
+  // The same user again the same day: the cap keeps every item of the first list out.
+  auto second = p->Serve(Request("user-7", 6000));
+  ASSERT_TRUE(second.ok());
+  for (const auto& item : second->items) {
+    EXPECT_EQ(std::count(served.begin(), served.end(), item.index), 0) << item.index;
+  }
+  // Another segment: category 2 is allowed.
+  ServeRequest us = Request("user-8");
+  us.attributes = {{"country", "US"}};
+  auto third = p->Serve(us);
+  ASSERT_TRUE(third.ok());
+  EXPECT_EQ(third->items[1].index, 2);
+  ASSERT_TRUE(p->Close().ok());
+  EXPECT_EQ(p->stats().safety_demoted, 2u);  // item 4 in the first and the third list
+  auto db = storage::Database::Open(path_).value();
+  auto st = db->Prepare("SELECT safety FROM exposures ORDER BY request_id").value();
+  ASSERT_TRUE(st->Step().value());
+  const auto record = nlohmann::json::parse(st->ColumnText(0));
+  EXPECT_EQ(record["scorer"], "risk-test");
+  EXPECT_EQ(record["risk"].size(), 5u);
+  EXPECT_DOUBLE_EQ(record["risk"][4].get<double>(), 0.3);
+  std::map<std::string, int> rules;
+  for (const auto& d : record["decisions"]) ++rules[d[2].get<std::string>()];
+  EXPECT_EQ(rules, (std::map<std::string, int>{{"blocklist", 1}, {"restricted_category", 3}, {"risk", 1}, {"risk_demote", 1}}));
+  ASSERT_TRUE(st->Step().value());
+  EXPECT_NE(st->ColumnText(0).find("frequency_cap"), std::string::npos);
 }
 
 TEST_F(PipelineTest, BadRequestsAreClearErrors) {
