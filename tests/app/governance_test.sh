@@ -19,7 +19,7 @@ exit_code() {  # exit_code <expected> <command...>: the command exits with <expe
   [ $? -eq "$expected" ]
 }
 
-for cmd in "audit" "audit exposures" "audit sign-off" "audit sample" "audit label" "bench audit"; do
+for cmd in "audit" "audit exposures" "audit sign-off" "audit sample" "audit label" "bench audit" "safety" "safety label" "safety train" "safety score"; do
   check "steward $cmd --help" "$STEWARD" $cmd --help >/dev/null
 done
 
@@ -159,6 +159,66 @@ assert p['report_hash'] == json.load(open(sys.argv[3]))['report_hash'] and p['de
 assert p['thresholds']['thresholds'][0]['key'] == 'aplt_min'
 " "$STEWARD" "$RDB" "$WORK/signoff.json"
 check "audit-log verify after sign-offs" "$STEWARD" audit-log verify --db "$RDB"
+
+# The safety screen (issue #11, item 5): label, train and score the risk model; serve the demo
+# through the policy and the model; the audit and the review sample report what the screen did.
+DATA=$(cd "$HERE/../../data" && pwd)
+export STEWARD_AUDIT_KEY_FILE="$WORK/audit.key"
+check "safety label writes the v1 set" "$STEWARD" safety label --out "$WORK/labels.csv"
+check "the labels equal the shipped set" cmp "$WORK/labels.csv" "$DATA/safety/risk-labels-v1.csv"
+"$STEWARD" safety train --labels "$WORK/labels.csv" --out "$WORK/risk.json" --json >"$WORK/train.json"
+check "safety train reports a held-out AUC above chance" python3 -c "
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert j['training_rows'] == 10000 and j['training_positives'] == 419 and 0.65 < j['auc_test'] < 1.0, j
+m = json.load(open(sys.argv[2]))
+assert m['format'] == 'steward-risk-1' and m['training_set']['sha256'] == j['training_sha256'] and m['metrics']['auc_test'] == j['auc_test']
+" "$WORK/train.json" "$WORK/risk.json"
+"$STEWARD" safety score --model "$DATA/safety/risk-model-v1.json" --json --top 3 >"$WORK/score.json"
+check "safety score counts what the thresholds block and demote" python3 -c "
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert j['items'] == 10000 and j['blocked'] == 91 and j['demoted'] == 242 and len(j['top']) == 3, j
+assert j['top'][0]['risk'] >= j['top'][2]['risk'] >= 0.5
+" "$WORK/score.json"
+printf 'item_id,label\n1,7\n' >"$WORK/badlabels.csv"
+check "a bad label exits 2" exit_code 2 "$STEWARD" safety train --labels "$WORK/badlabels.csv" --out "$WORK/x.json"
+check "the error names the column" grep -q "label" "$WORK/stderr.txt"
+printf '{"format":"steward-risk-1","version":"v","bias":0,"weights":{"t:a":"x"}}' >"$WORK/badmodel.json"
+check "a bad model file exits 2" exit_code 2 "$STEWARD" demo --headless --requests 10 --db "$WORK/bad.db" --risk-model "$WORK/badmodel.json"
+check "the error names the field" grep -q "weights.t:a" "$WORK/stderr.txt"
+SDB="$WORK/screened.db"
+check "demo through the safety screen" "$STEWARD" demo --headless --requests 3000 --db "$SDB" --seed 5 --quiet \
+  --policy "$DATA/policy/demo-policy.yaml" --risk-model "$DATA/safety/risk-model-v1.json"
+"$STEWARD" audit --db "$SDB" --policy "$DATA/policy/demo-policy.yaml" --bootstrap 20 --json >"$WORK/screened.json" 2>/dev/null
+check "screened arms break no rule and report the screen" python3 -c "
+import json, sys
+j = json.load(open(sys.argv[1]))
+arms = {a['name']: a for a in j['experiments'][0]['arms']}
+for name in ('control', 'treatment'):
+    m = arms[name]['metrics']
+    assert m['policy_violation_share']['value'] == 0, (name, m['policy_violation_share'])
+    assert m['screen_blocked_per_list']['value'] >= 1, (name, m['screen_blocked_per_list'])
+    assert 0 < m['risk_mean']['value'] < 0.5 and 'risk_disparity' in m, name
+shadow = [a for a in j['experiments'][0]['arms'] if a['name'].startswith('shadow:')][0]
+assert 'risk_mean' in shadow['metrics'] and 'screen_blocked_per_list' not in shadow['metrics']
+" "$WORK/screened.json"
+check "the stored records name their rules" python3 -c "
+import sqlite3, json, sys
+rows = [json.loads(r[0]) for r in sqlite3.connect(sys.argv[1]).execute('SELECT safety FROM exposures')]
+assert rows and all(len(r['risk']) > 0 for r in rows)
+rules = {d[2] for r in rows for d in r['decisions']}
+assert {'blocklist', 'restricted_category', 'risk'} <= rules, rules
+" "$SDB"
+"$STEWARD" audit sample --db "$SDB" --experiment homepage-recs --n 5 --json >"$WORK/sample.json"
+check "the review sample shows each item's risk" python3 -c "
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert len(j['samples']) == 5
+assert all(i['risk'] is not None and 0 <= i['risk'] < 0.5 for s in j['samples'] for i in s['items'])
+assert all(s['safety']['scorer'] == 'risk-v1' for s in j['samples'])
+" "$WORK/sample.json"
+check "the screen is recorded in the audit log" bash -c "'$STEWARD' audit-log list --db '$SDB' --json --limit 0 | grep -q 'safety.policy'"
 
 echo "$pass passed, $failures failed"
 [ "$failures" -eq 0 ]
