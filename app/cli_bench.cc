@@ -44,6 +44,7 @@ struct BenchFlags {
   std::string db;
   double rate = 5000;
   int64_t serve_requests = 20000;
+  ScreenFiles screen;  // bench serve: the safety screen
   int k = 10;
   int requests = 2000;
   std::string factory = "HNSW32";
@@ -308,6 +309,7 @@ void AddBenchCommands(CLI::App& app) {
   serve->add_option("--model", flags->model, "The arms' model (any model name, e.g. baseline-genre or hybrid)")->capture_default_str();
   serve->add_option("--db", flags->db, "Log exposures to this database and take control state from it (default: no logging)");
   serve->add_flag("--json", flags->json, "Print {\"p50_us\", \"p99_us\", \"qps\", \"shadow_dropped\", \"threads\"}");
+  AddSafetyScreenOptions(serve, &flags->screen);
   serve->callback([flags] {
     ServeBenchOptions o;
     o.shadow = flags->shadow == "on";
@@ -317,13 +319,15 @@ void AddBenchCommands(CLI::App& app) {
     o.assign_only = flags->path == "assign";
     o.model = flags->model;
     o.db_path = flags->db;
+    o.screen = flags->screen;
     o.progress = !flags->json;
     auto r = RunServeBench(o);
     if (!r.ok()) Fail(r.status());
     const nlohmann::json j = {{"p50_us", r->p50_us}, {"p99_us", r->p99_us}, {"qps", r->qps}, {"shadow", flags->shadow},
                               {"shadow_dropped", r->shadow_dropped}, {"offered_rate", flags->rate}, {"threads", flags->threads},
                               {"path", flags->path}, {"model", flags->model}, {"requests", flags->serve_requests},
-                              {"logged", !flags->db.empty()}};
+                              {"logged", !flags->db.empty()},
+                              {"screen", !flags->screen.policy_file.empty() || !flags->screen.risk_model_file.empty()}};
     if (flags->json) {
       PrintJsonLine(j.dump());
     } else {

@@ -36,6 +36,7 @@ StatusOr<ServeBenchResult> RunServeBench(const ServeBenchOptions& o) {
   ASSIGN_OR_RETURN(experiment::ExperimentConfig config, experiment::ParseExperimentConfig(node));
   serving::PipelineSetup setup;
   setup.catalog = catalog;
+  ASSIGN_OR_RETURN(setup.screen, LoadSafetyScreen(o.screen, books, catalog));
   setup.experiments = {config.name};
   setup.factory = [&](const experiment::ExperimentConfig&, int arm, const std::string& model) {
     return MakeModel(model, catalog, books, world, static_cast<uint64_t>(arm + 2));

@@ -6,6 +6,8 @@
 #pragma once
 
 #include <cstdint>
+
+#include "app/sim_traffic.h"
 #include <string>
 
 #include "common/status.h"
@@ -20,6 +22,7 @@ struct ServeBenchOptions {
   bool assign_only = false;  // time Assign() instead of Serve(). Default: false
   std::string model = "baseline-genre";  // both arms' model (and the shadow's). Default: baseline-genre
   std::string db_path;       // "" = nothing logged, no control plane. Default: ""
+  ScreenFiles screen;        // the safety screen (policy, risk model); Default: none
   bool progress = true;
 };
 

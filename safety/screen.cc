@@ -56,6 +56,7 @@ StatusOr<std::shared_ptr<SafetyScreen>> SafetyScreen::Create(SafetyPolicy policy
   std::shared_ptr<SafetyScreen> screen(
       new SafetyScreen(std::move(policy), std::move(catalog), std::move(risk), std::move(risk_version), options));
   screen->blocked_ = std::move(blocked);
+  screen->has_request_rules_ = !screen->policy_.restrictions.empty() || screen->policy_.max_impressions_per_user_item > 0;
   return screen;
 }
 
@@ -79,23 +80,82 @@ int64_t SafetyScreen::Window(int64_t ts_ms) const {
   return ts_ms >= 0 ? ts_ms / w : (ts_ms + 1) / w - 1;
 }
 
-bool SafetyScreen::Capped(int64_t user, int32_t item, int64_t ts_ms) const {
-  const Shard& shard = (*shards_)[Mix64(static_cast<uint64_t>(user)) % kShards];
-  const int64_t window = Window(ts_ms);
-  std::lock_guard lock(shard.mu);
-  auto it = shard.users.find(user);
-  if (it == shard.users.end()) return false;
-  for (const Shown& s : it->second) {
-    if (s.item == item) return s.window == window && s.count >= policy_.max_impressions_per_user_item;
+namespace {
+
+// What one request's checks share, computed on its first Allow call on this thread: the items the
+// cap keeps from the user now and the categories the user's segment may not see. A model asks
+// Allow for hundreds of candidates per request; each then costs a lookup, not a lock and a scan.
+struct RequestContext {
+  const void* screen = nullptr;
+  const void* request = nullptr;  // the request object asked about last (fast path)
+  int64_t request_id = 0, user = 0, ts_ms = 0;
+  const void* attributes = nullptr;
+  size_t attribute_count = 0;
+  std::vector<int32_t> capped;  // sorted catalog indices
+  std::vector<int> restricted;  // sorted categories
+  // Refusals already recorded for this request: seen[item] == stamp (one stamp per context), so a
+  // model that asks about an item twice records and counts it once, at O(1) per refusal.
+  std::vector<uint32_t> seen;
+  uint32_t stamp = 0;
+};
+thread_local RequestContext tls_context;
+
+}  // namespace
+
+const void* SafetyScreen::Context(const models::RecommendRequest& request) const {
+  RequestContext& c = tls_context;
+  // Fast path: the same request object as the last call (a model asking about its candidates).
+  if (c.request == &request && c.screen == this && c.request_id == request.request_id && c.user == request.user_id &&
+      c.ts_ms == request.ts_ms && c.attributes == request.attributes.data()) {
+    return &c;
   }
-  return false;
+  c.request = &request;
+  if (c.screen == this && c.request_id == request.request_id && c.user == request.user_id && c.ts_ms == request.ts_ms &&
+      c.attributes == request.attributes.data() && c.attribute_count == request.attributes.size()) {
+    return &c;
+  }
+  c.screen = this;
+  c.request_id = request.request_id;
+  c.user = request.user_id;
+  c.ts_ms = request.ts_ms;
+  c.attributes = request.attributes.data();
+  c.attribute_count = request.attributes.size();
+  c.capped.clear();
+  c.restricted.clear();
+  if (c.seen.size() != catalog_->items.size()) {
+    c.seen.assign(catalog_->items.size(), 0);
+    c.stamp = 0;
+  }
+  if (++c.stamp == 0) {  // wrapped: clear the marks
+    std::fill(c.seen.begin(), c.seen.end(), 0);
+    c.stamp = 1;
+  }
+  for (const CategoryRestriction& r : policy_.restrictions) {
+    for (const auto& [key, value] : request.attributes) {
+      if (key == r.attribute && value == r.value) c.restricted.insert(c.restricted.end(), r.categories.begin(), r.categories.end());
+    }
+  }
+  std::sort(c.restricted.begin(), c.restricted.end());
+  if (policy_.max_impressions_per_user_item > 0) {
+    const Shard& shard = (*shards_)[Mix64(static_cast<uint64_t>(request.user_id)) % kShards];
+    const int64_t window = Window(request.ts_ms);
+    std::lock_guard lock(shard.mu);
+    if (auto it = shard.users.find(request.user_id); it != shard.users.end()) {
+      for (const Shown& s : it->second) {
+        if (s.window == window && s.count >= policy_.max_impressions_per_user_item) c.capped.push_back(s.item);
+      }
+    }
+    std::sort(c.capped.begin(), c.capped.end());
+  }
+  return &c;
 }
 
-void SafetyScreen::Record(const models::RecommendRequest& request, int32_t item, const char* rule, double risk) {
+void SafetyScreen::Record(const models::RecommendRequest& request, int32_t item, const char* rule, double risk) const {
   if (!request.decisions) return;
-  for (const models::FilterDecision& d : *request.decisions) {
-    if (d.item == item) return;  // a model may consult the filter twice for one item
-  }
+  auto& c = *static_cast<RequestContext*>(const_cast<void*>(Context(request)));
+  uint32_t& mark = c.seen[static_cast<size_t>(item)];
+  if (mark == c.stamp) return;  // a model may consult the filter twice for one item
+  mark = c.stamp;
   if (request.decisions->size() < models::kMaxFilterDecisions) {
     request.decisions->push_back({item, rule, risk});
   } else if (request.decisions_dropped) {
@@ -110,21 +170,17 @@ bool SafetyScreen::Allow(const models::RecommendRequest& request, int32_t item) 
     Record(request, item, "blocklist", risk);
     return false;
   }
-  if (!policy_.restrictions.empty()) {
+  if (has_request_rules_) {
+    const auto& c = *static_cast<const RequestContext*>(Context(request));
     const int category = catalog_->items[static_cast<size_t>(item)].category;
-    for (const CategoryRestriction& r : policy_.restrictions) {
-      if (!r.categories.count(category)) continue;
-      for (const auto& [key, value] : request.attributes) {
-        if (key == r.attribute && value == r.value) {
-          Record(request, item, "restricted_category", risk);
-          return false;
-        }
-      }
+    if (!c.restricted.empty() && std::binary_search(c.restricted.begin(), c.restricted.end(), category)) {
+      Record(request, item, "restricted_category", risk);
+      return false;
     }
-  }
-  if (policy_.max_impressions_per_user_item > 0 && Capped(request.user_id, item, request.ts_ms)) {
-    Record(request, item, "frequency_cap", risk);
-    return false;
+    if (!c.capped.empty() && std::binary_search(c.capped.begin(), c.capped.end(), item)) {
+      Record(request, item, "frequency_cap", risk);
+      return false;
+    }
   }
   if (!risk_.empty() && risk >= options_.block_risk) {
     Record(request, item, "risk", risk);
@@ -161,6 +217,9 @@ void SafetyScreen::NoteServed(int64_t user, std::span<const int32_t> items, int6
     }
     if (shard.users.size() >= per_shard) shard.users.erase(shard.users.begin());
   }
+  // This thread's context may hold the counts from before (a caller serving the same request id
+  // again, as tests do); other threads' contexts belong to their own in-flight requests.
+  tls_context.screen = nullptr;
   std::vector<Shown>& shown = shard.users[user];
   // Entries of ended windows are dropped as the user is served again.
   std::erase_if(shown, [&](const Shown& s) { return s.window < window; });

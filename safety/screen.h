@@ -86,8 +86,10 @@ class SafetyScreen final : public models::CandidateFilter {
   SafetyScreen(SafetyPolicy policy, std::shared_ptr<const models::Catalog> catalog, std::vector<double> risk, std::string risk_version,
                ScreenOptions options);
   int64_t Window(int64_t ts_ms) const;
-  bool Capped(int64_t user, int32_t item, int64_t ts_ms) const;
-  static void Record(const models::RecommendRequest& request, int32_t item, const char* rule, double risk);
+  // This thread's per-request context (restricted categories, capped items), recomputed when the
+  // request or its attributes change, and after this thread's NoteServed.
+  const void* Context(const models::RecommendRequest& request) const;
+  void Record(const models::RecommendRequest& request, int32_t item, const char* rule, double risk) const;
 
   struct Shown {
     int32_t item = 0;
@@ -106,6 +108,7 @@ class SafetyScreen final : public models::CandidateFilter {
   std::string risk_version_;
   ScreenOptions options_;
   std::vector<char> blocked_;  // per catalog index
+  bool has_request_rules_ = false;  // segment restrictions or a cap: Allow consults the request context
   std::unique_ptr<std::array<Shard, kShards>> shards_;
 };
 
