@@ -84,6 +84,18 @@ StatusOr<AuditBenchResult> RunAuditBench(const AuditBenchOptions& options) {
         e.shadow_items.push_back(draw(0.0));
       }
       e.shadow_model_version = "bench-shadow";
+      if (options.screened) {
+        // The record SafetyScreen::RecordJson writes: a risk per position and its decisions.
+        std::string risk;
+        char buf[48];
+        for (int p = 0; p < kListSize; ++p) {
+          std::snprintf(buf, sizeof buf, "%s%.4g", p ? "," : "", 0.01 + 0.3 * rng.Uniform() * rng.Uniform());
+          risk += buf;
+        }
+        e.safety = "{\"v\":1,\"scorer\":\"risk-v1\",\"risk\":[" + risk + "],\"decisions\":[[1,\"block\",\"blocklist\",0.05],[" +
+                   std::to_string(draw(0.0)) + ",\"block\",\"risk\",0.71]" +
+                   (r % 5 == 0 ? ",[" + std::to_string(e.served[3].item_id) + ",\"demote\",\"risk_demote\",0.25]" : std::string()) + "]}";
+      }
       batch.emplace_back(e);
       for (int p = 0; p < kListSize; ++p) {
         if (!rng.Bernoulli(0.03 / (1.0 + 0.1 * p))) continue;

@@ -17,6 +17,9 @@ struct AuditBenchOptions {
   std::string data_dir;      // for data/experiments/demo.yaml; resolved by ResolveDataDir when empty
   int bootstrap = 200;       // replicates of the timed audit. Default: 200
   uint64_t seed = 1;
+  // Store a safety screen record with every list (risk per position, two blocks, a demotion now
+  // and then), as `serve --risk-model` does, so the audit also parses and sums it. Default: false
+  bool screened = false;
   bool progress = true;
 };
 

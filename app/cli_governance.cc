@@ -158,6 +158,7 @@ void AddGovernanceCommands(CLI::App& app) {
         ->capture_default_str()->check(InRange(0, 100000));
     cmd->add_option("--seed", bench_options->seed, "Seed of the synthetic data and the bootstrap")->capture_default_str();
     cmd->add_option("--data", bench_options->data_dir, "Data directory (for experiments/demo.yaml)");
+    cmd->add_flag("--screened", bench_options->screened, "Store a safety screen record with every list (risk per position, decisions)");
     cmd->add_flag("--json", f->json, "Print {\"exposures\", \"users\", \"generate_seconds\", \"audit_seconds\"}");
     cmd->callback([bench_options, f] {
       const AuditBenchResult r = OrFail(RunAuditBench(*bench_options));

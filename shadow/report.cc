@@ -34,6 +34,32 @@ struct Side {
 SideMetrics Summarise(const Side& side, const std::unordered_map<int64_t, storage::CatalogRow>& catalog,
                       const std::unordered_map<int64_t, double>& share, int num_categories) {
   SideMetrics m;
+  // Served risk (the catalog snapshot's per-item risk, when a risk scorer screened the run): mean,
+  // and max - min over provider groups of the group's mean (docs/metrics.md risk_disparity).
+  std::map<int, std::pair<double, int64_t>> risk_by_group;
+  double risk_sum = 0;
+  int64_t risk_rows = 0;
+  for (const auto& list : side.lists) {
+    for (int64_t id : list) {
+      auto it = catalog.find(id);
+      if (it == catalog.end() || it->second.risk < 0) continue;
+      risk_sum += it->second.risk;
+      ++risk_rows;
+      auto& [sum, n] = risk_by_group[it->second.provider_group];
+      sum += it->second.risk;
+      ++n;
+    }
+  }
+  if (risk_rows > 0) {
+    m.risk_mean = risk_sum / static_cast<double>(risk_rows);
+    double lo = 1.0, hi = 0.0;
+    for (const auto& [g, sn] : risk_by_group) {
+      const double mean = sn.first / static_cast<double>(sn.second);
+      lo = std::min(lo, mean);
+      hi = std::max(hi, mean);
+    }
+    m.risk_disparity = hi - lo;
+  }
   std::vector<double> category_counts(static_cast<size_t>(std::max(num_categories, 1)), 0.0);
   std::unordered_map<int64_t, int> distinct;
   double novelty = 0, ild = 0;
@@ -285,7 +311,9 @@ namespace {
 nlohmann::json SideJson(const SideMetrics& m) {
   return {{"diversity_index", m.diversity_index}, {"novelty", m.novelty}, {"coverage", m.coverage},
           {"intra_list_diversity", m.intra_list_diversity}, {"p50_ms", m.p50_ms}, {"p95_ms", m.p95_ms},
-          {"p99_ms", m.p99_ms}, {"errors", m.errors}, {"violations", m.violations}};
+          {"p99_ms", m.p99_ms}, {"errors", m.errors}, {"violations", m.violations},
+          {"risk_mean", m.risk_mean >= 0 ? nlohmann::json(m.risk_mean) : nlohmann::json(nullptr)},
+          {"risk_disparity", m.risk_disparity >= 0 ? nlohmann::json(m.risk_disparity) : nlohmann::json(nullptr)}};
 }
 
 nlohmann::json CounterfactualJson(const ShadowCounterfactual& c) {
@@ -320,11 +348,18 @@ std::string CounterfactualLine(const ShadowCounterfactual& c) {
 std::string Slug(const std::string& name) { return FileSlug(name); }
 
 std::string ViolationsLine(const ExperimentShadowReport& e) {
+  std::string risk;
+  if (e.served.risk_mean >= 0 && e.shadow.risk_mean >= 0) {
+    char buf[200];
+    std::snprintf(buf, sizeof buf, " Risk (catalog scores): mean %.4f shadow vs %.4f served; disparity across provider groups %.4f vs %.4f.",
+                  e.shadow.risk_mean, e.served.risk_mean, e.shadow.risk_disparity, e.served.risk_disparity);
+    risk = buf;
+  }
   if (e.policy.empty()) {
-    return "Policy violations: not counted (no policy recorded with the experiment and none given; pass --policy FILE).";
+    return "Policy violations: not counted (no policy recorded with the experiment and none given; pass --policy FILE)." + risk;
   }
   return "Policy violations (" + e.policy + (e.policy_source.empty() ? "" : ", " + e.policy_source) + "): shadow " +
-         std::to_string(e.violations) + ", served " + std::to_string(e.served.violations) + " listed items blocked.";
+         std::to_string(e.violations) + ", served " + std::to_string(e.served.violations) + " listed items blocked." + risk;
 }
 
 struct Row {

@@ -20,6 +20,9 @@ struct SideMetrics {
   double p50_ms = 0, p95_ms = 0, p99_ms = 0;
   int64_t errors = 0;
   int64_t violations = 0;  // listed items the policy filter blocks
+  // From the catalog snapshot's risk scores (a run screened by a risk scorer); -1 when none:
+  double risk_mean = -1;       // mean risk of the listed items
+  double risk_disparity = -1;  // max - min over provider groups of the group's mean risk
 };
 
 // One event-time window of the comparison.

@@ -218,6 +218,14 @@ assert len(j['samples']) == 5
 assert all(i['risk'] is not None and 0 <= i['risk'] < 0.5 for s in j['samples'] for i in s['items'])
 assert all(s['safety']['scorer'] == 'risk-v1' for s in j['samples'])
 " "$WORK/sample.json"
+"$STEWARD" shadow report --db "$SDB" --json >"$WORK/shadow.json" 2>/dev/null
+check "the shadow report compares served and shadow risk" python3 -c "
+import json, sys
+e = json.load(open(sys.argv[1]))['experiments'][0]
+for side in ('served', 'shadow'):
+    assert 0 < e[side]['risk_mean'] < 0.5 and e[side]['risk_disparity'] >= 0, (side, e[side])
+assert e['violations'] == 0, e['violations']  # the shadow model is screened too
+" "$WORK/shadow.json"
 check "the screen is recorded in the audit log" bash -c "'$STEWARD' audit-log list --db '$SDB' --json --limit 0 | grep -q 'safety.policy'"
 
 echo "$pass passed, $failures failed"
