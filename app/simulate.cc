@@ -43,6 +43,16 @@ StatusOr<SimulateResult> RunSimulation(const SimulateOptions& o) {
   if (o.users < 1) return InvalidArgument("--users must be at least 1");
   if (o.days < 1) return InvalidArgument("--days must be at least 1");
   if (!(o.requests_per_user_day > 0)) return InvalidArgument("--rate must be positive");
+  std::optional<models::ExposureConstraintOptions> constraint_options;
+  if (!o.fairness_constraint.empty()) {
+    if (o.fairness_constraint != "provider") {
+      return InvalidArgument("--fairness-constraint '" + o.fairness_constraint + "' is not a group attribute; use provider");
+    }
+    if (o.policy != "hybrid") return InvalidArgument("--fairness-constraint needs --policy hybrid (the constraint is in its re-ranker)");
+    constraint_options.emplace();
+    constraint_options->tolerance = o.fairness_tolerance;
+    constraint_options->targets = o.fairness_targets;
+  }
   const auto started = std::chrono::steady_clock::now();
   const std::string data_dir = ResolveDataDir(o.data_dir);
   ASSIGN_OR_RETURN(auto books, data::LoadGoodbooks(data_dir + "/goodbooks/books.csv"));
@@ -57,8 +67,15 @@ StatusOr<SimulateResult> RunSimulation(const SimulateOptions& o) {
   if (std::find(ModelNames().begin(), ModelNames().end(), o.policy) == ModelNames().end()) {
     return InvalidArgument("--policy '" + o.policy + "' is not a model; use baseline, hybrid, popularity, baseline-genre or baseline-egreedy");
   }
-  ASSIGN_OR_RETURN(std::unique_ptr<models::Recommender> model,
-                   MakeModel(o.policy, catalog, books, world, o.policy == "hybrid" ? o.seed : Mix64(o.seed + 17)));
+  auto made = MakeModel(o.policy, catalog, books, world, o.policy == "hybrid" ? o.seed : Mix64(o.seed + 17), constraint_options);
+  if (!made.ok()) {
+    // The constraint's errors name its option; the CLI's flags are --tolerance and --fairness-targets.
+    if (constraint_options && made.status().code() == StatusCode::kInvalidArgument) {
+      return InvalidArgument(made.status().message() + " (--tolerance, --fairness-targets)");
+    }
+    return made.status();
+  }
+  std::unique_ptr<models::Recommender> model = std::move(*made);
   auto* hybrid = dynamic_cast<models::HybridRecommender*>(model.get());
   // The one serving path, without a database or an experiment: the policy serves everyone.
   serving::PipelineSetup setup;
@@ -236,12 +253,36 @@ StatusOr<SimulateResult> RunSimulation(const SimulateOptions& o) {
   r.new_item_days_to_signal = new_items ? days_sum / static_cast<double>(new_items) : 0.0;
   r.new_items = new_items;
   if (new_items) r.new_item_impressions /= static_cast<double>(new_items);
+  // Provider-group exposure of everything served, against the constraint's targets when there is
+  // one, else the catalog shares (the same definition as the audit's exposure disparity).
+  std::vector<int> item_groups;
+  for (const auto& item : catalog->items) item_groups.push_back(item.provider_group);
+  r.target_share = models::GroupShares(item_groups);
+  r.target_share.resize(3, 0.0);
+  r.exposure_share = exposure.GroupShares();
+  for (int g = 0; g < 3; ++g) r.provider_groups.push_back(sim::ProviderGroupName(static_cast<sim::ProviderGroup>(g)));
+  if (hybrid && hybrid->exposure_constraint()) {
+    r.constraint = hybrid->exposure_constraint()->snapshot();
+    r.constraint_groups = o.fairness_constraint;
+    r.target_share = r.constraint->targets;
+  }
+  r.exposure_disparity = fairness::ExposureDisparity(r.exposure_share, r.target_share);
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   return r;
 }
 
 std::string SimulateResultJson(const SimulateResult& r) {
-  return DumpJson(nlohmann::json{{"policy", r.policy},
+  nlohmann::json share = nlohmann::json::object(), target = nlohmann::json::object();
+  for (size_t g = 0; g < r.provider_groups.size(); ++g) {
+    share[r.provider_groups[g]] = g < r.exposure_share.size() ? r.exposure_share[g] : 0.0;
+    target[r.provider_groups[g]] = g < r.target_share.size() ? r.target_share[g] : 0.0;
+  }
+  auto by_group = [&](const std::vector<double>& v) {
+    nlohmann::json j = nlohmann::json::object();
+    for (size_t g = 0; g < r.provider_groups.size() && g < v.size(); ++g) j[r.provider_groups[g]] = v[g];
+    return j;
+  };
+  nlohmann::json out{{"policy", r.policy},
                         {"requests", r.requests},
                         {"clicks", r.clicks},
                         {"ctr", r.ctr},
@@ -260,7 +301,22 @@ std::string SimulateResultJson(const SimulateResult& r) {
                         {"new_item_clicks", r.new_item_clicks},
                         {"embedding_versions", r.embedding_versions},
                         {"embedding_genre_separation", r.embedding_genre_separation},
-                        {"seconds", r.seconds}});
+                        {"exposure_share", share},
+                        {"target_share", target},
+                        {"exposure_disparity", r.exposure_disparity},
+                        {"seconds", r.seconds}};
+  if (r.constraint) {
+    const models::ExposureSnapshot& c = *r.constraint;
+    out["constraint"] = {{"groups", r.constraint_groups},
+                         {"tolerance", c.tolerance},
+                         {"targets", by_group(c.targets)},
+                         {"final_shares", by_group(c.shares)},
+                         {"disparity", c.disparity},
+                         {"lists", c.lists},
+                         {"lists_adjusted", c.lists_adjusted},
+                         {"positions_adjusted", c.positions_adjusted}};
+  }
+  return DumpJson(out);
 }
 
 }  // namespace steward::app
