@@ -14,8 +14,9 @@ bool InRange(int group, size_t groups) { return group >= 0 && static_cast<size_t
 
 }  // namespace
 
-ExposurePlan::ExposurePlan(std::vector<double> exposure, std::vector<double> targets, double tolerance, int64_t request_id)
-    : exposure_(std::move(exposure)), targets_(std::move(targets)), tolerance_(tolerance) {
+ExposurePlan::ExposurePlan(std::vector<double> exposure, std::vector<double> targets, double tolerance, int64_t request_id,
+                           int length)
+    : exposure_(std::move(exposure)), targets_(std::move(targets)), tolerance_(tolerance), length_(length) {
   decision_.request_id = request_id;
   decision_.shares_before = fairness::ExposureShares(exposure_);
 }
@@ -28,36 +29,46 @@ std::vector<char> ExposurePlan::Allowed(int best_group, std::span<const char> ha
   if (total <= 0.0) return all;  // no evidence yet: nothing is under or over
   const std::vector<double> shares = fairness::ExposureShares(exposure_);
   auto has = [&](size_t g) { return g < has_candidates.size() && has_candidates[g] != 0; };
-  // 2. The most under-exposed group with candidates takes the position, unless the unconstrained
-  // choice already serves an under-exposed group.
+  const int p = positions_ + 1;
+  const double w = fairness::PositionWeight(p);
+  double later = 0.0;  // R
+  for (int q = p + 1; q <= length_; ++q) later += fairness::PositionWeight(q);
+  const double total_end = total + w + later;  // T
+  // 2. Under-exposed groups: the one with the largest deficit takes the position once their need
+  // can no longer wait for later positions, unless the unconstrained choice serves one of them.
   int most_under = -1;
-  double largest_deficit = 0.0;
+  double largest_deficit = 0.0, need = 0.0;
   bool best_is_under = false;
   for (size_t g = 0; g < n; ++g) {
     const double deficit = targets_[g] - shares[g];
     if (deficit <= tolerance_ || !has(g)) continue;
     if (static_cast<int>(g) == best_group) best_is_under = true;
+    need += std::max(0.0, (targets_[g] - tolerance_) * total_end - exposure_[g]);
     if (deficit > largest_deficit) {
       largest_deficit = deficit;
       most_under = static_cast<int>(g);
     }
   }
-  if (most_under >= 0 && !best_is_under) {
+  if (most_under >= 0 && !best_is_under && need > later) {
     std::vector<char> only(n, 0);
     only[static_cast<size_t>(most_under)] = 1;
     return only;
   }
-  // 3. An over-exposed unconstrained choice yields to the groups that are not over-exposed.
-  if (InRange(best_group, n) && shares[static_cast<size_t>(best_group)] - targets_[static_cast<size_t>(best_group)] > tolerance_) {
-    std::vector<char> not_over(n, 0);
-    bool any = false;
-    for (size_t g = 0; g < n; ++g) {
-      if (shares[g] - targets_[g] <= tolerance_ && has(g)) {
-        not_over[g] = 1;
-        any = true;
+  // 3. An over-exposed unconstrained choice that later positions could not bring back into the
+  // band yields to the groups that are not over-exposed.
+  if (InRange(best_group, n)) {
+    const auto b = static_cast<size_t>(best_group);
+    if (shares[b] - targets_[b] > tolerance_ && (exposure_[b] + w) / total_end > targets_[b] + tolerance_) {
+      std::vector<char> not_over(n, 0);
+      bool any = false;
+      for (size_t g = 0; g < n; ++g) {
+        if (shares[g] - targets_[g] <= tolerance_ && has(g)) {
+          not_over[g] = 1;
+          any = true;
+        }
       }
+      if (any) return not_over;
     }
-    if (any) return not_over;
   }
   return all;
 }
@@ -99,9 +110,9 @@ StatusOr<ExposureConstraint> ExposureConstraint::Create(ExposureConstraintOption
   return ExposureConstraint(std::move(options));
 }
 
-ExposurePlan ExposureConstraint::Begin(int64_t request_id) const {
+ExposurePlan ExposureConstraint::Begin(int64_t request_id, int k) const {
   std::lock_guard<std::mutex> lock(mu_);
-  return ExposurePlan(exposure_, options_.targets, options_.tolerance, request_id);
+  return ExposurePlan(exposure_, options_.targets, options_.tolerance, request_id, k);
 }
 
 void ExposureConstraint::Commit(const ExposurePlan& plan, std::span<const int> served_groups) {
@@ -128,7 +139,7 @@ std::vector<size_t> ExposureConstraint::Rerank(int64_t request_id, std::span<con
   std::vector<char> taken(n, 0);
   std::vector<size_t> chosen;
   std::vector<int> chosen_groups;
-  ExposurePlan plan = Begin(request_id);
+  ExposurePlan plan = Begin(request_id, k);
   while (static_cast<int>(chosen.size()) < k) {
     // The unconstrained choice and which groups still have candidates.
     size_t best = n;

@@ -7,17 +7,25 @@
 // (fairness::ExposureShares). The targets t_g are given (callers default them to the catalog share
 // of each group: docs/metrics.md).
 //
-// Decision, position by position (a deterministic FA*IR/DetConstSort-style minimum rule on the
-// running shares, which include the positions already placed in the list being built):
+// Decision, position by position p = 1..k of a list of k (a deterministic DetConstSort-style
+// minimum rule on the running exposure E_g, which includes the positions already placed in the
+// list being built; E = sum_g E_g; R = w(p+1) + ... + w(k), the weight still to place after p;
+// T = E + w(p) + R, the total once the list is served):
 //  1. the re-ranker proposes its unconstrained choice, of group b;
-//  2. if some group with candidates left is under-exposed (share_g < t_g - tolerance) and b is not
-//     one of them, the position goes to the under-exposed group with the largest deficit t_g - share_g;
-//  3. else if b is over-exposed (share_b > t_b + tolerance), it goes to the groups that are not
-//     over-exposed (and have candidates), the re-ranker's best among them;
+//  2. U = the groups with candidates left that are under-exposed now (t_g - share_g > tolerance).
+//     If b is not in U and the weight they need to reach their band by the end of the list,
+//     sum_{g in U} max(0, (t_g - tolerance) T - E_g), exceeds R (it can no longer wait for later
+//     positions), the position goes to the group of U with the largest deficit t_g - share_g;
+//  3. else if b is over-exposed now (share_b - t_b > tolerance) and would still be over at the end
+//     of the list even if every later position went to other groups ((E_b + w(p)) / T > t_b +
+//     tolerance), the position goes to the groups that are not over-exposed (and have candidates),
+//     the re-ranker's best among them;
 //  4. else the unconstrained choice stands.
+// Corrections wait for the latest positions that can still make them, where exposure costs the
+// least utility: examination falls faster with the position than the exposure weight w does.
 // Before any exposure was recorded no group is under or over (no evidence). Inside the band
 // [t - tolerance, t + tolerance] the ranking is untouched, so the utility cost shrinks as the
-// tolerance grows; at tolerance 0 every position is corrected towards the targets.
+// tolerance grows; at tolerance 0 nearly every list is corrected towards the targets.
 //
 // Evidence: every committed list leaves an `ExposureDecision` (shares before the list, the
 // positions whose choice was replaced, the groups served), readable with last_decision(), and
@@ -82,10 +90,11 @@ class ExposurePlan {
 
  private:
   friend class ExposureConstraint;
-  ExposurePlan(std::vector<double> exposure, std::vector<double> targets, double tolerance, int64_t request_id);
+  ExposurePlan(std::vector<double> exposure, std::vector<double> targets, double tolerance, int64_t request_id, int length);
   std::vector<double> exposure_;  // cumulative + this list so far
   std::vector<double> targets_;
   double tolerance_;
+  int length_;  // k, the planned list length
   int positions_ = 0;
   ExposureDecision decision_;
 };
@@ -99,8 +108,8 @@ class ExposureConstraint {
   int num_groups() const { return static_cast<int>(options_.targets.size()); }
   const ExposureConstraintOptions& options() const { return options_; }
 
-  // Starts a list for `request_id` against the current cumulative exposure.
-  ExposurePlan Begin(int64_t request_id) const;
+  // Starts a list of `k` positions for `request_id` against the current cumulative exposure.
+  ExposurePlan Begin(int64_t request_id, int k) const;
   // Records a served list: `served_groups` are the groups of the items actually shown, in position
   // order (they may differ from the plan's, e.g. after exploration slots); groups outside
   // [0, num_groups) are ignored. The plan's adjustments become last_decision().

@@ -185,6 +185,19 @@ Recommendation HybridRecommender::Recommend(const RecommendRequest& request) {
     candidates.push_back(item);
     ++popular;
   }
+  if (constraint_ && options_.constraint_candidates_per_group > 0) {
+    // Each provider group's most popular eligible items, so every list has something to correct with.
+    std::vector<int> per_group(static_cast<size_t>(constraint_->num_groups()), 0);
+    int groups_left = constraint_->num_groups();
+    for (int32_t item : popularity_.Ranked()) {
+      if (groups_left == 0) break;
+      const int g = catalog_->items[static_cast<size_t>(item)].provider_group;
+      if (g < 0 || g >= constraint_->num_groups() || per_group[static_cast<size_t>(g)] >= options_.constraint_candidates_per_group) continue;
+      if (!eligible(item)) continue;
+      candidates.push_back(item);
+      if (++per_group[static_cast<size_t>(g)] == options_.constraint_candidates_per_group) --groups_left;
+    }
+  }
   std::sort(candidates.begin(), candidates.end());
   candidates.erase(std::unique(candidates.begin(), candidates.end()), candidates.end());
   Recommendation rec;
@@ -257,7 +270,7 @@ Recommendation HybridRecommender::Recommend(const RecommendRequest& request) {
     return best_c;
   };
   std::optional<ExposurePlan> plan;
-  if (constraint_) plan.emplace(constraint_->Begin(request.request_id));
+  if (constraint_) plan.emplace(constraint_->Begin(request.request_id, k));
   std::vector<char> has_group;
   while (static_cast<int>(chosen.size()) < k) {
     size_t best_c = best_mmr({});

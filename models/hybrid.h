@@ -16,7 +16,9 @@
 //  5b. with an exposure constraint (`exposure_constraint`, models/exposure_constraint.h), each MMR
 //     pick is first checked against the provider groups' cumulative position-weighted exposure:
 //     when the constraint asks for other groups, the best MMR candidate of an allowed group is
-//     placed instead; the served list (after exploration) is committed to the constraint;
+//     placed instead; the served list (after exploration) is committed to the constraint; the
+//     candidates then also hold each provider group's `constraint_candidates_per_group` most
+//     popular eligible items;
 //  6. exploration: each slot after the first is, with probability `exploration_share`, given to an
 //     item drawn uniformly from the retrieved candidates the ranking left out (without replacement),
 //     unless the user's session (30 minutes of event time) already holds `session_exploration_cap`
@@ -74,6 +76,10 @@ struct HybridOptions {
   // Serving-time exposure constraint over the catalog items' provider groups. Default: none. Empty
   // targets mean the catalog share of each provider group.
   std::optional<ExposureConstraintOptions> exposure_constraint;
+  // With a constraint: the most popular eligible items of each provider group also join the
+  // candidates, so a cold user's list (popularity candidates only, mostly head items) can still be
+  // corrected. Default: 20.
+  int constraint_candidates_per_group = 20;
   uint64_t seed = 1;
 };
 
