@@ -69,9 +69,10 @@ StatusOr<SimulateResult> RunSimulation(const SimulateOptions& o) {
   }
   auto made = MakeModel(o.policy, catalog, books, world, o.policy == "hybrid" ? o.seed : Mix64(o.seed + 17), constraint_options);
   if (!made.ok()) {
-    // The constraint's errors name its option; the CLI's flags are --tolerance and --fairness-targets.
+    // The constraint's errors name its option (exposure_constraint.targets or .tolerance); add the flag.
     if (constraint_options && made.status().code() == StatusCode::kInvalidArgument) {
-      return InvalidArgument(made.status().message() + " (--tolerance, --fairness-targets)");
+      const bool targets = made.status().message().find("targets") != std::string::npos;
+      return InvalidArgument(made.status().message() + (targets ? " (--fairness-targets)" : " (--tolerance)"));
     }
     return made.status();
   }
