@@ -40,6 +40,14 @@ std::vector<models::SparseFeatures> BookFeatures(const std::vector<data::Book>& 
   return out;
 }
 
+std::optional<models::ExposureConstraintOptions> ArmExposureConstraint(const experiment::ArmConfig& arm) {
+  if (!arm.fairness_constraint) return std::nullopt;
+  models::ExposureConstraintOptions o;
+  o.tolerance = arm.fairness_constraint->tolerance;
+  o.targets = arm.fairness_constraint->targets;  // head, mid, tail = provider groups 0, 1, 2
+  return o;
+}
+
 const std::vector<std::string>& ModelNames() {
   static const std::vector<std::string> names = {"baseline", "hybrid", "popularity", "baseline-genre", "baseline-egreedy"};
   return names;

@@ -11,6 +11,7 @@
 
 #include "common/status.h"
 #include "data/goodbooks.h"
+#include "experiment/experiment_config.h"
 #include "models/embedding.h"
 #include "models/exposure_constraint.h"
 #include "models/recommender.h"
@@ -29,5 +30,8 @@ StatusOr<std::unique_ptr<models::Recommender>> MakeModel(const std::string& name
                                                          uint64_t seed,
                                                          std::optional<models::ExposureConstraintOptions> exposure_constraint = std::nullopt);
 const std::vector<std::string>& ModelNames();
+
+// The model options an experiment arm's `fairness_constraint` asks for; nullopt without one.
+std::optional<models::ExposureConstraintOptions> ArmExposureConstraint(const experiment::ArmConfig& arm);
 
 }  // namespace steward::app

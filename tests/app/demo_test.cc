@@ -247,6 +247,28 @@ TEST(Simulate, ProviderExposureConstraintReducesDisparity) {
   EXPECT_NE(bad.status().message().find("--fairness-targets"), std::string::npos) << bad.status().message();
 }
 
+// issue #12, per experiment: an arm's `fairness_constraint` reaches the model that serves it. The
+// audit's position-weighted provider shares of the fair arm's own lists end within the tolerance
+// (0.05, plus at most one list's overshoot) of the catalog shares; the control arm's do not.
+TEST(Demo, ArmFairnessConstraintReachesTheArmsModel) {
+  DemoOptions d = Options(FreshPath("fair-arm"), 3);
+  d.experiment_file = std::string(STEWARD_TEST_DATA_DIR) + "/app/data/hybrid_fair_ab.yaml";
+  d.requests = 1500;
+  auto summary = RunDemo(d);
+  ASSERT_TRUE(summary.ok()) << summary.status().ToString();
+  const std::vector<double> catalog_shares = {0.2083, 0.3161, 0.4756};  // head/mid/tail catalog shares of the goodbooks world (simulate's target_share)
+  double control = -1, fair = -1;
+  for (const auto& arm : summary->arms) {
+    ASSERT_EQ(arm.provider_shares.size(), 3u) << arm.name;
+    double disparity = 0;
+    for (size_t g = 0; g < 3; ++g) disparity = std::max(disparity, std::abs(arm.provider_shares[g] - catalog_shares[g]));
+    (arm.name == "fair" ? fair : control) = disparity;
+  }
+  EXPECT_GT(control, 0.10);
+  EXPECT_GE(fair, 0.0);
+  EXPECT_LE(fair, 0.05 + 0.01);
+}
+
 // Demo and simulate serve the world through the same request builder and pipeline: the hybrid
 // sees the same user context (age band as user group, new user, activity) for the same user and
 // time. Same seed and rate: both worlds make the same requests until the first click changes them.
