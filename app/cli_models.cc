@@ -91,6 +91,8 @@ void AddModelCommands(CLI::App& app) {
                                          "With --fairness-constraint: band around each group's target exposure share left uncorrected, in [0, 1)")
                         ->capture_default_str()
                         ->check(CLI::Range(0.0, 0.999999));
+  simulate->add_option("--constraint-log", sim->constraint_log,
+                       "With --fairness-constraint: write the constraint's per-request evidence here (JSON lines)");
   auto targets_text = std::make_shared<std::string>();
   auto* targets = simulate->add_option("--fairness-targets", *targets_text,
                                        "With --fairness-constraint: target exposure shares HEAD,MID,TAIL summing to 1 "

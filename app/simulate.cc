@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
 
@@ -44,6 +45,7 @@ StatusOr<SimulateResult> RunSimulation(const SimulateOptions& o) {
   if (o.days < 1) return InvalidArgument("--days must be at least 1");
   if (!(o.requests_per_user_day > 0)) return InvalidArgument("--rate must be positive");
   std::optional<models::ExposureConstraintOptions> constraint_options;
+  if (!o.constraint_log.empty() && o.fairness_constraint.empty()) return InvalidArgument("--constraint-log needs --fairness-constraint provider");
   if (!o.fairness_constraint.empty()) {
     if (o.fairness_constraint != "provider") {
       return InvalidArgument("--fairness-constraint '" + o.fairness_constraint + "' is not a group attribute; use provider");
@@ -86,6 +88,14 @@ StatusOr<SimulateResult> RunSimulation(const SimulateOptions& o) {
   pipeline_options.on_recommend = o.on_recommend;
   ASSIGN_OR_RETURN(auto pipeline, serving::ServingPipeline::Create(std::move(setup), pipeline_options));
 
+  // Per-request evidence of the constraint: the decision of each list, written as it is served.
+  std::ofstream constraint_log;
+  if (!o.constraint_log.empty()) {
+    constraint_log.open(o.constraint_log, std::ios::trunc);
+    if (!constraint_log) return IoError("--constraint-log: cannot write " + o.constraint_log);
+  }
+  static const char* kGroupNames[] = {"head", "mid", "tail"};
+  const auto group_name = [](int g) { return g >= 0 && g < 3 ? std::string(kGroupNames[g]) : std::to_string(g); };
   fairness::ExposureAccumulator exposure(static_cast<int>(catalog->items.size()), catalog->num_categories, 3);
   std::vector<std::vector<float>> last_list_vector;
   std::vector<int64_t> requests_of_user;
@@ -129,6 +139,20 @@ StatusOr<SimulateResult> RunSimulation(const SimulateOptions& o) {
     }
     const sim::User& user = world.users()[u];
     ASSIGN_OR_RETURN(const serving::ServeResponse rec, pipeline->Serve(SimServeRequest(user, req.ts_ms, o.k, "")));
+    if (constraint_log.is_open() && hybrid && hybrid->exposure_constraint()) {
+      // The pipeline served this list synchronously, so the constraint's last decision is this list's.
+      const models::ExposureDecision d = hybrid->exposure_constraint()->last_decision();
+      nlohmann::json shares = nlohmann::json::object(), adjusted = nlohmann::json::array(), served = nlohmann::json::array();
+      for (size_t g = 0; g < d.shares_before.size(); ++g) shares[group_name(static_cast<int>(g))] = d.shares_before[g];
+      for (size_t i = 0; i < d.adjusted_positions.size(); ++i) {
+        adjusted.push_back({{"position", d.adjusted_positions[i]}, {"group", group_name(d.adjusted_groups[i])}});
+      }
+      for (int g : d.served_groups) served.push_back(group_name(g));
+      constraint_log << nlohmann::json{{"request_id", d.request_id}, {"ts_ms", req.ts_ms}, {"shares_before", shares},
+                                       {"adjusted", adjusted}, {"served_groups", served}}.dump()
+                     << '\n';
+      if (!constraint_log) return IoError("--constraint-log: write failed on " + o.constraint_log);
+    }
     const bool second_half = req.ts_ms >= wc.start_ms + (end_ms - wc.start_ms) / 2;
     double quality = -1;  // measured before the clicks below change what the user has consumed
     if ((user.is_new && requests_of_user[u] < kQualityHorizon) || (!user.is_new && second_half && Mix64(static_cast<uint64_t>(n) + o.seed) % 10 == 0)) {

@@ -29,6 +29,9 @@ struct SimulateOptions {
   std::string fairness_constraint;
   double fairness_tolerance = 0.03;  // Default: 0.03
   std::vector<double> fairness_targets;  // Default: empty = catalog shares
+  // With a constraint: writes the constraint's per-request evidence here, one JSON object a line
+  // (docs/cli.md). Default: "" (none).
+  std::string constraint_log;
   const std::atomic<bool>* cancel = nullptr;
   // Diagnostics and tests: every request handed to the model (serving::PipelineOptions).
   std::function<void(const models::RecommendRequest&)> on_recommend;

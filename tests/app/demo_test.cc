@@ -7,6 +7,7 @@
 #include <thread>
 
 #include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "app/demo.h"
@@ -213,8 +214,27 @@ TEST(Simulate, ProviderExposureConstraintReducesDisparity) {
   ASSERT_TRUE(free.ok()) << free.status().ToString();
   o.fairness_constraint = "provider";
   o.fairness_tolerance = 0.05;
+  o.constraint_log = FreshPath("constraint-log.jsonl");
   auto fair = RunSimulation(o);
   ASSERT_TRUE(fair.ok()) << fair.status().ToString();
+  // Per-request evidence: one line per served list, the adjusted positions counted in the snapshot.
+  {
+    std::ifstream log(o.constraint_log);
+    std::string line;
+    int64_t lines = 0, adjusted = 0, lists_adjusted = 0;
+    while (std::getline(log, line)) {
+      const auto j = nlohmann::json::parse(line);
+      ASSERT_TRUE(j.contains("request_id") && j.contains("shares_before") && j.contains("served_groups")) << line;
+      adjusted += static_cast<int64_t>(j["adjusted"].size());
+      lists_adjusted += j["adjusted"].empty() ? 0 : 1;
+      ++lines;
+    }
+    EXPECT_EQ(lines, fair->requests);
+    ASSERT_TRUE(fair->constraint.has_value());
+    EXPECT_EQ(adjusted, fair->constraint->positions_adjusted);
+    EXPECT_EQ(lists_adjusted, fair->constraint->lists_adjusted);
+    o.constraint_log.clear();
+  }
   EXPECT_GT(free->exposure_disparity, 0.10);
   EXPECT_LE(fair->exposure_disparity, 0.05 + 0.01);
   EXPECT_LT(fair->exposure_disparity, free->exposure_disparity);
