@@ -153,11 +153,12 @@ std::string FairnessTradeoffJson(const FairnessTradeoff& t) {
 
 std::string FairnessTradeoffMarkdown(const FairnessTradeoff& t) {
   std::string out =
-      "| constraint | CTR (mean) | CTR cost (mean) | CTR cost (worst seed) | exposure disparity (mean) | disparity (worst seed) |\n"
+      "| constraint | CTR (mean) | CTR cost (mean) | CTR cost (worst seed) | exposure disparity (mean) | disparity "
+      "(worst seed) |\n"
       "|---|---|---|---|---|---|\n";
   for (const auto& m : t.means) {
-    out += "| " + (m.tolerance < 0 ? std::string("off") : "tolerance " + Fixed(m.tolerance, 2)) + " | " + Fixed(m.ctr, 4) + " | " +
-           (m.tolerance < 0 ? std::string("-") : Fixed(100.0 * m.ctr_cost, 1) + "%") + " | " +
+    out += "| " + (m.tolerance < 0 ? std::string("off") : "tolerance " + Fixed(m.tolerance, 2)) + " | " +
+           Fixed(m.ctr, 4) + " | " + (m.tolerance < 0 ? std::string("-") : Fixed(100.0 * m.ctr_cost, 1) + "%") + " | " +
            (m.tolerance < 0 ? std::string("-") : Fixed(100.0 * m.max_ctr_cost, 1) + "%") + " | " +
            Fixed(100.0 * m.exposure_disparity, 1) + "% | " + Fixed(100.0 * m.max_disparity, 1) + "% |\n";
   }

@@ -15,7 +15,7 @@
 namespace steward::app {
 
 struct FairnessTradeoffOptions {
-  std::vector<uint64_t> seeds = {1, 2, 3};                       // Default: 1, 2, 3
+  std::vector<uint64_t> seeds = {1, 2, 3};                            // Default: 1, 2, 3
   std::vector<double> tolerances = {0.02, 0.05, 0.1, 0.2, 0.3, 0.5};  // Default: these six
   std::vector<double> targets;  // per provider group (head, mid, tail); Default: empty = catalog shares
   int users = 1000;             // Default: 1000
@@ -33,7 +33,7 @@ struct FairnessRun {
   double ctr = 0.0;
   double exposure_disparity = 0.0;
   std::vector<double> exposure_share;  // head, mid, tail
-  double ctr_cost = 0.0;  // 1 - ctr / the same seed's unconstrained ctr (0 for the unconstrained run)
+  double ctr_cost = 0.0;               // 1 - ctr / the same seed's unconstrained ctr (0 for the unconstrained run)
   int64_t lists_adjusted = 0;
   double seconds = 0.0;
 };

@@ -14,8 +14,8 @@ bool InRange(int group, size_t groups) { return group >= 0 && static_cast<size_t
 
 }  // namespace
 
-ExposurePlan::ExposurePlan(std::vector<double> exposure, std::vector<double> targets, double tolerance, int64_t request_id,
-                           int length)
+ExposurePlan::ExposurePlan(std::vector<double> exposure, std::vector<double> targets, double tolerance,
+                           int64_t request_id, int length)
     : exposure_(std::move(exposure)), targets_(std::move(targets)), tolerance_(tolerance), length_(length) {
   decision_.request_id = request_id;
   decision_.shares_before = fairness::ExposureShares(exposure_);
@@ -130,7 +130,8 @@ void ExposureConstraint::Commit(const ExposurePlan& plan, std::span<const int> s
   last_.served_groups.assign(served_groups.begin(), served_groups.end());
 }
 
-std::vector<size_t> ExposureConstraint::Rerank(int64_t request_id, std::span<const double> scores, std::span<const int> groups, int k) {
+std::vector<size_t> ExposureConstraint::Rerank(int64_t request_id, std::span<const double> scores,
+                                               std::span<const int> groups, int k) {
   const size_t n = std::min(scores.size(), groups.size());
   const size_t num_groups = options_.targets.size();
   std::vector<size_t> order(n);
@@ -151,7 +152,9 @@ std::vector<size_t> ExposureConstraint::Rerank(int64_t request_id, std::span<con
     }
     if (best == n) break;
     const std::vector<char> allowed = plan.Allowed(groups[best], has);
-    auto ok = [&](size_t i) { return InRange(groups[i], num_groups) ? allowed[static_cast<size_t>(groups[i])] != 0 : true; };
+    auto ok = [&](size_t i) {
+      return InRange(groups[i], num_groups) ? allowed[static_cast<size_t>(groups[i])] != 0 : true;
+    };
     size_t pick = best;
     if (!ok(best)) {
       for (size_t i : order) {

@@ -56,10 +56,10 @@ struct ExposureConstraintOptions {
 // One request's constraint evidence.
 struct ExposureDecision {
   int64_t request_id = 0;
-  std::vector<double> shares_before;      // cumulative exposure shares when the list was planned
-  std::vector<int> adjusted_positions;    // 1-based positions whose unconstrained choice was replaced
-  std::vector<int> adjusted_groups;       // the group placed there instead (same length)
-  std::vector<int> served_groups;         // groups of the committed list, in position order
+  std::vector<double> shares_before;    // cumulative exposure shares when the list was planned
+  std::vector<int> adjusted_positions;  // 1-based positions whose unconstrained choice was replaced
+  std::vector<int> adjusted_groups;     // the group placed there instead (same length)
+  std::vector<int> served_groups;       // groups of the committed list, in position order
 };
 
 // The constraint's cumulative state.
@@ -90,7 +90,8 @@ class ExposurePlan {
 
  private:
   friend class ExposureConstraint;
-  ExposurePlan(std::vector<double> exposure, std::vector<double> targets, double tolerance, int64_t request_id, int length);
+  ExposurePlan(std::vector<double> exposure, std::vector<double> targets, double tolerance, int64_t request_id,
+               int length);
   std::vector<double> exposure_;  // cumulative + this list so far
   std::vector<double> targets_;
   double tolerance_;

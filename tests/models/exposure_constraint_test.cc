@@ -37,8 +37,8 @@ TEST(ExposureConstraint, ToleranceZeroCorrectsEveryPosition) {
   const ExposureSnapshot s = c.snapshot();
   EXPECT_NEAR(s.exposure[0], 1.0, 1e-12);
   EXPECT_NEAR(s.exposure[1], 1.0 / std::log2(3.0) + 0.5, 1e-12);  // 1.1309
-  EXPECT_NEAR(s.shares[0], 1.0 / 2.1309298, 1e-6);              // 0.4693
-  EXPECT_NEAR(s.disparity, 0.5 - 1.0 / 2.1309298, 1e-6);        // 0.0307
+  EXPECT_NEAR(s.shares[0], 1.0 / 2.1309298, 1e-6);                // 0.4693
+  EXPECT_NEAR(s.disparity, 0.5 - 1.0 / 2.1309298, 1e-6);          // 0.0307
   EXPECT_EQ(s.lists, 1);
   EXPECT_EQ(s.lists_adjusted, 1);
   EXPECT_EQ(s.positions_adjusted, 2);
