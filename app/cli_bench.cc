@@ -1,12 +1,14 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 #include "app/cli.h"
+#include "app/fairness_tradeoff.h"
 #include "app/http_load.h"
 #include "app/ingest_bench.h"
 #include "app/serve_bench.h"
@@ -55,13 +57,69 @@ struct BenchFlags {
   HttpLoadOptions http;
   std::string body_file;
   bool http_events = false;
+  FairnessTradeoffOptions fairness;
+  std::string fairness_seeds = "1,2,3", fairness_tolerances = "0.02,0.05,0.1,0.2,0.3,0.5", fairness_targets;
 };
+
+// A comma-separated list of numbers; errors name the flag.
+std::vector<double> ParseNumbers(const std::string& flag, const std::string& text) {
+  std::vector<double> out;
+  size_t start = 0;
+  while (start <= text.size()) {
+    const size_t comma = std::min(text.find(',', start), text.size());
+    const std::string part = text.substr(start, comma - start);
+    char* end = nullptr;
+    const double v = std::strtod(part.c_str(), &end);
+    if (part.empty() || end != part.c_str() + part.size()) Fail(InvalidArgument(flag + ": '" + part + "' is not a number"));
+    out.push_back(v);
+    start = comma + 1;
+  }
+  return out;
+}
 
 }  // namespace
 
 void AddBenchCommands(CLI::App& app) {
   auto flags = std::make_shared<BenchFlags>();
   auto* bench = app.add_subcommand("bench", "Measure performance");
+
+  auto* fairness = bench->add_subcommand(
+      "fairness", "The hybrid's provider exposure constraint in the simulator: CTR and exposure disparity with and without it, per seed and tolerance");
+  fairness->add_option("--seeds", flags->fairness_seeds, "Comma-separated world and model seeds")->capture_default_str();
+  fairness->add_option("--tolerances", flags->fairness_tolerances, "Comma-separated constraint tolerances, each in [0, 1)")->capture_default_str();
+  fairness->add_option("--targets", flags->fairness_targets, "Target exposure shares HEAD,MID,TAIL (default: catalog shares)");
+  fairness->add_option("--users", flags->fairness.users, "Users at the start of each simulated world")->capture_default_str()->check(InRange(1, 1e6));
+  fairness->add_option("--days", flags->fairness.days, "Simulated days per run")->capture_default_str()->check(InRange(1, 3650));
+  fairness->add_option("--chart", flags->fairness.chart_path, "Write the trade-off chart (PNG) here");
+  fairness->add_option("--data", flags->fairness.data_dir, "Data directory");
+  fairness->add_flag("--json", flags->json, "Print one JSON object (otherwise a Markdown table)");
+  fairness->callback([flags] {
+    FairnessTradeoffOptions o = flags->fairness;
+    o.seeds.clear();
+    for (double s : ParseNumbers("--seeds", flags->fairness_seeds)) {
+      if (s < 0 || s != static_cast<double>(static_cast<uint64_t>(s))) Fail(InvalidArgument("--seeds: each seed is a whole number >= 0"));
+      o.seeds.push_back(static_cast<uint64_t>(s));
+    }
+    o.tolerances = ParseNumbers("--tolerances", flags->fairness_tolerances);
+    for (double t : o.tolerances) {
+      if (!(t >= 0 && t < 1)) Fail(InvalidArgument("--tolerances: each tolerance must be in [0, 1)"));
+    }
+    if (!flags->fairness_targets.empty()) {
+      o.targets = ParseNumbers("--targets", flags->fairness_targets);
+      if (o.targets.size() != 3) Fail(InvalidArgument("--targets needs 3 shares (head,mid,tail)"));
+    }
+    o.cancel = &Interrupted();
+    auto r = RunFairnessTradeoff(o);
+    if (!r.ok()) {
+      if (r.status().code() == StatusCode::kInvalidArgument && !o.targets.empty()) Fail(r.status().WithContext("--targets"));
+      Fail(r.status());
+    }
+    if (flags->json) {
+      PrintJsonLine(FairnessTradeoffJson(*r));
+    } else {
+      std::printf("%s", FairnessTradeoffMarkdown(*r).c_str());
+    }
+  });
   bench->require_subcommand(1);
 
   auto* ingest = bench->add_subcommand("ingest", "Durable feedback ingest through the production writer");

@@ -21,6 +21,7 @@
 #include "shadow/ope_data.h"
 #include "sim/world.h"
 #include <array>
+#include <cstdlib>
 #include <chrono>
 #include <sstream>
 
@@ -83,8 +84,32 @@ void AddModelCommands(CLI::App& app) {
   simulate->add_option("--rate", sim->requests_per_user_day, "Requests per user per day")->capture_default_str();
   simulate->add_option("--data", sim->data_dir, "Data directory");
   simulate->add_flag("--json", f->json, "Print one JSON object as the last line");
-  simulate->callback([f, sim] {
+  simulate->add_option("--fairness-constraint", sim->fairness_constraint,
+                       "Exposure constraint in the hybrid's re-ranker over item groups: provider (head/mid/tail)")
+      ->check(CLI::IsMember({"provider"}));
+  auto* tolerance = simulate->add_option("--tolerance", sim->fairness_tolerance,
+                                         "With --fairness-constraint: band around each group's target exposure share left uncorrected, in [0, 1)")
+                        ->capture_default_str()
+                        ->check(CLI::Range(0.0, 0.999999));
+  simulate->add_option("--constraint-log", sim->constraint_log,
+                       "With --fairness-constraint: write the constraint's per-request evidence here (JSON lines)");
+  auto targets_text = std::make_shared<std::string>();
+  auto* targets = simulate->add_option("--fairness-targets", *targets_text,
+                                       "With --fairness-constraint: target exposure shares HEAD,MID,TAIL summing to 1 "
+                                       "(default: each group's share of the catalog)");
+  simulate->callback([f, sim, tolerance, targets, targets_text] {
     SimulateOptions o = *sim;
+    if (sim->fairness_constraint.empty() && tolerance->count() > 0) Fail(InvalidArgument("--tolerance needs --fairness-constraint provider"));
+    if (sim->fairness_constraint.empty() && targets->count() > 0) Fail(InvalidArgument("--fairness-targets needs --fairness-constraint provider"));
+    if (targets->count() > 0) {
+      for (const std::string& part : SplitList(*targets_text)) {
+        char* end = nullptr;
+        const double v = std::strtod(part.c_str(), &end);
+        if (end == part.c_str() || *end != '\0') Fail(InvalidArgument("--fairness-targets: '" + part + "' is not a number"));
+        o.fairness_targets.push_back(v);
+      }
+      if (o.fairness_targets.size() != 3) Fail(InvalidArgument("--fairness-targets needs 3 shares (head,mid,tail)"));
+    }
     o.cancel = &Interrupted();
     auto r = RunSimulation(o);
     if (!r.ok()) Fail(r.status());
@@ -92,9 +117,10 @@ void AddModelCommands(CLI::App& app) {
       PrintJsonLine(SimulateResultJson(*r));
     } else {
       std::printf("%s: CTR %.4f, diversity %.3f, sequential similarity %.3f, coverage %.3f, gini %.3f, new users %.0f "
-                  "interactions to quality, new items %.2f days to signal (%.1f s)\n",
+                  "interactions to quality, new items %.2f days to signal, provider exposure disparity %.3f%s (%.1f s)\n",
                   r->policy.c_str(), r->ctr, r->diversity_index, r->sequential_similarity, r->coverage, r->gini,
-                  r->new_user_interactions_to_quality, r->new_item_days_to_signal, r->seconds);
+                  r->new_user_interactions_to_quality, r->new_item_days_to_signal, r->exposure_disparity,
+                  r->constraint ? " (constrained)" : "", r->seconds);
     }
   });
 

@@ -227,7 +227,9 @@ StatusOr<DemoSummary> RunDemo(const DemoOptions& options) {
   setup.factory = [&](const experiment::ExperimentConfig& c, int arm,
                       const std::string& model) -> StatusOr<std::unique_ptr<models::Recommender>> {
     const uint64_t seed = arm < 0 ? Mix64(options.seed + 991) : Mix64(options.seed + 17 * static_cast<uint64_t>(arm + 1));
-    ASSIGN_OR_RETURN(auto m, MakeModel(model, catalog, books, world, seed));
+    // An arm's fairness_constraint applies to the model serving it (not to the shadow model).
+    const auto constraint = arm >= 0 ? ArmExposureConstraint(c.arms[static_cast<size_t>(arm)]) : std::nullopt;
+    ASSIGN_OR_RETURN(auto m, MakeModel(model, catalog, books, world, seed, constraint));
     if (options.scenario == "regression" && arm > 0) {
       const int64_t from_ms = world_config.start_ms + static_cast<int64_t>(0.4 * static_cast<double>(horizon_ms));
       m = std::make_unique<DegradingRecommender>(std::move(m), catalog, from_ms, Mix64(options.seed + 5));

@@ -40,6 +40,14 @@ std::vector<models::SparseFeatures> BookFeatures(const std::vector<data::Book>& 
   return out;
 }
 
+std::optional<models::ExposureConstraintOptions> ArmExposureConstraint(const experiment::ArmConfig& arm) {
+  if (!arm.fairness_constraint) return std::nullopt;
+  models::ExposureConstraintOptions o;
+  o.tolerance = arm.fairness_constraint->tolerance;
+  o.targets = arm.fairness_constraint->targets;  // head, mid, tail = provider groups 0, 1, 2
+  return o;
+}
+
 const std::vector<std::string>& ModelNames() {
   static const std::vector<std::string> names = {"baseline", "hybrid", "popularity", "baseline-genre", "baseline-egreedy"};
   return names;
@@ -47,8 +55,12 @@ const std::vector<std::string>& ModelNames() {
 
 StatusOr<std::unique_ptr<models::Recommender>> MakeModel(const std::string& name, std::shared_ptr<const models::Catalog> catalog,
                                                          const std::vector<data::Book>& books, const sim::World& world,
-                                                         uint64_t seed) {
-  if (name != "hybrid") return models::MakeRecommender(name, std::move(catalog), seed);
+                                                         uint64_t seed,
+                                                         std::optional<models::ExposureConstraintOptions> exposure_constraint) {
+  if (name != "hybrid") {
+    if (exposure_constraint) return InvalidArgument("an exposure constraint needs the hybrid model, not '" + name + "'");
+    return models::MakeRecommender(name, std::move(catalog), seed);
+  }
   if (books.size() != catalog->items.size()) {
     return FailedPrecondition("the hybrid needs one book per catalog item (" + std::to_string(books.size()) + " books, " +
                               std::to_string(catalog->items.size()) + " items)");
@@ -58,6 +70,8 @@ StatusOr<std::unique_ptr<models::Recommender>> MakeModel(const std::string& name
   ho.embedding.seed = Mix64(seed + 202);
   ho.embedding.batch = 256;  // fine-tuning batches while serving
   ho.bandit.seed = Mix64(seed + 303);
+  ho.exposure_constraint = std::move(exposure_constraint);
+  RETURN_IF_ERROR(models::HybridRecommender::CheckOptions(*catalog, ho));
   const int buckets = ho.embedding.layers.front();
   return std::unique_ptr<models::Recommender>(
       std::make_unique<models::HybridRecommender>(std::move(catalog), BookFeatures(books, world, buckets), ho));

@@ -5,12 +5,15 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "common/status.h"
 #include "data/goodbooks.h"
+#include "experiment/experiment_config.h"
 #include "models/embedding.h"
+#include "models/exposure_constraint.h"
 #include "models/recommender.h"
 #include "sim/world.h"
 
@@ -20,9 +23,15 @@ namespace steward::app {
 std::vector<models::SparseFeatures> BookFeatures(const std::vector<data::Book>& books, const sim::World& world, int buckets);
 
 // "hybrid" or any name MakeRecommender knows. `seed` drives the model's randomness.
+// `exposure_constraint`: the hybrid's provider-group exposure constraint (models/hybrid.h); only
+// the hybrid has one, so any other model with a constraint is an error. Default: none.
 StatusOr<std::unique_ptr<models::Recommender>> MakeModel(const std::string& name, std::shared_ptr<const models::Catalog> catalog,
                                                          const std::vector<data::Book>& books, const sim::World& world,
-                                                         uint64_t seed);
+                                                         uint64_t seed,
+                                                         std::optional<models::ExposureConstraintOptions> exposure_constraint = std::nullopt);
 const std::vector<std::string>& ModelNames();
+
+// The model options an experiment arm's `fairness_constraint` asks for; nullopt without one.
+std::optional<models::ExposureConstraintOptions> ArmExposureConstraint(const experiment::ArmConfig& arm);
 
 }  // namespace steward::app

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
 
@@ -43,6 +44,17 @@ StatusOr<SimulateResult> RunSimulation(const SimulateOptions& o) {
   if (o.users < 1) return InvalidArgument("--users must be at least 1");
   if (o.days < 1) return InvalidArgument("--days must be at least 1");
   if (!(o.requests_per_user_day > 0)) return InvalidArgument("--rate must be positive");
+  std::optional<models::ExposureConstraintOptions> constraint_options;
+  if (!o.constraint_log.empty() && o.fairness_constraint.empty()) return InvalidArgument("--constraint-log needs --fairness-constraint provider");
+  if (!o.fairness_constraint.empty()) {
+    if (o.fairness_constraint != "provider") {
+      return InvalidArgument("--fairness-constraint '" + o.fairness_constraint + "' is not a group attribute; use provider");
+    }
+    if (o.policy != "hybrid") return InvalidArgument("--fairness-constraint needs --policy hybrid (the constraint is in its re-ranker)");
+    constraint_options.emplace();
+    constraint_options->tolerance = o.fairness_tolerance;
+    constraint_options->targets = o.fairness_targets;
+  }
   const auto started = std::chrono::steady_clock::now();
   const std::string data_dir = ResolveDataDir(o.data_dir);
   ASSIGN_OR_RETURN(auto books, data::LoadGoodbooks(data_dir + "/goodbooks/books.csv"));
@@ -57,8 +69,16 @@ StatusOr<SimulateResult> RunSimulation(const SimulateOptions& o) {
   if (std::find(ModelNames().begin(), ModelNames().end(), o.policy) == ModelNames().end()) {
     return InvalidArgument("--policy '" + o.policy + "' is not a model; use baseline, hybrid, popularity, baseline-genre or baseline-egreedy");
   }
-  ASSIGN_OR_RETURN(std::unique_ptr<models::Recommender> model,
-                   MakeModel(o.policy, catalog, books, world, o.policy == "hybrid" ? o.seed : Mix64(o.seed + 17)));
+  auto made = MakeModel(o.policy, catalog, books, world, o.policy == "hybrid" ? o.seed : Mix64(o.seed + 17), constraint_options);
+  if (!made.ok()) {
+    // The constraint's errors name its option (exposure_constraint.targets or .tolerance); add the flag.
+    if (constraint_options && made.status().code() == StatusCode::kInvalidArgument) {
+      const bool targets = made.status().message().find("targets") != std::string::npos;
+      return InvalidArgument(made.status().message() + (targets ? " (--fairness-targets)" : " (--tolerance)"));
+    }
+    return made.status();
+  }
+  std::unique_ptr<models::Recommender> model = std::move(*made);
   auto* hybrid = dynamic_cast<models::HybridRecommender*>(model.get());
   // The one serving path, without a database or an experiment: the policy serves everyone.
   serving::PipelineSetup setup;
@@ -68,6 +88,14 @@ StatusOr<SimulateResult> RunSimulation(const SimulateOptions& o) {
   pipeline_options.on_recommend = o.on_recommend;
   ASSIGN_OR_RETURN(auto pipeline, serving::ServingPipeline::Create(std::move(setup), pipeline_options));
 
+  // Per-request evidence of the constraint: the decision of each list, written as it is served.
+  std::ofstream constraint_log;
+  if (!o.constraint_log.empty()) {
+    constraint_log.open(o.constraint_log, std::ios::trunc);
+    if (!constraint_log) return IoError("--constraint-log: cannot write " + o.constraint_log);
+  }
+  static const char* kGroupNames[] = {"head", "mid", "tail"};
+  const auto group_name = [](int g) { return g >= 0 && g < 3 ? std::string(kGroupNames[g]) : std::to_string(g); };
   fairness::ExposureAccumulator exposure(static_cast<int>(catalog->items.size()), catalog->num_categories, 3);
   std::vector<std::vector<float>> last_list_vector;
   std::vector<int64_t> requests_of_user;
@@ -111,6 +139,20 @@ StatusOr<SimulateResult> RunSimulation(const SimulateOptions& o) {
     }
     const sim::User& user = world.users()[u];
     ASSIGN_OR_RETURN(const serving::ServeResponse rec, pipeline->Serve(SimServeRequest(user, req.ts_ms, o.k, "")));
+    if (constraint_log.is_open() && hybrid && hybrid->exposure_constraint()) {
+      // The pipeline served this list synchronously, so the constraint's last decision is this list's.
+      const models::ExposureDecision d = hybrid->exposure_constraint()->last_decision();
+      nlohmann::json shares = nlohmann::json::object(), adjusted = nlohmann::json::array(), served = nlohmann::json::array();
+      for (size_t g = 0; g < d.shares_before.size(); ++g) shares[group_name(static_cast<int>(g))] = d.shares_before[g];
+      for (size_t i = 0; i < d.adjusted_positions.size(); ++i) {
+        adjusted.push_back({{"position", d.adjusted_positions[i]}, {"group", group_name(d.adjusted_groups[i])}});
+      }
+      for (int g : d.served_groups) served.push_back(group_name(g));
+      constraint_log << nlohmann::json{{"request_id", d.request_id}, {"ts_ms", req.ts_ms}, {"shares_before", shares},
+                                       {"adjusted", adjusted}, {"served_groups", served}}.dump()
+                     << '\n';
+      if (!constraint_log) return IoError("--constraint-log: write failed on " + o.constraint_log);
+    }
     const bool second_half = req.ts_ms >= wc.start_ms + (end_ms - wc.start_ms) / 2;
     double quality = -1;  // measured before the clicks below change what the user has consumed
     if ((user.is_new && requests_of_user[u] < kQualityHorizon) || (!user.is_new && second_half && Mix64(static_cast<uint64_t>(n) + o.seed) % 10 == 0)) {
@@ -236,12 +278,36 @@ StatusOr<SimulateResult> RunSimulation(const SimulateOptions& o) {
   r.new_item_days_to_signal = new_items ? days_sum / static_cast<double>(new_items) : 0.0;
   r.new_items = new_items;
   if (new_items) r.new_item_impressions /= static_cast<double>(new_items);
+  // Provider-group exposure of everything served, against the constraint's targets when there is
+  // one, else the catalog shares (the same definition as the audit's exposure disparity).
+  std::vector<int> item_groups;
+  for (const auto& item : catalog->items) item_groups.push_back(item.provider_group);
+  r.target_share = models::GroupShares(item_groups);
+  r.target_share.resize(3, 0.0);
+  r.exposure_share = exposure.GroupShares();
+  for (int g = 0; g < 3; ++g) r.provider_groups.push_back(sim::ProviderGroupName(static_cast<sim::ProviderGroup>(g)));
+  if (hybrid && hybrid->exposure_constraint()) {
+    r.constraint = hybrid->exposure_constraint()->snapshot();
+    r.constraint_groups = o.fairness_constraint;
+    r.target_share = r.constraint->targets;
+  }
+  r.exposure_disparity = fairness::ExposureDisparity(r.exposure_share, r.target_share);
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   return r;
 }
 
 std::string SimulateResultJson(const SimulateResult& r) {
-  return DumpJson(nlohmann::json{{"policy", r.policy},
+  nlohmann::json share = nlohmann::json::object(), target = nlohmann::json::object();
+  for (size_t g = 0; g < r.provider_groups.size(); ++g) {
+    share[r.provider_groups[g]] = g < r.exposure_share.size() ? r.exposure_share[g] : 0.0;
+    target[r.provider_groups[g]] = g < r.target_share.size() ? r.target_share[g] : 0.0;
+  }
+  auto by_group = [&](const std::vector<double>& v) {
+    nlohmann::json j = nlohmann::json::object();
+    for (size_t g = 0; g < r.provider_groups.size() && g < v.size(); ++g) j[r.provider_groups[g]] = v[g];
+    return j;
+  };
+  nlohmann::json out{{"policy", r.policy},
                         {"requests", r.requests},
                         {"clicks", r.clicks},
                         {"ctr", r.ctr},
@@ -260,7 +326,22 @@ std::string SimulateResultJson(const SimulateResult& r) {
                         {"new_item_clicks", r.new_item_clicks},
                         {"embedding_versions", r.embedding_versions},
                         {"embedding_genre_separation", r.embedding_genre_separation},
-                        {"seconds", r.seconds}});
+                        {"exposure_share", share},
+                        {"target_share", target},
+                        {"exposure_disparity", r.exposure_disparity},
+                        {"seconds", r.seconds}};
+  if (r.constraint) {
+    const models::ExposureSnapshot& c = *r.constraint;
+    out["constraint"] = {{"groups", r.constraint_groups},
+                         {"tolerance", c.tolerance},
+                         {"targets", by_group(c.targets)},
+                         {"final_shares", by_group(c.shares)},
+                         {"disparity", c.disparity},
+                         {"lists", c.lists},
+                         {"lists_adjusted", c.lists_adjusted},
+                         {"positions_adjusted", c.positions_adjusted}};
+  }
+  return DumpJson(out);
 }
 
 }  // namespace steward::app

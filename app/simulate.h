@@ -5,10 +5,12 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "common/status.h"
+#include "models/exposure_constraint.h"
 #include "models/recommender.h"
 
 namespace steward::app {
@@ -22,6 +24,14 @@ struct SimulateOptions {
   int k = 10;
   std::string data_dir;
   bool progress = true;
+  // Exposure constraint of the hybrid: "" (none) or "provider" (the catalog's provider groups,
+  // targets = their catalog shares unless `fairness_targets` gives them, one per group).
+  std::string fairness_constraint;
+  double fairness_tolerance = 0.03;  // Default: 0.03
+  std::vector<double> fairness_targets;  // Default: empty = catalog shares
+  // With a constraint: writes the constraint's per-request evidence here, one JSON object a line
+  // (docs/cli.md). Default: "" (none).
+  std::string constraint_log;
   const std::atomic<bool>* cancel = nullptr;
   // Diagnostics and tests: every request handed to the model (serving::PipelineOptions).
   std::function<void(const models::RecommendRequest&)> on_recommend;
@@ -50,6 +60,16 @@ struct SimulateResult {
   int64_t embedding_versions = 0;  // hybrid: embedding models swapped in
   // hybrid: mean cosine of same-genre minus different-genre item pairs in the learned embeddings
   double embedding_genre_separation = 0.0;
+  // Provider-group exposure (docs/metrics.md), with or without a constraint: position-weighted
+  // exposure share per group (head, mid, tail), the target shares (the constraint's targets, or
+  // the catalog shares), and max_g |share_g - target_g|.
+  std::vector<std::string> provider_groups;
+  std::vector<double> exposure_share;
+  std::vector<double> target_share;
+  double exposure_disparity = 0.0;
+  // The constraint's final state and counters; set only with a constraint.
+  std::optional<models::ExposureSnapshot> constraint;
+  std::string constraint_groups;  // "provider"
   double seconds = 0.0;
 };
 

@@ -106,7 +106,8 @@ StatusOr<std::vector<GuardrailConfig>> ParseGuardrails(const ConfigNode& list) {
       return mnode.Error(m.status().message(), "use one of the known metrics");
     }
     g.metric = *m;
-    ASSIGN_OR_RETURN(std::string direction, node.GetString("direction"));
+    std::string direction;  // declared apart: GCC 12 -Wmaybe-uninitialized misfires on the macro-declared string
+    ASSIGN_OR_RETURN(direction, node.GetString("direction"));
     if (direction == "decrease") g.harm = HarmDirection::kDecrease;
     else if (direction == "increase") g.harm = HarmDirection::kIncrease;
     else return node.Get("direction")->Error("must be 'decrease' or 'increase' (the harmful direction)", "write `direction: decrease` for CTR-like metrics");
@@ -135,6 +136,38 @@ Status CheckModel(const ConfigNode& node, const std::string& model, std::span<co
   std::string list;
   for (const std::string& k : known) list += (list.empty() ? "" : ", ") + k;
   return node.Error("names the unknown model '" + model + "' (known: " + list + ")", "use one of the known models");
+}
+
+}  // namespace
+
+namespace {
+
+// An arm's `fairness_constraint: {groups, tolerance, targets: {head, mid, tail}}`.
+StatusOr<FairnessConstraintConfig> ParseFairnessConstraint(const ConfigNode& node) {
+  if (!node.IsMap()) return node.Error("must be a map", "write `{groups: provider, tolerance: 0.03}`");
+  RETURN_IF_ERROR(node.RejectUnknownKeys({"groups", "tolerance", "targets"}));
+  FairnessConstraintConfig f;
+  ASSIGN_OR_RETURN(f.groups, node.GetString("groups", "provider"));
+  if (f.groups != "provider") return node.Get("groups")->Error("must be 'provider'", "constrain the provider groups: groups: provider");
+  ASSIGN_OR_RETURN(f.tolerance, node.GetDouble("tolerance", 0.03));
+  if (!(f.tolerance >= 0.0 && f.tolerance < 1.0)) {
+    return node.Get("tolerance")->Error("must be in [0, 1)", "use a band such as 0.03 (3 percentage points of exposure share)");
+  }
+  if (auto targets = node.Find("targets")) {
+    if (!targets->IsMap()) return targets->Error("must be a map", "write `targets: {head: 0.3, mid: 0.3, tail: 0.4}`");
+    RETURN_IF_ERROR(targets->RejectUnknownKeys({"head", "mid", "tail"}));
+    double sum = 0.0;
+    for (const char* group : {"head", "mid", "tail"}) {
+      ASSIGN_OR_RETURN(const double t, targets->GetDouble(group));
+      if (!(t >= 0.0 && t <= 1.0)) return targets->Get(group)->Error("must be in [0, 1]", "give each group a share of exposure");
+      f.targets.push_back(t);
+      sum += t;
+    }
+    if (std::fabs(sum - 1.0) > 0.001) {
+      return targets->Error("add up to " + std::to_string(sum), "make head, mid and tail add up to 1");
+    }
+  }
+  return f;
 }
 
 }  // namespace
@@ -178,7 +211,7 @@ StatusOr<ExperimentConfig> ParseExperimentConfig(const ConfigNode& root, std::sp
   for (size_t i = 0; i < arms.size(); ++i) {
     ConfigNode arm = arms.At(i);
     if (!arm.IsMap()) return arm.Error("must be a map", "write `{name: ..., model: ..., weight: ...}`");
-    RETURN_IF_ERROR(arm.RejectUnknownKeys({"name", "model", "weight"}));
+    RETURN_IF_ERROR(arm.RejectUnknownKeys({"name", "model", "weight", "fairness_constraint"}));
     ArmConfig a;
     ASSIGN_OR_RETURN(a.name, arm.GetString("name"));
     ASSIGN_OR_RETURN(a.model, arm.GetString("model"));
@@ -187,6 +220,9 @@ StatusOr<ExperimentConfig> ParseExperimentConfig(const ConfigNode& root, std::sp
     if (a.name.empty()) return arm.Error("has an empty name", "name the arm (e.g. control)");
     if (!names.insert(a.name).second) return arm.Error("repeats the arm name '" + a.name + "'", "give each arm its own name");
     if (a.weight < 0.0) return arm.Error("has a negative weight", "use a weight between 0 and 1");
+    if (auto fc = arm.Find("fairness_constraint")) {
+      ASSIGN_OR_RETURN(a.fairness_constraint, ParseFairnessConstraint(*fc));
+    }
     total += a.weight;
     c.arms.push_back(std::move(a));
   }

@@ -20,10 +20,22 @@ inline constexpr int64_t kMaxDurationMs = int64_t{3650} * 86'400'000;  // durati
 inline constexpr int64_t kMaxFailureLimit = 1000;                     // evaluation.failure_limit
 inline constexpr int64_t kMaxBucketVersion = 2147483647;              // bucket_version (an int)
 
+// A serving-time exposure constraint on an arm's model (issue #12; the hybrid's re-ranker,
+// models/exposure_constraint.h): `fairness_constraint: {groups: provider, tolerance: 0.03,
+// targets: {head: 0.3, mid: 0.3, tail: 0.4}}`.
+struct FairnessConstraintConfig {
+  std::string groups = "provider";  // the item attribute that forms the groups; only provider. Default: provider
+  double tolerance = 0.03;          // in [0, 1). Default: 0.03
+  // Target exposure share of the provider groups head, mid, tail (in that order), each in [0, 1],
+  // summing to 1 (within 0.001). Default: empty = each group's share of the catalog.
+  std::vector<double> targets;
+};
+
 struct ArmConfig {
   std::string name;
   std::string model;  // recommender that serves this arm (see models/registry.h)
   double weight = 0.0;
+  std::optional<FairnessConstraintConfig> fairness_constraint;  // Default: none
 };
 
 struct NamespaceConfig {

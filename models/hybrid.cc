@@ -3,6 +3,7 @@
 #include <Eigen/Core>
 #include <algorithm>
 #include <cmath>
+#include <stdexcept>
 
 namespace steward::models {
 namespace {
@@ -17,7 +18,29 @@ float Cos(const float* a, const float* b, int d) {
   return Eigen::Map<const Eigen::VectorXf>(a, d).dot(Eigen::Map<const Eigen::VectorXf>(b, d));
 }
 
+// The constraint's options with the targets resolved: the configured ones, or the catalog share of
+// each provider group.
+StatusOr<ExposureConstraint> MakeConstraint(const Catalog& catalog, ExposureConstraintOptions options) {
+  std::vector<int> groups;
+  groups.reserve(catalog.items.size());
+  for (const CatalogItem& item : catalog.items) groups.push_back(item.provider_group);
+  const std::vector<double> catalog_shares = GroupShares(groups);
+  if (options.targets.empty()) options.targets = catalog_shares;
+  if (options.targets.size() < catalog_shares.size()) {
+    return InvalidArgument("exposure_constraint.targets names " + std::to_string(options.targets.size()) +
+                           " groups, the catalog has " + std::to_string(catalog_shares.size()) + " provider groups");
+  }
+  auto made = ExposureConstraint::Create(std::move(options));
+  if (!made.ok()) return InvalidArgument("exposure_constraint." + made.status().message());
+  return made;
+}
+
 }  // namespace
+
+Status HybridRecommender::CheckOptions(const Catalog& catalog, const HybridOptions& options) {
+  if (!options.exposure_constraint) return Status();
+  return MakeConstraint(catalog, *options.exposure_constraint).status();
+}
 
 HybridRecommender::HybridRecommender(std::shared_ptr<const Catalog> catalog, std::vector<SparseFeatures> item_features,
                                      HybridOptions options)
@@ -30,6 +53,11 @@ HybridRecommender::HybridRecommender(std::shared_ptr<const Catalog> catalog, std
       normalizer_(ContextBuilder::ContinuousMask()),
       popularity_(catalog_, PopularityIndex::Options()),
       rng_(options_.seed) {
+  if (options_.exposure_constraint) {
+    auto made = MakeConstraint(*catalog_, *options_.exposure_constraint);
+    if (!made.ok()) throw std::invalid_argument(made.status().message());
+    constraint_ = std::make_unique<ExposureConstraint>(std::move(*made));
+  }
   SwapIn(Embed(std::move(embedding_), features_, options_.index_factory));
 }
 
@@ -157,6 +185,19 @@ Recommendation HybridRecommender::Recommend(const RecommendRequest& request) {
     candidates.push_back(item);
     ++popular;
   }
+  if (constraint_ && options_.constraint_candidates_per_group > 0) {
+    // Each provider group's most popular eligible items, so every list has something to correct with.
+    std::vector<int> per_group(static_cast<size_t>(constraint_->num_groups()), 0);
+    int groups_left = constraint_->num_groups();
+    for (int32_t item : popularity_.Ranked()) {
+      if (groups_left == 0) break;
+      const int g = catalog_->items[static_cast<size_t>(item)].provider_group;
+      if (g < 0 || g >= constraint_->num_groups() || per_group[static_cast<size_t>(g)] >= options_.constraint_candidates_per_group) continue;
+      if (!eligible(item)) continue;
+      candidates.push_back(item);
+      if (++per_group[static_cast<size_t>(g)] == options_.constraint_candidates_per_group) --groups_left;
+    }
+  }
   std::sort(candidates.begin(), candidates.end());
   candidates.erase(std::unique(candidates.begin(), candidates.end()), candidates.end());
   Recommendation rec;
@@ -207,20 +248,56 @@ Recommendation HybridRecommender::Recommend(const RecommendRequest& request) {
   std::vector<float> redundancy(candidates.size(), 0.0f);
   std::vector<int> per_category(static_cast<size_t>(std::max(catalog_->num_categories, 1)), 0);
   std::vector<size_t> chosen;
-  while (static_cast<int>(chosen.size()) < k) {
+  auto group_of = [&](size_t c) { return catalog_->items[static_cast<size_t>(candidates[c])].provider_group; };
+  // The best MMR candidate among the pickable ones whose group `allowed` admits (all when empty).
+  auto best_mmr = [&](const std::vector<char>& allowed) {
     double best = -1e300;
     size_t best_c = candidates.size();
     for (size_t c = 0; c < candidates.size(); ++c) {
       if (taken[c]) continue;
       const int category = catalog_->items[static_cast<size_t>(candidates[c])].category;
       if (per_category[static_cast<size_t>(category)] >= options_.max_per_category) continue;
+      if (!allowed.empty()) {
+        const int g = group_of(c);
+        if (g >= 0 && static_cast<size_t>(g) < allowed.size() && !allowed[static_cast<size_t>(g)]) continue;
+      }
       const double mmr = options_.mmr_lambda * score[c] - (1.0 - options_.mmr_lambda) * redundancy[c];
       if (mmr > best) {
         best = mmr;
         best_c = c;
       }
     }
+    return best_c;
+  };
+  std::optional<ExposurePlan> plan;
+  if (constraint_) plan.emplace(constraint_->Begin(request.request_id, k));
+  std::vector<char> has_group;
+  while (static_cast<int>(chosen.size()) < k) {
+    size_t best_c = best_mmr({});
     if (best_c == candidates.size()) break;
+    if (plan) {
+      // 5b. The exposure constraint may hand the position to another provider group.
+      has_group.assign(static_cast<size_t>(constraint_->num_groups()), 0);
+      for (size_t c = 0; c < candidates.size(); ++c) {
+        if (taken[c]) continue;
+        const int category = catalog_->items[static_cast<size_t>(candidates[c])].category;
+        if (per_category[static_cast<size_t>(category)] >= options_.max_per_category) continue;
+        const int g = group_of(c);
+        if (g >= 0 && static_cast<size_t>(g) < has_group.size()) has_group[static_cast<size_t>(g)] = 1;
+      }
+      const int unconstrained_group = group_of(best_c);
+      const std::vector<char> allowed = plan->Allowed(unconstrained_group, has_group);
+      bool adjusted = false;
+      if (unconstrained_group >= 0 && static_cast<size_t>(unconstrained_group) < allowed.size() &&
+          !allowed[static_cast<size_t>(unconstrained_group)]) {
+        const size_t constrained = best_mmr(allowed);
+        if (constrained != candidates.size()) {
+          best_c = constrained;
+          adjusted = true;
+        }
+      }
+      plan->Place(group_of(best_c), adjusted);
+    }
     taken[best_c] = 1;
     ++per_category[static_cast<size_t>(catalog_->items[static_cast<size_t>(candidates[best_c])].category)];
     chosen.push_back(best_c);
@@ -264,6 +341,11 @@ Recommendation HybridRecommender::Recommend(const RecommendRequest& request) {
     session.explored += explored ? 1 : 0;
   }
   session.shown += static_cast<int>(rec.items.size());
+  if (plan) {
+    std::vector<int> served_groups;
+    for (const ScoredItem& it : rec.items) served_groups.push_back(catalog_->items[static_cast<size_t>(it.item)].provider_group);
+    constraint_->Commit(*plan, served_groups);
+  }
 
   request_context_[request.request_id] = std::move(x);
   request_order_.push_back(request.request_id);

@@ -13,6 +13,12 @@
 //              + bandit_mean_weight * theta_i.x + bandit_weight * alpha * width_i(x)   (LinUCB);
 //  5. re-rank by MMR: argmax lambda * score_i - (1 - lambda) * max_{j in list} cos(e_i, e_j), with at
 //     most `max_per_category` items per category;
+//  5b. with an exposure constraint (`exposure_constraint`, models/exposure_constraint.h), each MMR
+//     pick is first checked against the provider groups' cumulative position-weighted exposure:
+//     when the constraint asks for other groups, the best MMR candidate of an allowed group is
+//     placed instead; the served list (after exploration) is committed to the constraint; the
+//     candidates then also hold each provider group's `constraint_candidates_per_group` most
+//     popular eligible items;
 //  6. exploration: each slot after the first is, with probability `exploration_share`, given to an
 //     item drawn uniformly from the retrieved candidates the ranking left out (without replacement),
 //     unless the user's session (30 minutes of event time) already holds `session_exploration_cap`
@@ -32,6 +38,7 @@
 #include <deque>
 #include <future>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -41,6 +48,7 @@
 #include "models/baseline.h"
 #include "models/context.h"
 #include "models/embedding.h"
+#include "models/exposure_constraint.h"
 #include "models/recommender.h"
 #include "models/vector_index.h"
 
@@ -65,11 +73,22 @@ struct HybridOptions {
   int retrain_steps = 10;
   EmbeddingOptions embedding;  // layers [1024, 512, 256, 128]; batch set to 256 for fine-tuning
   BanditOptions bandit;        // LinUCB, alpha 1.5, d = 78
+  // Serving-time exposure constraint over the catalog items' provider groups. Default: none. Empty
+  // targets mean the catalog share of each provider group.
+  std::optional<ExposureConstraintOptions> exposure_constraint;
+  // With a constraint: the most popular eligible items of each provider group also join the
+  // candidates, so a cold user's list (popularity candidates only, mostly head items) can still be
+  // corrected. Default: 20.
+  int constraint_candidates_per_group = 20;
   uint64_t seed = 1;
 };
 
 class HybridRecommender : public Recommender {
  public:
+  // Checks the options against the catalog (today: the exposure constraint's targets and tolerance;
+  // errors name the field, e.g. "exposure_constraint.targets must sum to 1"). The constructor
+  // throws std::invalid_argument on options this rejects, so check first.
+  static Status CheckOptions(const Catalog& catalog, const HybridOptions& options);
   HybridRecommender(std::shared_ptr<const Catalog> catalog, std::vector<SparseFeatures> item_features, HybridOptions options);
   ~HybridRecommender() override;
   std::string name() const override { return "hybrid"; }
@@ -87,6 +106,8 @@ class HybridRecommender : public Recommender {
   const std::vector<float>& item_embeddings() const { return embeddings_; }
   int embedding_dim() const { return embedding_->output_dim(); }
   size_t training_pairs() const { return pairs_.size(); }
+  // The exposure constraint (its state and per-request evidence), or null when none is configured.
+  const ExposureConstraint* exposure_constraint() const { return constraint_.get(); }
 
  private:
   // A fine-tuned model with its item embeddings and index, all built off the serving thread.
@@ -114,6 +135,7 @@ class HybridRecommender : public Recommender {
   FeatureNormalizer normalizer_;
   PopularityIndex popularity_;
   Rng rng_;
+  std::unique_ptr<ExposureConstraint> constraint_;
 
   // Contexts of recent requests, for the bandit updates when feedback arrives.
   std::unordered_map<int64_t, std::vector<float>> request_context_;

@@ -24,7 +24,7 @@ for cmd in "demo" "dashboard" "audit-log" "audit-log verify" "audit-log list" "b
            "experiment approve" "experiment promote" "experiment rollback" "experiment history" "experiment stop" \
            "experiment kill-switch" "experiment simulate-guardrail" "stats" "stats proportions" "stats means" \
            "stats srm" "stats sample-size" "assign" "replay" "simulate" "bench bandit" "bench retrieval" \
-           "bench recommend" "bench ope" "bench serve" "ope" "shadow" "shadow report"; do
+           "bench recommend" "bench ope" "bench serve" "bench fairness" "ope" "shadow" "shadow report"; do
   check "steward $cmd --help" "$STEWARD" $cmd --help >/dev/null
 done
 
@@ -158,6 +158,12 @@ check "replay JSON" json_has "$("$STEWARD" replay --log "$(dirname "$0")/../../d
 check "replay refuses a non-uniform log" grep -q "uniformly random" "$WORK/e7.txt"
 check "simulate JSON" json_has "$("$STEWARD" simulate --policy hybrid --users 100 --days 1 --seed 2 --json 2>/dev/null | tail -n 1)" \
   ctr diversity_index sequential_similarity coverage gini new_user_interactions_to_quality new_item_days_to_signal
+check "simulate --fairness-constraint JSON" json_has "$("$STEWARD" simulate --policy hybrid --users 100 --days 1 --seed 2 --fairness-constraint provider --tolerance 0.05 --json 2>/dev/null | tail -n 1)" \
+  exposure_disparity exposure_share constraint
+"$STEWARD" simulate --policy hybrid --users 10 --days 1 --tolerance 0.05 >/dev/null 2>"$WORK/e12.txt"
+check "simulate --tolerance needs the constraint" grep -q -- "--tolerance needs --fairness-constraint" "$WORK/e12.txt"
+check "bench fairness JSON" json_has "$("$STEWARD" bench fairness --seeds 1 --tolerances 0.1 --users 50 --days 1 --json 2>/dev/null | tail -n 1)" \
+  target_share runs means
 check "bench bandit JSON" json_has "$("$STEWARD" bench bandit --dim 78 --arms 200 --updates 20000 --json)" updates_per_sec scores_per_sec
 check "bench retrieval JSON" json_has "$("$STEWARD" bench retrieval --items 3000 --index HNSW32 --queries 100 --json)" recall_at_100 p99_us exact_p99_us
 check "bench recommend JSON" json_has "$("$STEWARD" bench recommend --items 2000 --candidates 200 --requests 100 --json)" p50_us p99_us qps

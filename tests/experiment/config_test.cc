@@ -152,3 +152,48 @@ TEST(ExperimentConfig, NulBytesInNamesAreRejected) {
 
 }  // namespace
 }  // namespace steward::experiment
+
+namespace steward::experiment {
+namespace {
+
+// issue #12: an arm may carry a fairness_constraint for its model, validated with errors that name
+// the field, and kept through the stored JSON the controller reads back.
+TEST(ExperimentConfig, ArmFairnessConstraint) {
+  const std::string head =
+      "name: fair\n"
+      "arms:\n"
+      "  - {name: control, model: hybrid, weight: 0.5}\n";
+  auto c = ParseText(head +
+                     "  - name: fair\n"
+                     "    model: hybrid\n"
+                     "    weight: 0.5\n"
+                     "    fairness_constraint: {groups: provider, tolerance: 0.05, targets: {head: 0.3, mid: 0.3, tail: 0.4}}\n");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_FALSE(c->arms[0].fairness_constraint.has_value());
+  ASSERT_TRUE(c->arms[1].fairness_constraint.has_value());
+  EXPECT_EQ(c->arms[1].fairness_constraint->groups, "provider");
+  EXPECT_DOUBLE_EQ(c->arms[1].fairness_constraint->tolerance, 0.05);
+  EXPECT_EQ(c->arms[1].fairness_constraint->targets, (std::vector<double>{0.3, 0.3, 0.4}));
+  const ExperimentConfig again = RoundTrip(*c);
+  ASSERT_TRUE(again.arms[1].fairness_constraint.has_value());
+  EXPECT_EQ(again.arms[1].fairness_constraint->targets, (std::vector<double>{0.3, 0.3, 0.4}));
+
+  auto defaults = ParseText(head + "  - {name: fair, model: hybrid, weight: 0.5, fairness_constraint: {}}\n");
+  ASSERT_TRUE(defaults.ok()) << defaults.status().ToString();
+  EXPECT_DOUBLE_EQ(defaults->arms[1].fairness_constraint->tolerance, 0.03);
+  EXPECT_TRUE(defaults->arms[1].fairness_constraint->targets.empty());  // catalog shares
+
+  auto error = [&](const std::string& constraint) {
+    auto bad = ParseText(head + "  - {name: fair, model: hybrid, weight: 0.5, fairness_constraint: " + constraint + "}\n");
+    EXPECT_FALSE(bad.ok()) << constraint;
+    return bad.ok() ? std::string() : bad.status().message();
+  };
+  EXPECT_NE(error("{tolerance: 1.5}").find("tolerance"), std::string::npos);
+  EXPECT_NE(error("{groups: author}").find("groups"), std::string::npos);
+  EXPECT_NE(error("{targets: {head: 0.5, mid: 0.5, tail: 0.5}}").find("targets"), std::string::npos);
+  EXPECT_NE(error("{targets: {head: 0.5, mid: 0.5}}").find("tail"), std::string::npos);
+  EXPECT_NE(error("{tolerence: 0.1}").find("tolerance"), std::string::npos);  // did you mean
+}
+
+}  // namespace
+}  // namespace steward::experiment

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "common/rng.h"
+#include "fairness/metrics.h"
 #include "models/hybrid.h"
 
 namespace steward::models {
@@ -107,6 +108,76 @@ TEST(Hybrid, RetrainsInEventTimeAndSwapsInANewVersion) {
   h.Finish();
   EXPECT_EQ(h.version(), "hybrid@emb3");
   EXPECT_NE(before, h.item_embeddings());
+}
+
+// The exposure constraint inside the hybrid's re-ranker. Provider groups: items 0..29 are g0 and
+// have by far the highest popularity prior, the rest alternate g1/g2, so the unconstrained hybrid
+// over-serves g0 (target = its catalog share, 0.1). With the constraint (tolerance 0.03) the
+// cumulative position-weighted shares of the served lists end within the band plus one list's
+// overshoot, the evidence of the last request is readable, and the lists stay valid.
+TEST(Hybrid, ExposureConstraintBringsProviderSharesToTheirTargets) {
+  auto run = [](bool constrained, std::vector<double>* shares, HybridRecommender** keep,
+                std::unique_ptr<HybridRecommender>* owner) {
+    Fixture fx(300);
+    for (size_t i = 0; i < fx.catalog->items.size(); ++i) {
+      fx.catalog->items[i].provider_group = i < 30 ? 0 : 1 + static_cast<int>(i % 2);
+      fx.catalog->items[i].prior_popularity = i < 30 ? 5.0 : -1.0;
+    }
+    HybridOptions o = SmallOptions();
+    o.popular_candidates = 40;
+    if (constrained) o.exposure_constraint = ExposureConstraintOptions{{}, 0.03};
+    *owner = std::make_unique<HybridRecommender>(fx.catalog, fx.features, o);
+    *keep = owner->get();
+    std::vector<double> weights(3, 0.0);
+    for (int r = 0; r < 300; ++r) {
+      const std::vector<int32_t> history = {static_cast<int32_t>(40 + r % 200), static_cast<int32_t>(41 + r % 200)};
+      RecommendRequest rq;
+      rq.request_id = r + 1;
+      rq.user_id = r % 37;
+      rq.ts_ms = 1000 + r * 60'000LL;
+      rq.history = history;
+      rq.k = 10;
+      const Recommendation rec = (*owner)->Recommend(rq);
+      EXPECT_EQ(rec.items.size(), 10u);
+      for (size_t p = 0; p < rec.items.size(); ++p) {
+        weights[static_cast<size_t>(fx.catalog->items[static_cast<size_t>(rec.items[p].item)].provider_group)] +=
+            fairness::PositionWeight(static_cast<int>(p) + 1);
+      }
+    }
+    *shares = fairness::ExposureShares(weights);
+  };
+  const std::vector<double> targets = {0.1, 0.45, 0.45};  // catalog shares: 30, 135, 135 of 300
+  std::vector<double> free_shares, fair_shares;
+  HybridRecommender *free_model = nullptr, *fair_model = nullptr;
+  std::unique_ptr<HybridRecommender> free_owner, fair_owner;
+  run(false, &free_shares, &free_model, &free_owner);
+  run(true, &fair_shares, &fair_model, &fair_owner);
+  EXPECT_EQ(free_model->exposure_constraint(), nullptr);
+  ASSERT_NE(fair_model->exposure_constraint(), nullptr);
+  const double free_disparity = fairness::ExposureDisparity(free_shares, targets);
+  const double fair_disparity = fairness::ExposureDisparity(fair_shares, targets);
+  EXPECT_GT(free_disparity, 0.10) << "the fixture must be unfair without the constraint";
+  EXPECT_LE(fair_disparity, 0.03 + 0.01);
+  const ExposureSnapshot s = fair_model->exposure_constraint()->snapshot();
+  EXPECT_EQ(s.targets.size(), 3u);
+  EXPECT_NEAR(s.targets[0], 0.1, 1e-12);  // default targets: catalog shares
+  EXPECT_EQ(s.lists, 300);
+  EXPECT_GT(s.lists_adjusted, 0);
+  EXPECT_NEAR(s.disparity, fair_disparity, 1e-9);  // the constraint saw exactly the served lists
+  const ExposureDecision d = fair_model->exposure_constraint()->last_decision();
+  EXPECT_EQ(d.request_id, 300);
+  EXPECT_EQ(d.served_groups.size(), 10u);
+}
+
+TEST(Hybrid, ExposureConstraintOptionsAreChecked) {
+  Fixture fx(30);
+  HybridOptions o = SmallOptions();
+  o.exposure_constraint = ExposureConstraintOptions{{0.7, 0.7}, 0.03};
+  const Status s = HybridRecommender::CheckOptions(*fx.catalog, o);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("exposure_constraint.targets"), std::string::npos) << s.message();
+  o.exposure_constraint = ExposureConstraintOptions{{}, 0.03};
+  EXPECT_TRUE(HybridRecommender::CheckOptions(*fx.catalog, o).ok());
 }
 
 }  // namespace
