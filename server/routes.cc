@@ -36,6 +36,18 @@ const char* PermissionRoles(Permission p) {
   return "admin";
 }
 
+bool RoleAllows(storage::Role role, Permission need) {
+  using storage::Role;
+  if (role == Role::kAdmin || need == Permission::kRead) return true;
+  switch (need) {
+    case Permission::kServe: return role == Role::kService;
+    case Permission::kOwn: return role == Role::kOwner;
+    case Permission::kReview: return role == Role::kReviewer;
+    case Permission::kOperate: return role == Role::kOncall;
+    default: return false;
+  }
+}
+
 Route MatchRouteOnly(const std::string& method, const std::string& path);
 
 Route MatchRoute(const std::string& method, const std::string& path) {

@@ -4,6 +4,8 @@
 
 #include <string>
 
+#include "storage/token_store.h"
+
 namespace steward::server {
 
 enum class Endpoint {
@@ -28,6 +30,8 @@ enum class Permission {
 };
 // The roles that hold a permission, for messages ("service or admin").
 const char* PermissionRoles(Permission p);
+// The role matrix (docs/api.md): admin holds every permission, every role may read.
+bool RoleAllows(storage::Role role, Permission need);
 
 struct Route {
   Endpoint endpoint = Endpoint::kNotFound;

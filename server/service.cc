@@ -105,17 +105,6 @@ std::string PromNumber(double v) {
   return buf;
 }
 
-bool RoleAllows(Role role, Permission need) {
-  if (role == Role::kAdmin || need == Permission::kRead) return true;
-  switch (need) {
-    case Permission::kServe: return role == Role::kService;
-    case Permission::kOwn: return role == Role::kOwner;
-    case Permission::kReview: return role == Role::kReviewer;
-    case Permission::kOperate: return role == Role::kOncall;
-    default: return false;
-  }
-}
-
 // A pipeline and the control loop's drivers for the experiments it serves.
 struct Generation {
   std::vector<std::string> experiments;
