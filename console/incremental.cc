@@ -212,15 +212,24 @@ Status IncrementalReader::ReadAudit(storage::Database& db, ConsoleSnapshot& out)
       }
     }
   } else if (chain_.ok) {
-    // The last verified row must still be there, unchanged.
+    // The last verified row must still be there, unchanged (its hash, and its contents against it).
     if (chain_seq_ > 0) {
-      ASSIGN_OR_RETURN(auto st, db.Prepare("SELECT hash FROM audit_log WHERE seq = ?"));
+      ASSIGN_OR_RETURN(auto st, db.Prepare(
+          "SELECT seq, ts_ms, actor, action, subject, reason, payload, prev_hash, hash FROM audit_log WHERE seq = ?"));
       st->BindInt(1, chain_seq_);
       ASSIGN_OR_RETURN(bool row, st->Step());
-      if (!row || st->ColumnText(0) != chain_hash_) {
+      if (!row) {
         chain_.ok = false;
         chain_.first_bad_seq = chain_seq_;
-        chain_.problem = row ? "a verified row was rewritten" : "verified rows were deleted (the log was truncated)";
+        chain_.problem = "verified rows were deleted (the log was truncated)";
+      } else {
+        const storage::AuditEntry tip = ReadEntry(*st);
+        const std::string computed = IsV2(tip.hash) ? storage::AuditLog::ComputeHash(tip) : storage::AuditLog::ComputeHashV1(tip);
+        if (tip.hash != chain_hash_ || computed != tip.hash) {
+          chain_.ok = false;
+          chain_.first_bad_seq = chain_seq_;
+          chain_.problem = "a verified row was edited after it was verified";
+        }
       }
     }
     while (chain_.ok) {

@@ -150,6 +150,12 @@ class LocalSource final : public DataSource {
     return fairness::DrawReviewSample(*db, config, n, seed, fairness::AuditOptions{});
   }
 
+  StatusOr<std::string> Validate(const std::string& path) override {
+    ASSIGN_OR_RETURN(auto config, experiment::LoadExperimentConfig(path, options_.known_models));
+    return "ok: '" + config.name + "', " + std::to_string(config.arms.size()) + " arms, " + std::to_string(config.ramp.size()) +
+           " ramp steps, " + std::to_string(config.guardrails.size()) + " guardrails";
+  }
+
   StatusOr<std::string> Run(const Action& a) override {
     RETURN_IF_ERROR(CheckRole(options_.role, a.kind));
     if (a.actor.empty()) return InvalidArgument("actor: required: who is acting (recorded in the audit log)");
@@ -163,7 +169,8 @@ class LocalSource final : public DataSource {
     const std::string& name = a.experiment;
     switch (a.kind) {
       case ActionKind::kCreate: {
-        ASSIGN_OR_RETURN(ConfigNode root, ConfigNode::Parse(a.definition, a.definition_source.empty() ? "definition" : a.definition_source));
+        ASSIGN_OR_RETURN(ConfigNode root, a.definition.empty() ? ConfigNode::LoadFile(a.definition_source)
+                                                               : ConfigNode::Parse(a.definition, a.definition_source.empty() ? "definition" : a.definition_source));
         ASSIGN_OR_RETURN(auto config, experiment::ParseExperimentConfig(root, options_.known_models));
         ASSIGN_OR_RETURN(int64_t version, controller.Create(config, a.actor, a.reason));
         ASSIGN_OR_RETURN(auto after, controller.Status(config.name));

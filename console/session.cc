@@ -148,6 +148,26 @@ uint64_t Session::RequestSample(const std::string& experiment, int n, uint64_t s
   });
 }
 
+uint64_t Session::RequestValidation(const std::string& path) {
+  {
+    std::lock_guard lock(mu_);
+    validations_.erase(path);
+  }
+  return Post("validate " + path, [this, path]() -> StatusOr<std::string> {
+    StatusOr<std::string> checked = source_->Validate(path);
+    std::lock_guard lock(mu_);
+    validations_.insert_or_assign(path, checked);
+    return checked;
+  });
+}
+
+std::optional<StatusOr<std::string>> Session::validation(const std::string& path) const {
+  std::lock_guard lock(mu_);
+  auto it = validations_.find(path);
+  if (it == validations_.end()) return std::nullopt;
+  return it->second;
+}
+
 std::shared_ptr<const GovernanceReport> Session::audit(const std::string& experiment) const {
   std::lock_guard lock(mu_);
   auto it = audits_.find(experiment);

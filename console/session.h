@@ -14,6 +14,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -52,6 +53,9 @@ class Session {
   uint64_t Submit(Action action);
   uint64_t RequestAudit(const std::string& experiment);
   uint64_t RequestSample(const std::string& experiment, int n, uint64_t seed);
+  // Checks a definition file on the worker; validation(path) holds the outcome once done.
+  uint64_t RequestValidation(const std::string& path);
+  std::optional<StatusOr<std::string>> validation(const std::string& path) const;
   // The latest audit / sample of an experiment (nullptr when none yet).
   std::shared_ptr<const GovernanceReport> audit(const std::string& experiment) const;
   std::shared_ptr<const std::vector<fairness::ReviewSample>> sample(const std::string& experiment) const;
@@ -91,6 +95,7 @@ class Session {
   std::map<std::string, std::shared_ptr<const GovernanceReport>> audits_;
   std::map<std::string, std::shared_ptr<const std::vector<fairness::ReviewSample>>> samples_;
   std::map<std::string, int> audits_pending_;
+  std::map<std::string, StatusOr<std::string>> validations_;
   std::thread poller_, worker_;
 };
 

@@ -48,7 +48,8 @@ struct Action {
   std::string experiment;
   std::string actor;   // who (local source; over HTTP the token's name is audited)
   std::string reason;  // why; required for rollback, stop, sign-off and the kill switch
-  // kCreate: the definition (YAML or JSON text) and where it came from (for messages).
+  // kCreate: the definition (YAML or JSON text) and where it came from (for messages); with an
+  // empty `definition`, the file at `definition_source` is read (on the worker).
   std::string definition, definition_source;
   // kSignOff: the decision and the audit the reviewer looked at (its hash is what is recorded).
   bool approve = true;
@@ -86,7 +87,28 @@ class DataSource {
   virtual StatusOr<GovernanceReport> Audit(const std::string& experiment) = 0;
   virtual StatusOr<std::vector<fairness::ReviewSample>> Sample(const std::string& experiment, int n, uint64_t seed) = 0;
   virtual StatusOr<std::string> Run(const Action& action) = 0;
+  // Worker thread only: checks a definition file (YAML or JSON); the summary on success, the
+  // error naming the field and line otherwise.
+  virtual StatusOr<std::string> Validate(const std::string& path) = 0;
 };
+
+// The field a definition error names ("ramp[2].coverage"), and its line ("" / 0 when none): for
+// showing the error at the field.
+struct FieldError {
+  std::string field;
+  int line = 0;
+  std::string message;
+};
+FieldError ParseFieldError(const std::string& message);
+
+// The definition `source_json` (a stored version's) with its ramp's coverages replaced, and one
+// line per changed step ("step 2: coverage 25% -> 30%"). Errors: kInvalidArgument when the counts
+// differ or a coverage is outside (0, 1].
+struct RampEdit {
+  std::string definition;
+  std::vector<std::string> diff;
+};
+StatusOr<RampEdit> EditRampCoverage(const std::string& source_json, const std::vector<double>& coverage);
 
 struct LocalSourceOptions {
   std::string db_path;

@@ -12,13 +12,15 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
 #include <vector>
 
-#include "gui/panels.h"
-#include "gui/snapshot.h"
+#include "console/session.h"
+#include "gui/console_view.h"
 
 namespace steward::gui {
 namespace {
@@ -69,11 +71,37 @@ Status WritePng(const std::string& path, int width, int height, const unsigned c
   return Status::Ok();
 }
 
+namespace {
+
+double Percentile(std::vector<double> v, double q) {
+  if (v.empty()) return 0.0;
+  std::sort(v.begin(), v.end());
+  const size_t rank = static_cast<size_t>(std::ceil(q * static_cast<double>(v.size())));
+  return v[std::min(v.size() - 1, rank == 0 ? 0 : rank - 1)];
+}
+
+}  // namespace
+
+std::string FrameStatsJson(std::vector<double> frame_ms, std::vector<double> refresh_ms) {
+  char buf[256];
+  std::snprintf(buf, sizeof buf, "{\"frames\": %zu, \"frame_ms_p50\": %.3f, \"frame_ms_p99\": %.3f, \"refresh_ms_p99\": %.3f}",
+                frame_ms.size(), Percentile(frame_ms, 0.50), Percentile(frame_ms, 0.99), Percentile(refresh_ms, 0.99));
+  return buf;
+}
+
 Status RunDashboard(const DashboardOptions& options) {
   if (!std::filesystem::exists(options.db_path)) {
     return NotFound(options.db_path + ": no such database; create one with `steward demo --db " + options.db_path + "`");
   }
   if (!options.screenshot_path.empty() && options.frames < 1) return InvalidArgument("--frames must be at least 1");
+  console::LocalSourceOptions source;
+  source.db_path = options.db_path;
+  source.known_models = options.known_models;
+  if (!options.role.empty()) {
+    auto role = console::ParseConsoleRole(options.role);
+    if (!role.ok()) return InvalidArgument("--role: " + role.status().message());
+    source.role = *role;
+  }
   glfwSetErrorCallback(GlfwErrorCallback);
   if (!glfwInit()) {
     return Unavailable("cannot open a display for the dashboard; set DISPLAY, or run it under `xvfb-run -a`");
@@ -81,7 +109,9 @@ Status RunDashboard(const DashboardOptions& options) {
   glfwWindowHint(GLFW_CONTEXT_VERSION_MAJOR, 3);
   glfwWindowHint(GLFW_CONTEXT_VERSION_MINOR, 0);
   const bool screenshot = !options.screenshot_path.empty();
-  std::string title = "Steward dashboard — " + options.db_path;
+  const bool bounded = screenshot || options.frame_stats;  // runs a fixed number of frames
+  std::string title = "Steward console — " + options.db_path;
+  if (!options.role.empty()) title += " — " + options.role;
   if (!options.subtitle.empty()) title += " — " + options.subtitle;
   GLFWwindow* window = glfwCreateWindow(options.width, options.height, title.c_str(), nullptr, nullptr);
   if (!window) {
@@ -89,7 +119,7 @@ Status RunDashboard(const DashboardOptions& options) {
     return Unavailable("cannot create an OpenGL 3.0 window; run under `xvfb-run -a` or check the GL drivers");
   }
   glfwMakeContextCurrent(window);
-  glfwSwapInterval(1);
+  glfwSwapInterval(options.frame_stats ? 0 : 1);
 
   IMGUI_CHECKVERSION();
   ImGui::CreateContext();
@@ -100,17 +130,16 @@ Status RunDashboard(const DashboardOptions& options) {
   ImGui_ImplGlfw_InitForOpenGL(window, true);
   ImGui_ImplOpenGL3_Init("#version 130");
 
-  PanelRegistry panels = DefaultPanels();
-  // The window sleeps until input arrives or the poller publishes new data (it posts an empty
-  // event), so an idle database costs no frames.
-  auto poller = std::make_unique<SnapshotPoller>(options.db_path, options.refresh_ms, [] { glfwPostEmptyEvent(); });
-  if (screenshot) poller->WaitFirst();
+  // The window sleeps until input arrives or the session publishes new data or a finished task (it
+  // posts an empty event), so an idle database costs no frames.
+  auto session = std::make_unique<console::Session>(console::MakeLocalSource(source), options.refresh_ms, [] { glfwPostEmptyEvent(); });
+  if (bounded) session->WaitFirstRefresh();
+  ConsoleView view(*session);
 
   Status result = Status::Ok();
   int frame = 0;
-  auto empty = std::make_shared<DashboardSnapshot>();
-  empty->db_path = options.db_path;
-  // SIGINT and SIGTERM close the window cleanly (the event wait wakes within refresh_ms).
+  std::vector<double> frame_ms;
+  // SIGINT and SIGTERM close the window cleanly (the event wait wakes within a second).
   g_stop_requested.store(false);
   struct sigaction on_stop {};
   on_stop.sa_handler = [](int) { g_stop_requested.store(true); };
@@ -121,19 +150,21 @@ Status RunDashboard(const DashboardOptions& options) {
   while (!glfwWindowShouldClose(window)) {
     if (options.closed && options.closed->load()) break;
     if (g_stop_requested.load()) break;
-    if (screenshot) {
+    if (bounded) {
       glfwPollEvents();
     } else {
       // Sleep until input or new data arrives; wake at least once a second for a close request
       // (the window's, a signal's, or the demo's).
       glfwWaitEventsTimeout(1.0);
     }
+    // A screenshot shows the finished audit and sample: wait for the worker before the last frames.
+    if (screenshot && frame == std::max(0, options.frames - 3)) session->WaitIdle();
+    const auto frame_start = std::chrono::steady_clock::now();
     ImGui_ImplOpenGL3_NewFrame();
     ImGui_ImplGlfw_NewFrame();
     ImGui::NewFrame();
-    auto snap = poller->latest();
     const ImVec2 display = ImGui::GetIO().DisplaySize;
-    panels.DrawAll(snap ? *snap : *empty, display.x, display.y);
+    view.Draw(display.x, display.y);
     ImGui::Render();
     int fb_w = 0, fb_h = 0;
     glfwGetFramebufferSize(window, &fb_w, &fb_h);
@@ -141,6 +172,8 @@ Status RunDashboard(const DashboardOptions& options) {
     glClearColor(0.08f, 0.08f, 0.10f, 1.0f);
     glClear(GL_COLOR_BUFFER_BIT);
     ImGui_ImplOpenGL3_RenderDrawData(ImGui::GetDrawData());
+    glFinish();
+    frame_ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - frame_start).count());
     ++frame;
     if (screenshot && frame >= options.frames) {
       std::vector<unsigned char> pixels(static_cast<size_t>(fb_w) * static_cast<size_t>(fb_h) * 4);
@@ -157,10 +190,12 @@ Status RunDashboard(const DashboardOptions& options) {
       break;
     }
     glfwSwapBuffers(window);
+    if (options.frame_stats && !screenshot && frame >= options.frames) break;
   }
   if (options.closed) options.closed->store(true);
+  if (options.frame_stats) std::printf("%s\n", FrameStatsJson(frame_ms, session->refresh_durations()).c_str());
 
-  poller.reset();  // stopped before GLFW goes away (it posts events)
+  session.reset();  // stopped before GLFW goes away (it posts events)
   ImGui_ImplOpenGL3_Shutdown();
   ImGui_ImplGlfw_Shutdown();
   ImGui::DestroyContext();
