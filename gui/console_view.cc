@@ -80,6 +80,12 @@ void ToneText(Tone tone, const std::string& text) {
   ImGui::PopStyleColor();
 }
 
+void Muted(const std::string& text) {
+  ImGui::PushStyleColor(ImGuiCol_Text, ImGui::GetStyleColorVec4(ImGuiCol_TextDisabled));
+  ImGui::TextWrapped("%s", text.c_str());
+  ImGui::PopStyleColor();
+}
+
 void EmptyState(const std::string& what, const std::string& todo) {
   ImGui::TextDisabled("%s", what.c_str());
   ImGui::PushStyleColor(ImGuiCol_Text, ImGui::GetStyleColorVec4(ImGuiCol_TextDisabled));

@@ -17,6 +17,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <memory>
+#include <thread>
 #include <vector>
 
 #include "console/session.h"
@@ -83,9 +84,15 @@ double Percentile(std::vector<double> v, double q) {
 }  // namespace
 
 std::string FrameStatsJson(std::vector<double> frame_ms, std::vector<double> refresh_ms) {
-  char buf[256];
-  std::snprintf(buf, sizeof buf, "{\"frames\": %zu, \"frame_ms_p50\": %.3f, \"frame_ms_p99\": %.3f, \"refresh_ms_p99\": %.3f}",
-                frame_ms.size(), Percentile(frame_ms, 0.50), Percentile(frame_ms, 0.99), Percentile(refresh_ms, 0.99));
+  // The first refresh loads everything once (the whole chain walk, every row into the aggregates);
+  // the others are the incremental refreshes the contract bounds.
+  const double initial = refresh_ms.empty() ? 0.0 : refresh_ms.front();
+  if (!refresh_ms.empty()) refresh_ms.erase(refresh_ms.begin());
+  char buf[320];
+  std::snprintf(buf, sizeof buf,
+                "{\"frames\": %zu, \"frame_ms_p50\": %.3f, \"frame_ms_p99\": %.3f, \"refresh_ms_p99\": %.3f, \"refreshes\": %zu, "
+                "\"initial_load_ms\": %.3f}",
+                frame_ms.size(), Percentile(frame_ms, 0.50), Percentile(frame_ms, 0.99), Percentile(refresh_ms, 0.99), refresh_ms.size(), initial);
   return buf;
 }
 
@@ -190,7 +197,11 @@ Status RunDashboard(const DashboardOptions& options) {
       break;
     }
     glfwSwapBuffers(window);
-    if (options.frame_stats && !screenshot && frame >= options.frames) break;
+    if (options.frame_stats && !screenshot) {
+      if (frame >= options.frames) break;
+      // Paced at 60 frames a second, as a window with vsync would be, so the run spans many refreshes.
+      std::this_thread::sleep_until(frame_start + std::chrono::microseconds(16667));
+    }
   }
   if (options.closed) options.closed->store(true);
   if (options.frame_stats) std::printf("%s\n", FrameStatsJson(frame_ms, session->refresh_durations()).c_str());

@@ -19,8 +19,9 @@ struct DashboardOptions {
   // When set, render `frames` frames, write the window as a PNG to this path and return.
   std::string screenshot_path;
   int frames = 3;            // Default: 3 (with a screenshot or --frame-stats)
-  // Render `frames` frames without sleeping, then print one JSON line {"frames", "frame_ms_p50",
-  // "frame_ms_p99", "refresh_ms_p99"} on stdout at exit. Default: false.
+  // Render `frames` frames paced at 60 a second (no waiting for input), then print one JSON line
+  // (FrameStatsJson) on stdout at exit. Frame time: the UI thread's work per frame (building and
+  // rendering it, up to glFinish), not the pacing. Default: false.
   bool frame_stats = false;
   int width = 1600;          // window size in screen coordinates. Default: 1600x1000
   int height = 1000;
@@ -41,8 +42,9 @@ Status RunDashboard(const DashboardOptions& options);
 // Writes RGBA pixels (rows top to bottom) as a PNG.
 Status WritePng(const std::string& path, int width, int height, const unsigned char* rgba);
 
-// {"frames", "frame_ms_p50", "frame_ms_p99", "refresh_ms_p99"} from per-frame and per-refresh
-// durations (nearest-rank percentiles; 0 when empty).
+// {"frames", "frame_ms_p50", "frame_ms_p99", "refresh_ms_p99", "refreshes", "initial_load_ms"} from
+// per-frame and per-refresh durations (nearest-rank percentiles; 0 when empty). The first refresh
+// (the one full load when the console opens) is reported as initial_load_ms, not in refresh_ms_p99.
 std::string FrameStatsJson(std::vector<double> frame_ms, std::vector<double> refresh_ms);
 
 }  // namespace steward::gui

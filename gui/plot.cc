@@ -75,7 +75,20 @@ bool LinePlot(const char* id, const std::vector<Series>& series, float width, fl
   std::snprintf(bottom_label, sizeof bottom_label, axes.y_format, ymin);
   const float label_w = std::max(ImGui::CalcTextSize(top_label).x, ImGui::CalcTextSize(bottom_label).x) + font * 0.5f;
   const float left = origin.x + label_w, right = origin.x + avail.x - font * 0.5f;
-  const float top = origin.y + font * 1.2f, bottom = origin.y + avail.y - font * 2.6f;
+  // The legend wraps onto as many lines as it needs under the x axis.
+  int legend_lines = 1;
+  {
+    float x = left;
+    for (const Series& s : series) {
+      const float w = font * 2.7f + ImGui::CalcTextSize(s.label.c_str()).x;
+      if (x > left && x + w > right) {
+        ++legend_lines;
+        x = left;
+      }
+      x += w;
+    }
+  }
+  const float top = origin.y + font * 1.2f, bottom = origin.y + avail.y - font * (1.5f + 1.25f * static_cast<float>(legend_lines));
   if (bottom - top < font) {
     ImGui::TextDisabled("too small to plot");
     ImGui::EndChild();
@@ -118,15 +131,21 @@ bool LinePlot(const char* id, const std::vector<Series>& series, float width, fl
     }
   }
   draw->PopClipRect();
+  float line_y = legend_y;
   for (const Series& s : series) {
-    const ImVec2 a(legend_x, legend_y + font * 0.5f), b(legend_x + font * 1.4f, legend_y + font * 0.5f);
+    const float w = font * 2.7f + ImGui::CalcTextSize(s.label.c_str()).x;
+    if (legend_x > left && legend_x + w > right) {
+      legend_x = left;
+      line_y += font * 1.25f;
+    }
+    const ImVec2 a(legend_x, line_y + font * 0.5f), b(legend_x + font * 1.4f, line_y + font * 0.5f);
     if (s.dashed) {
       DashedLine(draw, a, b, s.color, 2.0f, font * 0.25f);
     } else {
       draw->AddLine(a, b, s.color, 3.0f);
     }
-    draw->AddText(ImVec2(legend_x + font * 1.7f, legend_y), ImGui::GetColorU32(ImGuiCol_Text), s.label.c_str());
-    legend_x += font * 2.7f + ImGui::CalcTextSize(s.label.c_str()).x;
+    draw->AddText(ImVec2(legend_x + font * 1.7f, line_y), ImGui::GetColorU32(ImGuiCol_Text), s.label.c_str());
+    legend_x += w;
   }
   ImGui::EndChild();
   return true;
@@ -134,7 +153,7 @@ bool LinePlot(const char* id, const std::vector<Series>& series, float width, fl
 
 void IntervalBars(const char* id, const std::vector<IntervalBar>& bars, float width, float height, double x_max,
                   const char* x_format, double x_scale) {
-  ImGui::BeginChild(id, ImVec2(width, height), true, ImGuiWindowFlags_NoScrollbar);
+  ImGui::BeginChild(id, ImVec2(width, height), true);
   if (bars.empty() || !(x_max > 0)) {
     ImGui::TextDisabled("no data yet");
     ImGui::EndChild();
@@ -147,8 +166,9 @@ void IntervalBars(const char* id, const std::vector<IntervalBar>& bars, float wi
   float label_w = 0.0f;
   for (const IntervalBar& b : bars) label_w = std::max(label_w, ImGui::CalcTextSize(b.label.c_str()).x);
   const float left = origin.x + label_w + font * 0.6f, right = origin.x + avail.x - font * 2.0f;
-  const float top = origin.y, bottom = origin.y + avail.y - font * 2.6f;
-  const float row = std::min(font * 1.5f, (bottom - top) / static_cast<float>(bars.size()));
+  const float top = origin.y + font * 0.4f;
+  // Rows never shrink below readable: the region scrolls instead.
+  const float row = std::max(font * 1.25f, std::min(font * 1.5f, (avail.y - font * 3.0f) / static_cast<float>(bars.size())));
   const ImU32 axis = ImGui::GetColorU32(ImGuiCol_TextDisabled);
   const ImU32 text = ImGui::GetColorU32(ImGuiCol_Text);
   auto px = [&](double x) { return left + static_cast<float>(std::clamp(x / x_max, 0.0, 1.0)) * (right - left); };
@@ -177,7 +197,8 @@ void IntervalBars(const char* id, const std::vector<IntervalBar>& bars, float wi
     draw->AddLine(ImVec2(px(f * x_max), axis_y), ImVec2(px(f * x_max), axis_y + font * 0.25f), axis);
     draw->AddText(ImVec2(x, axis_y + font * 0.25f), axis, buf);
   }
-  draw->AddText(ImVec2(left, axis_y + font * 1.3f), axis, "bar: share  |-|: 95% CI  tick: target");
+  draw->AddText(ImVec2(origin.x, axis_y + font * 1.3f), axis, "bar: share  |-|: 95% CI  tick: target");
+  ImGui::Dummy(ImVec2(avail.x, axis_y + font * 2.4f - origin.y));
   ImGui::EndChild();
 }
 

@@ -20,7 +20,7 @@ using console::GovernanceReport;
 using console::Session;
 
 std::string SideName(const fairness::ArmAudit& a) {
-  if (a.shadow) return a.name + " (shadow)";
+  if (a.shadow) return a.name.rfind("shadow", 0) == 0 ? a.name : a.name + " (shadow)";
   if (a.excluded) return "outside coverage";
   return a.name;
 }
@@ -74,8 +74,8 @@ class AuditPanel final : public ConsolePanel {
     auto report = ReportOrEmpty(snap, session, state, &requested_);
     if (!report) return;
     const fairness::ExperimentAudit& a = report->audit;
-    ImGui::TextDisabled("computed %s over exposures %s .. %s", FormatUtc(a.computed_at_ms).c_str(), FormatUtc(a.from_ms).c_str(),
-                        FormatUtc(a.to_ms).c_str());
+    ImGui::NewLine();
+    Muted("computed " + FormatUtc(a.computed_at_ms) + " over exposures " + FormatUtc(a.from_ms) + " .. " + FormatUtc(a.to_ms));
     if (a.passed) {
       Badge(Tone::kGood, "PASSES");
       ImGui::SameLine();
@@ -87,8 +87,8 @@ class AuditPanel final : public ConsolePanel {
         ToneText(Tone::kBad, f);
       }
     }
-    ImGui::TextDisabled("items grouped by %s; users by %s; %s", a.item_grouping.c_str(), a.user_grouping.c_str(),
-                        a.policy_reason.empty() ? "no safety policy" : a.policy_reason.c_str());
+    Muted("items grouped by " + a.item_grouping + "; users by " + a.user_grouping + "; " +
+          (a.policy_reason.empty() ? std::string("no safety policy") : a.policy_reason));
     std::vector<const fairness::AuditCheck*> checks;
     for (const auto& side : a.arms) {
       for (const auto& c : side.checks) checks.push_back(&c);
@@ -157,11 +157,11 @@ class SignOffPanel final : public ConsolePanel {
                   FormatPercent(e->config.ramp[static_cast<size_t>(waiting_step)].coverage, 0).c_str(),
                   e->config.ramp[static_cast<size_t>(waiting_step)].approval.c_str());
     } else {
-      ImGui::TextDisabled("No remaining ramp step of '%s' asks for a reviewer's approval (state %s).", e->record.name.c_str(),
-                          experiment::RolloutStateName(s.state));
+      Muted("No remaining ramp step of '" + e->record.name + "' asks for a reviewer's approval (state " +
+            experiment::RolloutStateName(s.state) + ").");
     }
     if (!s.blocked.empty()) ToneText(Tone::kBad, "Currently BLOCKED: " + s.blocked);
-    if (reviewer.empty()) ImGui::TextDisabled("No `audits.reviewer_role`: a sign-off is recorded as evidence; a block still holds the ramp.");
+    if (reviewer.empty()) Muted("No `audits.reviewer_role`: a sign-off is recorded as evidence; a block still holds the ramp.");
     auto report = session.audit(e->record.name);
     ImGui::RadioButton("approve", &state.sign_off_decision, 0);
     state.Track("reviewer/approve");
@@ -170,10 +170,10 @@ class SignOffPanel final : public ConsolePanel {
     state.Track("reviewer/block");
     if (report) {
       ImGui::TextWrapped("Evidence recorded: audit %s", report->hash.c_str());
-      ImGui::TextDisabled("definitions %s, computed %s, %s", fairness::kDefinitionsVersion, FormatUtc(report->audit.computed_at_ms).c_str(),
-                          report->audit.passed ? "passes" : "fails");
+      Muted(std::string("definitions ") + fairness::kDefinitionsVersion + ", computed " + FormatUtc(report->audit.computed_at_ms) + ", " +
+            (report->audit.passed ? "passes" : "fails"));
     } else {
-      ImGui::TextDisabled("Compute the audit first: its hash is the evidence recorded.");
+      Muted("Compute the audit first: its hash is the evidence recorded.");
     }
     ImGui::BeginDisabled(!report);
     if (ImGui::Button("Sign off...")) {

@@ -15,6 +15,8 @@ ImVec4 ToneColor(Tone tone);
 void Badge(Tone tone, const char* word);
 // Wrapped text in a tone.
 void ToneText(Tone tone, const std::string& text);
+// Wrapped text in the disabled colour.
+void Muted(const std::string& text);
 // An empty state: what is missing and what to do about it.
 void EmptyState(const std::string& what, const std::string& todo);
 // A label: value row in a two-column key/value table (call between BeginTable/EndTable).

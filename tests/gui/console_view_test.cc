@@ -256,8 +256,12 @@ TEST(ConsoleView, ValidationErrorsShowAtTheField) {
 }
 
 TEST(FrameStats, JsonLine) {
-  EXPECT_EQ(FrameStatsJson({1, 2, 3, 4}, {10}), "{\"frames\": 4, \"frame_ms_p50\": 2.000, \"frame_ms_p99\": 4.000, \"refresh_ms_p99\": 10.000}");
-  EXPECT_EQ(FrameStatsJson({}, {}), "{\"frames\": 0, \"frame_ms_p50\": 0.000, \"frame_ms_p99\": 0.000, \"refresh_ms_p99\": 0.000}");
+  EXPECT_EQ(FrameStatsJson({1, 2, 3, 4}, {900, 10, 20}),
+            "{\"frames\": 4, \"frame_ms_p50\": 2.000, \"frame_ms_p99\": 4.000, \"refresh_ms_p99\": 20.000, \"refreshes\": 2, "
+            "\"initial_load_ms\": 900.000}");
+  EXPECT_EQ(FrameStatsJson({}, {}),
+            "{\"frames\": 0, \"frame_ms_p50\": 0.000, \"frame_ms_p99\": 0.000, \"refresh_ms_p99\": 0.000, \"refreshes\": 0, "
+            "\"initial_load_ms\": 0.000}");
 }
 
 TEST(Png, WritesAValidFile) {
