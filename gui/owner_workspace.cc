@@ -286,7 +286,10 @@ class ArmsPanel final : public ConsolePanel {
       }
     }
     ImGui::EndTable();
-    ImGui::TextDisabled("Intervals: delta method over users. p: mSPRT, valid however often you look (alpha %.2f).", e->config.decision.alpha);
+    ImGui::PushStyleColor(ImGuiCol_Text, ImGui::GetStyleColorVec4(ImGuiCol_TextDisabled));
+    ImGui::TextWrapped("Intervals: delta method over users, valid at a single look. p: mSPRT, valid however often you look; a lift "
+                       "is called real only when p < alpha (%.2f).", e->config.decision.alpha);
+    ImGui::PopStyleColor();
   }
 };
 
