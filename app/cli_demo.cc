@@ -94,7 +94,10 @@ void AddDemoCommands(CLI::App& app) {
 
   auto dash = std::make_shared<gui::DashboardOptions>();
   auto* cmd = app.add_subcommand("dashboard", "Open the console (owner, reviewer and on-call workspaces) on a database");
-  cmd->add_option("--db", dash->db_path, "SQLite database to show")->required();
+  auto* db = cmd->add_option("--db", dash->db_path, "SQLite database to show");
+  auto* url = cmd->add_option("--url", dash->url, "Or a running `steward serve` at http://HOST:PORT (reads and actions through the API)");
+  cmd->add_option("--token", dash->token, "API token for --url; the console acts with the token's role")->needs(url);
+  db->excludes(url);
   cmd->add_option("--role", dash->role, "Act as this role: owner (start, promote, stop, create), reviewer (sign-off, labels), "
                                         "oncall (rollback, kill switch) or admin; without it the console is read-only")
       ->check(CLI::IsMember({"owner", "reviewer", "oncall", "admin"}));

@@ -91,6 +91,8 @@ struct ConsoleSnapshot {
   int64_t rejected_events = 0;        // events the database refused (storage: rejected_events)
   std::string last_rejected_error;    // the newest refusal's reason
   std::string error;  // set when the last refresh failed; the rest is the previous good data
+  // False over HTTP: the API serves no per-arm traffic figures, series or writer health.
+  bool has_traffic_figures = true;
 
   const ExperimentView* Find(const std::string& name) const {
     for (const ExperimentView& e : experiments) {

@@ -41,6 +41,9 @@ struct GovernanceReport {
   fairness::ExperimentAudit audit;
   fairness::AuditOptions options;
   std::string hash;
+  // Whether a sign-off records this very report (local source). Over HTTP the service computes a
+  // fresh audit at sign-off and records its hash (returned in the result), so `hash` is "".
+  bool recorded_as_evidence = true;
 };
 
 struct Action {
@@ -122,5 +125,19 @@ struct LocalSourceOptions {
 // the same library calls the CLI uses (serving::RolloutController, fairness::RecordReviewLabel,
 // serving::SignOffFor), each on a read-write connection of its own.
 std::unique_ptr<DataSource> MakeLocalSource(LocalSourceOptions options);
+
+struct HttpSourceOptions {
+  std::string url;    // http://HOST:PORT of a running `steward serve`
+  std::string token;  // its API token; the role is the token's (GET /v1/whoami)
+  int64_t timeout_ms = 30000;  // per request. Default: 30 s (the audit reads every exposure)
+};
+
+// Reads and acts through the HTTP API (docs/api.md), server/client.h on each thread: experiments
+// and their rollout status with guardrail evidence, the kill switch, the audit log from the last
+// seen row on (each new row's hash checked against the last one, as locally), the governance audit,
+// and every action the API offers. A 403 comes back as Forbidden() with the service's message.
+// What the API does not serve (per-arm traffic figures, latency series, review samples) is absent
+// from the snapshot (has_traffic_figures false), and the panels say so.
+std::unique_ptr<DataSource> MakeHttpSource(HttpSourceOptions options);
 
 }  // namespace steward::console

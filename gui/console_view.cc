@@ -212,7 +212,8 @@ void ConsoleView::DrawDialog(const console::ConsoleSnapshot& snap) {
   if (!ImGui::BeginPopupModal("Confirm action", nullptr, ImGuiWindowFlags_NoResize)) return;
   ImGui::TextWrapped("%s", state_.pending_prompt.c_str());
   ImGui::Separator();
-  ImGui::Text("actor (recorded in the audit log)");
+  const bool remote = session_.source().name().rfind("http", 0) == 0;
+  ImGui::Text(remote ? "actor (over HTTP the service records the token's name)" : "actor (recorded in the audit log)");
   ImGui::SetNextItemWidth(-1);
   ImGui::InputText("##dialog-actor", state_.actor, sizeof state_.actor);
   state_.Track("dialog/actor");
@@ -250,6 +251,14 @@ void ConsoleView::Draw(float display_w, float display_h) {
   DrainResults();
   state_.rects.clear();
   const std::shared_ptr<const console::ConsoleSnapshot> snap = session_.snapshot();
+  // Over HTTP the role arrives with the first refresh (the token's): open its workspace then.
+  if (session_.role() != shown_role_) {
+    shown_role_ = session_.role();
+    if (shown_role_ == console::ConsoleRole::kReviewer) state_.workspace = Workspace::kReviewer;
+    if (shown_role_ == console::ConsoleRole::kOncall) state_.workspace = Workspace::kOncall;
+    if (shown_role_ == console::ConsoleRole::kOwner) state_.workspace = Workspace::kOwner;
+    state_.select_tab = true;
+  }
   const ImGuiWindowFlags flags = ImGuiWindowFlags_NoMove | ImGuiWindowFlags_NoResize | ImGuiWindowFlags_NoCollapse |
                                  ImGuiWindowFlags_NoSavedSettings | ImGuiWindowFlags_NoTitleBar | ImGuiWindowFlags_NoBringToFrontOnFocus;
   ImGui::SetNextWindowPos(ImVec2(0, 0), ImGuiCond_Always);

@@ -94,6 +94,7 @@ class ConsoleView {
   void DrainResults();
 
   console::Session& session_;
+  console::ConsoleRole shown_role_ = console::ConsoleRole::kViewer;
   ViewState state_;
   std::vector<WorkspaceLayout> workspaces_;
 };

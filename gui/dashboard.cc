@@ -97,7 +97,10 @@ std::string FrameStatsJson(std::vector<double> frame_ms, std::vector<double> ref
 }
 
 Status RunDashboard(const DashboardOptions& options) {
-  if (!std::filesystem::exists(options.db_path)) {
+  const bool remote = !options.url.empty();
+  if (remote == !options.db_path.empty()) return InvalidArgument("give either --db PATH or --url URL --token T");
+  if (remote && !options.role.empty()) return InvalidArgument("--role: over HTTP the role is the token's; drop --role");
+  if (!remote && !std::filesystem::exists(options.db_path)) {
     return NotFound(options.db_path + ": no such database; create one with `steward demo --db " + options.db_path + "`");
   }
   if (!options.screenshot_path.empty() && options.frames < 1) return InvalidArgument("--frames must be at least 1");
@@ -117,7 +120,7 @@ Status RunDashboard(const DashboardOptions& options) {
   glfwWindowHint(GLFW_CONTEXT_VERSION_MINOR, 0);
   const bool screenshot = !options.screenshot_path.empty();
   const bool bounded = screenshot || options.frame_stats;  // runs a fixed number of frames
-  std::string title = "Steward console — " + options.db_path;
+  std::string title = "Steward console — " + (remote ? options.url : options.db_path);
   if (!options.role.empty()) title += " — " + options.role;
   if (!options.subtitle.empty()) title += " — " + options.subtitle;
   GLFWwindow* window = glfwCreateWindow(options.width, options.height, title.c_str(), nullptr, nullptr);
@@ -139,7 +142,16 @@ Status RunDashboard(const DashboardOptions& options) {
 
   // The window sleeps until input arrives or the session publishes new data or a finished task (it
   // posts an empty event), so an idle database costs no frames.
-  auto session = std::make_unique<console::Session>(console::MakeLocalSource(source), options.refresh_ms, [] { glfwPostEmptyEvent(); });
+  std::unique_ptr<console::DataSource> data;
+  if (remote) {
+    console::HttpSourceOptions http;
+    http.url = options.url;
+    http.token = options.token;
+    data = console::MakeHttpSource(http);
+  } else {
+    data = console::MakeLocalSource(source);
+  }
+  auto session = std::make_unique<console::Session>(std::move(data), options.refresh_ms, [] { glfwPostEmptyEvent(); });
   if (bounded) session->WaitFirstRefresh();
   ConsoleView view(*session);
 

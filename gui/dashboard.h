@@ -13,6 +13,8 @@ namespace steward::gui {
 
 struct DashboardOptions {
   std::string db_path;
+  // Or a running `steward serve` (http://HOST:PORT) and its API token; the role is the token's.
+  std::string url, token;
   // The role the console acts as locally (owner, reviewer, oncall, admin). Default "": read-only,
   // the owner's workspace first.
   std::string role;
@@ -34,7 +36,8 @@ struct DashboardOptions {
   std::atomic<bool>* closed = nullptr;
 };
 
-// Errors: kNotFound for a missing database; kInvalidArgument for an unknown role; kUnavailable when
+// Errors: kNotFound for a missing database; kInvalidArgument for an unknown role, for --role with a
+// URL, or for neither or both of a database and a URL; kUnavailable when
 // no display can be opened (run under xvfb-run, or use --headless commands); kIoError when the
 // screenshot cannot be written.
 Status RunDashboard(const DashboardOptions& options);

@@ -80,6 +80,10 @@ class LatencyPanel final : public ConsolePanel {
       EmptyState("No experiment selected.", "Pick one with the selector at the top.");
       return;
     }
+    if (!snap.has_traffic_figures) {
+      EmptyState("The HTTP API serves no per-arm traffic figures.", "Open the console on the database (--db) to see them.");
+      return;
+    }
     std::vector<Series> series;
     size_t i = 0;
     for (const auto& [arm, points] : e->series) {
@@ -164,6 +168,9 @@ class HealthPanel final : public ConsolePanel {
   const char* title() const override { return "Event writer, shadow queue and audit chain"; }
   void Draw(const ConsoleSnapshot& snap, Session&, ViewState&) override {
     if (!ImGui::BeginTable("health", 2, ImGuiTableFlags_SizingStretchProp)) return;
+    if (!snap.has_traffic_figures) {
+      KeyValue("event writer", "not served by the HTTP API: see its GET /metrics (steward_event_writer_*), or open the console with --db");
+    } else {
     KeyValue("exposures stored", FormatCount(snap.exposures));
     KeyValue("feedback events stored", FormatCount(snap.feedback));
     KeyValue("events refused", snap.rejected_events == 0 ? "0" : FormatCount(snap.rejected_events) + " (newest: " + snap.last_rejected_error + ")");
@@ -173,6 +180,7 @@ class HealthPanel final : public ConsolePanel {
       std::snprintf(buf, sizeof buf, "%s results stored, %s errors, %s timeouts, p99 %.3g ms", FormatCount(e.shadow.results).c_str(),
                     FormatCount(e.shadow.errors).c_str(), FormatCount(e.shadow.timeouts).c_str(), e.shadow.latency_p99_ms);
       KeyValue(("shadow: " + e.record.name).c_str(), buf);
+    }
     }
     ImGui::TableNextRow();
     ImGui::TableNextColumn();

@@ -212,6 +212,10 @@ class ArmsPanel final : public ConsolePanel {
   void Draw(const ConsoleSnapshot& snap, Session&, ViewState& state) override {
     const ExperimentView* e = Selected(snap, state);
     if (NoExperiment(snap, e)) return;
+    if (!snap.has_traffic_figures) {
+      EmptyState("The HTTP API serves no per-arm traffic figures.", "Open the console on the database (--db) to see them.");
+      return;
+    }
     if (e->arms.empty()) {
       EmptyState("No exposures of '" + e->record.name + "' yet.", "Start it (Rollout panel) and send traffic: `steward demo` or the /v1/recommend API.");
       return;
@@ -299,6 +303,10 @@ class CtrTimelinePanel final : public ConsolePanel {
   void Draw(const ConsoleSnapshot& snap, Session&, ViewState& state) override {
     const ExperimentView* e = Selected(snap, state);
     if (NoExperiment(snap, e)) return;
+    if (!snap.has_traffic_figures) {
+      EmptyState("The HTTP API serves no per-arm traffic figures.", "Open the console on the database (--db) to see them.");
+      return;
+    }
     std::vector<Series> series;
     for (const auto& [arm, points] : e->series) {
       Series s;

@@ -168,7 +168,10 @@ class SignOffPanel final : public ConsolePanel {
     ImGui::SameLine();
     ImGui::RadioButton("block", &state.sign_off_decision, 1);
     state.Track("reviewer/block");
-    if (report) {
+    if (report && !report->recorded_as_evidence) {
+      ImGui::TextWrapped("Audit shown: %s", report->hash.c_str());
+      Muted("Over HTTP the service computes a fresh audit at sign-off and records its hash; the result line shows it.");
+    } else if (report) {
       ImGui::TextWrapped("Evidence recorded: audit %s", report->hash.c_str());
       Muted(std::string("definitions ") + fairness::kDefinitionsVersion + ", computed " + FormatUtc(report->audit.computed_at_ms) + ", " +
             (report->audit.passed ? "passes" : "fails"));
@@ -183,8 +186,10 @@ class SignOffPanel final : public ConsolePanel {
       a.approve = state.sign_off_decision == 0;
       a.evidence = report;
       state.Ask(std::move(a),
-                std::string(state.sign_off_decision == 0 ? "APPROVE" : "BLOCK") + " the next step of '" + e->record.name +
-                    "'.\nEvidence recorded in the audit log: audit " + report->hash + " (" + fairness::kDefinitionsVersion + ")",
+                std::string(state.sign_off_decision == 0 ? "APPROVE" : "BLOCK") + " the next step of '" + e->record.name + "'.\n" +
+                    (report->recorded_as_evidence
+                         ? "Evidence recorded in the audit log: audit " + report->hash + " (" + fairness::kDefinitionsVersion + ")"
+                         : std::string("The service computes a fresh audit now and records its hash as the evidence.")),
                 true);
     }
     state.Track("reviewer/sign-off");

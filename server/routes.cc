@@ -82,6 +82,7 @@ Route MatchRouteOnly(const std::string& method, const std::string& path) {
   if (path == "/v1/events") return fixed("/v1/events", Endpoint::kEvents, Permission::kServe, true);
   if (path == "/v1/kill-switch") return fixed("/v1/kill-switch", Endpoint::kKillSwitch, Permission::kOperate, true);
   if (path == "/v1/audit") return fixed("/v1/audit", Endpoint::kAudit, Permission::kRead, false);
+  if (path == "/v1/whoami") return fixed("/v1/whoami", Endpoint::kWhoami, Permission::kRead, false);
   if (path == "/v1/audit/verify") return fixed("/v1/audit/verify", Endpoint::kAuditVerify, Permission::kRead, false);
   if (path == "/v1/experiments") {
     if (get) return Make(Endpoint::kExperiments, Permission::kRead, "/v1/experiments");

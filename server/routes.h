@@ -17,6 +17,7 @@ enum class Endpoint {
   kSdkPayload,  // GET /api/features/{client_key}: authenticated by the client key, not a token
   kExperimentAudit,  // GET /v1/experiments/{name}/audit: the governance audit (fairness/audit.h)
   kSignOff,          // POST /v1/experiments/{name}/sign-off: a reviewer's decision with a fresh audit
+  kWhoami,           // GET /v1/whoami: the token's name and role (the console takes its role from it)
 };
 
 // What a token's role must allow (docs/api.md, the role matrix).

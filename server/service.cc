@@ -426,6 +426,7 @@ HttpResponse Service::Handle(const HttpRequest& request) {
       case Endpoint::kMetrics: response = p.RenderMetrics(); return;
       case Endpoint::kExperimentAudit: response = p.ExperimentAudit(route.name, request); return;
       case Endpoint::kSignOff: response = p.SignOff(route.name, request, *who); return;
+      case Endpoint::kWhoami: response = JsonResponse(200, {{"name", who->name}, {"role", storage::RoleName(who->role)}}); return;
       default: response = ErrorResponse({404, "not_found", "no endpoint", ""}); return;
     }
   }();
@@ -647,9 +648,10 @@ HttpResponse Service::Impl::GetExperiment(const std::string& name) {
   if (!config.ok()) return ErrorResponse(FromStatus(config.status()));
   auto s = controller.Status(name);
   if (!s.ok()) return ErrorResponse(FromStatus(s.status()));
-  HttpResponse r;
-  r.body = experiment::RolloutStatusJson(name, *config, *s, record->current_version) + "\n";
-  return r;
+  // One experiment adds its current definition (as validated and stored), for the console's ramp.
+  json out = json::parse(experiment::RolloutStatusJson(name, *config, *s, record->current_version));
+  out["definition"] = json::parse(config->source_json, nullptr, false);
+  return JsonResponse(200, out);
 }
 
 HttpResponse Service::Impl::CreateExperiment(const HttpRequest& request, const Principal& who) {
