@@ -69,13 +69,14 @@ class Headless {
     ImGui::GetIO().AddInputCharactersUTF8(text);
     Frame();
   }
-  void PressEnter() {
+  void Press(ImGuiKey_ key) {
     ImGuiIO& io = ImGui::GetIO();
-    io.KeysDown[ImGuiKey_Enter] = true;
+    io.KeysDown[key] = true;
     Frame();
-    io.KeysDown[ImGuiKey_Enter] = false;
+    io.KeysDown[key] = false;
     Frame();
   }
+  void PressEnter() { Press(ImGuiKey_Enter); }
 
  private:
   std::unique_ptr<ConsoleView> view_;
@@ -214,6 +215,30 @@ TEST(ConsoleView, OwnerPromotes) {
   session->WaitIdle();
   EXPECT_EQ(StatusOf(path).step, 1);
   EXPECT_EQ(NewestAuditRow(path).action, "experiment.promote");
+}
+
+TEST(ConsoleView, OwnerEditsTheRampAsANewVersionWithTheDiff) {
+  const std::string path = MakeGovernedDatabase("ramp");
+  auto session = Open(path, console::ConsoleRole::kOwner);
+  Headless ui(*session);
+  ui.Click("owner/ramp/1");  // step 2: 25%
+  ui.Press(ImGuiKey_End);
+  ui.Press(ImGuiKey_Backspace);
+  ui.Press(ImGuiKey_Backspace);
+  ImGui::GetIO().AddInputCharactersUTF8("30");
+  ui.Frame(2);
+  ui.Click("owner/save-ramp");
+  ui.Frame(2);
+  ASSERT_TRUE(ui.view().state().confirm_open);
+  EXPECT_NE(ui.view().state().pending_prompt.find("step 2: coverage 25% -> 30%"), std::string::npos) << ui.view().state().pending_prompt;
+  ui.Type("dialog/actor", "owner-1");
+  ui.Type("dialog/reason", "slower ramp");
+  ui.Click("dialog/confirm");
+  session->WaitIdle();
+  // The ramp names an approval role, so the new version of the live experiment is a proposal.
+  const auto status = StatusOf(path);
+  EXPECT_EQ(status.pending_version, 2);
+  EXPECT_EQ(NewestAuditRow(path).action, "experiment.propose");
 }
 
 TEST(ConsoleView, TheWrongRoleIsRefusedWithAClearMessage) {
