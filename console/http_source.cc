@@ -215,7 +215,7 @@ class HttpSource final : public DataSource {
   }
 
   StatusOr<GovernanceReport> Audit(const std::string& experiment) override {
-    ASSIGN_OR_RETURN(server::HttpClient* http, WorkClient());
+    ASSIGN_OR_RETURN(server::HttpClient* http, Client(read_client_));
     ASSIGN_OR_RETURN(server::HttpResponse raw, http->Send("GET", "/v1/experiments/" + experiment + "/audit"));
     ASSIGN_OR_RETURN(json body, Parse(raw));
     const json& report = body.contains("experiment") ? body["experiment"]
@@ -243,7 +243,7 @@ class HttpSource final : public DataSource {
 
   StatusOr<std::string> Run(const Action& a) override {
     RETURN_IF_ERROR(CheckRole(role_.load(), a.kind));
-    ASSIGN_OR_RETURN(server::HttpClient* http, WorkClient());
+    ASSIGN_OR_RETURN(server::HttpClient* http, Client(action_client_));
     const std::string base = "/v1/experiments/" + a.experiment;
     json body = json::object();
     if (!a.reason.empty()) body["reason"] = a.reason;
@@ -287,11 +287,12 @@ class HttpSource final : public DataSource {
     experiment::ExperimentConfig config;
   };
 
-  StatusOr<server::HttpClient*> WorkClient() {
-    if (!work_client_) {
-      ASSIGN_OR_RETURN(work_client_, server::HttpClient::Create(options_.url, options_.token, options_.timeout_ms));
+  // The calling thread's client (each worker has its own member).
+  StatusOr<server::HttpClient*> Client(std::unique_ptr<server::HttpClient>& client) {
+    if (!client) {
+      ASSIGN_OR_RETURN(client, server::HttpClient::Create(options_.url, options_.token, options_.timeout_ms));
     }
-    return work_client_.get();
+    return client.get();
   }
 
   static StatusOr<json> Parse(const server::HttpResponse& r) {
@@ -366,7 +367,7 @@ class HttpSource final : public DataSource {
   std::atomic<ConsoleRole> role_{ConsoleRole::kViewer};
   bool role_known_ = false;
   std::string actor_;
-  std::unique_ptr<server::HttpClient> poll_client_, work_client_;  // one per thread
+  std::unique_ptr<server::HttpClient> poll_client_, action_client_, read_client_;  // one per thread
   std::map<std::string, CachedConfig> configs_;
   bool chain_opened_ = false;
   ChainStatus chain_;

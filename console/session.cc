@@ -10,19 +10,22 @@ Session::Session(std::unique_ptr<DataSource> source, int refresh_ms, std::functi
   empty->source = source_->name();
   latest_ = std::move(empty);
   poller_ = std::thread([this] { PollLoop(); });
-  worker_ = std::thread([this] { WorkLoop(); });
+  worker_ = std::thread([this] { WorkLoop(Lane::kActions); });
+  reader_ = std::thread([this] { WorkLoop(Lane::kReads); });
 }
 
 Session::~Session() {
   {
     std::lock_guard lock(mu_);
     stop_ = true;
-    queue_.clear();
+    queue_[0].clear();
+    queue_[1].clear();
   }
   cv_.notify_all();
   work_cv_.notify_all();
   poller_.join();
   worker_.join();
+  reader_.join();
 }
 
 void Session::Notify() {
@@ -70,32 +73,33 @@ void Session::PollLoop() {
   }
 }
 
-uint64_t Session::Post(std::string title, std::function<StatusOr<std::string>()> work) {
+uint64_t Session::Post(Lane lane, std::string title, std::function<StatusOr<std::string>()> work) {
   uint64_t id = 0;
   {
     std::lock_guard lock(mu_);
     id = next_id_++;
-    queue_.push_back(Task{id, std::move(title), std::move(work)});
+    queue_[static_cast<int>(lane)].push_back(Task{id, std::move(title), std::move(work)});
   }
   work_cv_.notify_all();
   return id;
 }
 
-void Session::WorkLoop() {
+void Session::WorkLoop(Lane lane) {
+  const int l = static_cast<int>(lane);
   while (true) {
     Task task;
     {
       std::unique_lock lock(mu_);
-      work_cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
+      work_cv_.wait(lock, [&] { return stop_ || !queue_[l].empty(); });
       if (stop_) return;
-      task = std::move(queue_.front());
-      queue_.pop_front();
-      running_ = task.title;
+      task = std::move(queue_[l].front());
+      queue_[l].pop_front();
+      running_[l] = task.title;
     }
     StatusOr<std::string> done = task.work();
     {
       std::lock_guard lock(mu_);
-      running_.clear();
+      running_[l].clear();
       TaskResult r;
       r.id = task.id;
       r.title = task.title;
@@ -118,7 +122,7 @@ uint64_t Session::Submit(Action action) {
     results_.push_back(TaskResult{id, title, allowed, allowed.message()});
     return id;
   }
-  return Post(std::move(title), [this, action = std::move(action)]() { return source_->Run(action); });
+  return Post(Lane::kActions, std::move(title), [this, action = std::move(action)]() { return source_->Run(action); });
 }
 
 uint64_t Session::RequestAudit(const std::string& experiment) {
@@ -126,7 +130,7 @@ uint64_t Session::RequestAudit(const std::string& experiment) {
     std::lock_guard lock(mu_);
     ++audits_pending_[experiment];
   }
-  return Post("audit '" + experiment + "'", [this, experiment]() -> StatusOr<std::string> {
+  return Post(Lane::kReads, "audit '" + experiment + "'", [this, experiment]() -> StatusOr<std::string> {
     StatusOr<GovernanceReport> report = source_->Audit(experiment);
     std::lock_guard lock(mu_);
     --audits_pending_[experiment];
@@ -138,7 +142,7 @@ uint64_t Session::RequestAudit(const std::string& experiment) {
 }
 
 uint64_t Session::RequestSample(const std::string& experiment, int n, uint64_t seed) {
-  return Post("review sample '" + experiment + "'", [this, experiment, n, seed]() -> StatusOr<std::string> {
+  return Post(Lane::kReads, "review sample '" + experiment + "'", [this, experiment, n, seed]() -> StatusOr<std::string> {
     auto drawn = source_->Sample(experiment, n, seed);
     if (!drawn.ok()) return drawn.status();
     const size_t count = drawn->size();
@@ -153,7 +157,7 @@ uint64_t Session::RequestValidation(const std::string& path) {
     std::lock_guard lock(mu_);
     validations_.erase(path);
   }
-  return Post("validate " + path, [this, path]() -> StatusOr<std::string> {
+  return Post(Lane::kReads, "validate " + path, [this, path]() -> StatusOr<std::string> {
     StatusOr<std::string> checked = source_->Validate(path);
     std::lock_guard lock(mu_);
     validations_.insert_or_assign(path, checked);
@@ -189,8 +193,12 @@ std::vector<TaskResult> Session::TakeResults() {
 
 std::string Session::busy() const {
   std::lock_guard lock(mu_);
-  if (!running_.empty()) return running_;
-  return queue_.empty() ? std::string() : queue_.front().title;
+  std::string out;
+  for (int l = 0; l < 2; ++l) {
+    const std::string title = !running_[l].empty() ? running_[l] : queue_[l].empty() ? std::string() : queue_[l].front().title;
+    if (!title.empty()) out += (out.empty() ? "" : ", ") + title;
+  }
+  return out;
 }
 
 bool Session::audit_pending(const std::string& experiment) const {
@@ -201,7 +209,9 @@ bool Session::audit_pending(const std::string& experiment) const {
 
 void Session::WaitIdle() {
   std::unique_lock lock(mu_);
-  work_cv_.wait(lock, [&] { return stop_ || (queue_.empty() && running_.empty()); });
+  work_cv_.wait(lock, [&] {
+    return stop_ || (queue_[0].empty() && queue_[1].empty() && running_[0].empty() && running_[1].empty());
+  });
 }
 
 }  // namespace steward::console

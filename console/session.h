@@ -1,6 +1,7 @@
 // Session: one console's connection to a DataSource. A poller thread refreshes the snapshot every
-// `refresh_ms` (only when the source changed); a worker thread runs actions, audits and review
-// samples one at a time, so the UI thread never waits on I/O. The UI reads the latest snapshot and
+// `refresh_ms` (only when the source changed); an action worker runs actions one at a time, and a
+// second worker the slow reads (governance audits, review samples, validations), so a rollback
+// never waits behind a ten-second audit and the UI thread never waits on I/O. The UI reads the latest snapshot and
 // the finished tasks' results; nothing here knows ImGui.
 //
 // Thread safety: every public method may be called from any thread (the UI's, in practice).
@@ -48,7 +49,7 @@ class Session {
   // Durations (ms) of the refreshes that loaded data, for --frame-stats.
   std::vector<double> refresh_durations() const;
 
-  // Queues work on the worker; returns its id. The role is checked before anything is queued
+  // Queues an action on the action worker; returns its id. The role is checked before anything is queued
   // (a refused action finishes at once with the refusal).
   uint64_t Submit(Action action);
   uint64_t RequestAudit(const std::string& experiment);
@@ -64,7 +65,7 @@ class Session {
   // The running or queued task's title ("" when idle).
   std::string busy() const;
   bool audit_pending(const std::string& experiment) const;
-  // Blocks until every queued task finished (tests, screenshots).
+  // Blocks until every queued task of both workers finished (tests, screenshots).
   void WaitIdle();
 
  private:
@@ -73,9 +74,10 @@ class Session {
     std::string title;
     std::function<StatusOr<std::string>()> work;
   };
-  uint64_t Post(std::string title, std::function<StatusOr<std::string>()> work);
+  enum class Lane { kActions = 0, kReads = 1 };
+  uint64_t Post(Lane lane, std::string title, std::function<StatusOr<std::string>()> work);
   void PollLoop();
-  void WorkLoop();
+  void WorkLoop(Lane lane);
   void Notify();
 
   std::unique_ptr<DataSource> source_;
@@ -88,15 +90,15 @@ class Session {
   std::shared_ptr<const ConsoleSnapshot> latest_;
   std::atomic<uint64_t> refreshes_{0};
   std::vector<double> refresh_ms_seen_;
-  std::deque<Task> queue_;
-  std::string running_;
+  std::deque<Task> queue_[2];   // by Lane
+  std::string running_[2];
   uint64_t next_id_ = 1;
   std::vector<TaskResult> results_;
   std::map<std::string, std::shared_ptr<const GovernanceReport>> audits_;
   std::map<std::string, std::shared_ptr<const std::vector<fairness::ReviewSample>>> samples_;
   std::map<std::string, int> audits_pending_;
   std::map<std::string, StatusOr<std::string>> validations_;
-  std::thread poller_, worker_;
+  std::thread poller_, worker_, reader_;
 };
 
 }  // namespace steward::console

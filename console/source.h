@@ -3,8 +3,9 @@
 // `steward serve` (HttpSource, console/http_source.h). The CLI could reuse either; nothing here
 // knows ImGui.
 //
-// Thread safety: Poll() is called from one thread (the session's poller), every other call from
-// one other thread (the session's worker); implementations keep one connection per thread.
+// Thread safety: Poll() is called from one thread (the session's poller), Run() from a second (the
+// action worker), Audit(), Sample() and Validate() from a third (the read worker); implementations
+// keep one connection per thread.
 #pragma once
 
 #include <cstdint>
@@ -84,13 +85,13 @@ class DataSource {
   virtual ConsoleRole role() const = 0;
   // The next snapshot; nullopt when nothing changed since the last one. Poller thread only.
   virtual StatusOr<std::optional<ConsoleSnapshot>> Poll() = 0;
-  // Worker thread only: the governance audit, a human-review sample, an action. Run returns a
-  // one-line message saying what happened. Errors: Forbidden() for the wrong role;
+  // The governance audit, a human-review sample (read worker), an action (action worker). Run
+  // returns a one-line message saying what happened. Errors: Forbidden() for the wrong role;
   // kInvalidArgument naming the field; what the library call returns otherwise.
   virtual StatusOr<GovernanceReport> Audit(const std::string& experiment) = 0;
   virtual StatusOr<std::vector<fairness::ReviewSample>> Sample(const std::string& experiment, int n, uint64_t seed) = 0;
   virtual StatusOr<std::string> Run(const Action& action) = 0;
-  // Worker thread only: checks a definition file (YAML or JSON); the summary on success, the
+  // Read worker only: checks a definition file (YAML or JSON); the summary on success, the
   // error naming the field and line otherwise.
   virtual StatusOr<std::string> Validate(const std::string& path) = 0;
 };

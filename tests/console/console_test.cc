@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <thread>
 
 #include "console/incremental.h"
@@ -215,6 +217,53 @@ TEST(Session, SignOffRecordsTheHashOfTheAuditShown) {
   EXPECT_NE(newest.payload.find(report->hash), std::string::npos) << newest.payload;
   auto status = serving::RolloutController(*db, SystemClock::Default()).Status("gov").value();
   EXPECT_NE(std::find(status.approvals.begin(), status.approvals.end(), "rai-reviewer"), status.approvals.end());
+}
+
+// A source whose audit blocks until released, to show actions do not queue behind it.
+class SlowAuditSource final : public DataSource {
+ public:
+  std::string name() const override { return "fake"; }
+  ConsoleRole role() const override { return ConsoleRole::kOncall; }
+  StatusOr<std::optional<ConsoleSnapshot>> Poll() override { return std::optional<ConsoleSnapshot>(); }
+  StatusOr<GovernanceReport> Audit(const std::string&) override {
+    std::unique_lock lock(mu);
+    cv.wait(lock, [&] { return released; });
+    return GovernanceReport{};
+  }
+  StatusOr<std::vector<fairness::ReviewSample>> Sample(const std::string&, int, uint64_t) override { return std::vector<fairness::ReviewSample>{}; }
+  StatusOr<std::string> Run(const Action& a) override { return std::string("ran ") + ActionName(a.kind); }
+  StatusOr<std::string> Validate(const std::string&) override { return std::string("ok"); }
+  void Release() {
+    std::lock_guard lock(mu);
+    released = true;
+    cv.notify_all();
+  }
+  std::mutex mu;
+  std::condition_variable cv;
+  bool released = false;
+};
+
+TEST(Session, ARollbackDoesNotWaitBehindAnAudit) {
+  auto owned = std::make_unique<SlowAuditSource>();
+  SlowAuditSource* source = owned.get();
+  Session session(std::move(owned), 1000);
+  session.RequestAudit("gov");
+  Action rollback;
+  rollback.kind = ActionKind::kRollback;
+  rollback.experiment = "gov";
+  session.Submit(rollback);
+  std::vector<TaskResult> results;
+  const auto start = std::chrono::steady_clock::now();
+  while (results.empty() && std::chrono::steady_clock::now() - start < std::chrono::seconds(5)) {
+    results = session.TakeResults();
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ASSERT_EQ(results.size(), 1u);  // the rollback finished while the audit still runs
+  EXPECT_EQ(results[0].message, "ran rollback");
+  EXPECT_TRUE(session.audit_pending("gov"));
+  source->Release();
+  session.WaitIdle();
+  EXPECT_NE(session.audit("gov"), nullptr);
 }
 
 TEST(Definition, RampEditDiffAndFieldErrors) {
