@@ -101,11 +101,15 @@ class LatencyPanel final : public ConsolePanel {
       series.push_back(std::move(p50));
       series.push_back(std::move(p99));
     }
+    std::string summary;
     for (const console::ArmStats& a : e->arms) {
-      ImGui::Text("%s: p50 %.3g ms, p99 %.3g ms", a.excluded ? "outside coverage" : a.name.c_str(), a.latency_p50_ms, a.latency_p99_ms);
-      ImGui::SameLine(0, ImGui::GetFontSize());
+      char buf[160];
+      std::snprintf(buf, sizeof buf, "%s%s: p50 %.3g ms, p99 %.3g ms", summary.empty() ? "" : "   ", a.excluded ? "outside coverage" : a.name.c_str(),
+                    a.latency_p50_ms, a.latency_p99_ms);
+      summary += buf;
     }
-    ImGui::NewLine();
+    ImGui::TextWrapped("%s", summary.c_str());
+    Muted("Serving errors are not stored per request: the error-rate guardrail's evidence is under Guardrails.");
     PlotAxes axes;
     axes.y_format = "%.3g ms";
     axes.y_label = "latency (solid p50, dashed p99)";
@@ -125,7 +129,7 @@ class GuardrailsPanel final : public ConsolePanel {
     if (!ImGui::BeginTable("guardrails", 5, flags)) return;
     ImGui::TableSetupScrollFreeze(0, 1);
     ImGui::TableSetupColumn("experiment / metric (harm)");
-    ImGui::TableSetupColumn("control -> treatment");
+    ImGui::TableSetupColumn("control -> treat.");
     ImGui::TableSetupColumn("diff [95% CI]");
     ImGui::TableSetupColumn("p");
     ImGui::TableSetupColumn("state");
@@ -137,7 +141,7 @@ class GuardrailsPanel final : public ConsolePanel {
         const auto& gc = e.config.guardrails[g];
         ImGui::TableNextRow();
         ImGui::TableNextColumn();
-        ImGui::Text("%s / %s (%s %g%s)", e.record.name.c_str(), experiment::MetricName(gc.metric), gc.harm == experiment::HarmDirection::kDecrease ? "drop" : "rise",
+        ImGui::Text("%s / %s (%s%g%s)", e.record.name.c_str(), experiment::MetricName(gc.metric), gc.harm == experiment::HarmDirection::kDecrease ? "-" : "+",
                     gc.relative ? 100 * gc.threshold : gc.threshold, gc.relative ? "%" : "");
         if (g >= e.status.guardrails.size()) {
           ImGui::TableNextColumn();
@@ -182,6 +186,8 @@ class HealthPanel final : public ConsolePanel {
       KeyValue(("shadow: " + e.record.name).c_str(), buf);
     }
     }
+    KeyValue("queues", "queue depths live in the writing process: its GET /metrics (steward_event_writer_queue_depth, "
+                       "steward_shadow_queue_depth)");
     ImGui::TableNextRow();
     ImGui::TableNextColumn();
     ImGui::TextDisabled("audit chain");

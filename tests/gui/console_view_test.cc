@@ -52,7 +52,7 @@ class Headless {
   }
   // Moves the mouse onto the control drawn under `key` and clicks it.
   void Click(const std::string& key) {
-    Frame();
+    Frame(2);  // the layout settles (a new snapshot or result may have arrived)
     auto it = view_->state().rects.find(key);
     ASSERT_NE(it, view_->state().rects.end()) << "no control '" << key << "' on screen";
     ImGuiIO& io = ImGui::GetIO();
@@ -89,6 +89,12 @@ std::unique_ptr<console::Session> Open(const std::string& path, console::Console
   o.audit_bootstrap = 20;
   auto session = std::make_unique<console::Session>(console::MakeLocalSource(o), 20);
   session->WaitFirstRefresh();
+  // Wait for a snapshot that read the database (a first refresh may race the fixture's writes).
+  const auto start = std::chrono::steady_clock::now();
+  while (session->snapshot()->taken_at_ms == 0 && std::chrono::steady_clock::now() - start < std::chrono::seconds(5)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_TRUE(session->snapshot()->error.empty()) << session->snapshot()->error;
   return session;
 }
 
