@@ -207,6 +207,45 @@ TEST(ConsoleView, ReviewerSignsOffWithTheHashShown) {
   EXPECT_NE(std::find(status.approvals.begin(), status.approvals.end(), "rai-reviewer"), status.approvals.end());
 }
 
+TEST(ConsoleView, OncallTurnsTheKillSwitchOn) {
+  const std::string path = MakeGovernedDatabase("kill");
+  auto session = Open(path, console::ConsoleRole::kOncall);
+  Headless ui(*session);
+  ui.Click("oncall/kill");
+  ui.Frame(2);
+  ui.Type("dialog/actor", "pager-7");
+  ui.Type("dialog/reason", "incident 7");
+  ui.Click("dialog/confirm");
+  session->WaitIdle();
+  auto db = storage::Database::Open(path).value();
+  EXPECT_TRUE(serving::RolloutController(*db, SystemClock::Default()).KillSwitch().value());
+  // Audited, with the live experiment it rolled back.
+  bool audited = false;
+  for (const auto& row : storage::AuditLog(*db).Recent(5).value()) {
+    if (row.action == "kill_switch.on" && row.actor == "pager-7" && row.reason == "incident 7") audited = true;
+  }
+  EXPECT_TRUE(audited);
+  EXPECT_EQ(StatusOf(path).state, experiment::RolloutState::kRolledBack);
+}
+
+TEST(ConsoleView, ReviewerLabelsASampledList) {
+  const std::string path = MakeGovernedDatabase("label");
+  auto session = Open(path, console::ConsoleRole::kReviewer);
+  Headless ui(*session);
+  session->WaitIdle();  // the sample the workspace draws when it first shows the experiment
+  auto sample = session->sample("gov");
+  ASSERT_NE(sample, nullptr);
+  ASSERT_FALSE(sample->empty());
+  const int64_t request = sample->front().request_id;
+  ui.view().state().actor[0] = '\0';  // ($USER prefills it) the label uses the actor field at the top
+  ui.Type("actor", "rai-lead");
+  ui.Click("reviewer/label/" + std::to_string(request) + "/concern");
+  session->WaitIdle();
+  const storage::AuditEntry row = NewestAuditRow(path);
+  EXPECT_EQ(row.action, "audit.label");
+  EXPECT_EQ(row.actor, "rai-lead");
+}
+
 TEST(ConsoleView, OwnerPromotes) {
   const std::string path = MakeGovernedDatabase("promote");
   auto session = Open(path, console::ConsoleRole::kOwner);
