@@ -221,7 +221,8 @@ TEST(ConsoleView, OncallTurnsTheKillSwitchOn) {
   EXPECT_TRUE(serving::RolloutController(*db, SystemClock::Default()).KillSwitch().value());
   // Audited, with the live experiment it rolled back.
   bool audited = false;
-  for (const auto& row : storage::AuditLog(*db).Recent(5).value()) {
+  const std::vector<storage::AuditEntry> rows = storage::AuditLog(*db).Recent(5).value();
+  for (const auto& row : rows) {
     if (row.action == "kill_switch.on" && row.actor == "pager-7" && row.reason == "incident 7") audited = true;
   }
   EXPECT_TRUE(audited);
