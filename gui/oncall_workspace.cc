@@ -128,20 +128,23 @@ class GuardrailsPanel final : public ConsolePanel {
     const ImGuiTableFlags flags = ImGuiTableFlags_RowBg | ImGuiTableFlags_BordersInnerH | ImGuiTableFlags_ScrollY | ImGuiTableFlags_SizingStretchProp;
     if (!ImGui::BeginTable("guardrails", 5, flags)) return;
     ImGui::TableSetupScrollFreeze(0, 1);
-    ImGui::TableSetupColumn("experiment / metric (harm)");
-    ImGui::TableSetupColumn("control -> treat.");
-    ImGui::TableSetupColumn("diff [95% CI]");
-    ImGui::TableSetupColumn("p");
-    ImGui::TableSetupColumn("state");
+    ImGui::TableSetupColumn("metric (harm)", ImGuiTableColumnFlags_WidthStretch, 1.7f);
+    ImGui::TableSetupColumn("control -> treat.", ImGuiTableColumnFlags_WidthStretch, 1.3f);
+    ImGui::TableSetupColumn("diff [95% CI]", ImGuiTableColumnFlags_WidthStretch, 2.0f);
+    ImGui::TableSetupColumn("p", ImGuiTableColumnFlags_WidthStretch, 0.5f);
+    ImGui::TableSetupColumn("state", ImGuiTableColumnFlags_WidthStretch, 0.8f);
     ImGui::TableHeadersRow();
     for (const ExperimentView& e : snap.experiments) {
-      if (!e.valid) continue;
+      if (!e.valid || e.config.guardrails.empty()) continue;
+      ImGui::TableNextRow();
+      ImGui::TableNextColumn();
+      ImGui::TextColored(ToneColor(Tone::kInfo), "%s", e.record.name.c_str());
       for (size_t g = 0; g < e.config.guardrails.size(); ++g) {
         any = true;
         const auto& gc = e.config.guardrails[g];
         ImGui::TableNextRow();
         ImGui::TableNextColumn();
-        ImGui::Text("%s / %s (%s%g%s)", e.record.name.c_str(), experiment::MetricName(gc.metric), gc.harm == experiment::HarmDirection::kDecrease ? "-" : "+",
+        ImGui::Text("  %s (%s%g%s)", experiment::MetricName(gc.metric), gc.harm == experiment::HarmDirection::kDecrease ? "-" : "+",
                     gc.relative ? 100 * gc.threshold : gc.threshold, gc.relative ? "%" : "");
         if (g >= e.status.guardrails.size()) {
           ImGui::TableNextColumn();
@@ -270,11 +273,11 @@ class AuditRowsPanel final : public ConsolePanel {
     if (!ImGui::BeginTable("audit", 5, flags)) return;
     const float em = ImGui::GetFontSize();
     ImGui::TableSetupScrollFreeze(0, 1);
-    ImGui::TableSetupColumn("seq", ImGuiTableColumnFlags_WidthFixed, 3 * em);
-    ImGui::TableSetupColumn("time", ImGuiTableColumnFlags_WidthFixed, 11 * em);
-    ImGui::TableSetupColumn("actor", ImGuiTableColumnFlags_WidthFixed, 7.5f * em);
-    ImGui::TableSetupColumn("action", ImGuiTableColumnFlags_WidthFixed, 10.5f * em);
-    ImGui::TableSetupColumn("subject: reason", ImGuiTableColumnFlags_WidthStretch);
+    ImGui::TableSetupColumn("seq", ImGuiTableColumnFlags_WidthFixed, 2.5f * em);
+    ImGui::TableSetupColumn("time", ImGuiTableColumnFlags_WidthFixed, 10.5f * em);
+    ImGui::TableSetupColumn("actor", ImGuiTableColumnFlags_WidthStretch, 0.8f);
+    ImGui::TableSetupColumn("action", ImGuiTableColumnFlags_WidthStretch, 1.1f);
+    ImGui::TableSetupColumn("subject: reason", ImGuiTableColumnFlags_WidthStretch, 2.4f);
     ImGui::TableHeadersRow();
     for (const storage::AuditEntry& e : snap.recent_audit) {
       ImGui::TableNextRow();

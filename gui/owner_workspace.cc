@@ -56,9 +56,9 @@ class ExperimentsPanel final : public ConsolePanel {
     if (!ImGui::BeginTable("experiments", 4, flags)) return;
     ImGui::TableSetupScrollFreeze(0, 1);
     ImGui::TableSetupColumn("experiment", ImGuiTableColumnFlags_WidthStretch);
-    ImGui::TableSetupColumn("state", ImGuiTableColumnFlags_WidthFixed, ImGui::GetFontSize() * 6);
-    ImGui::TableSetupColumn("ramp", ImGuiTableColumnFlags_WidthFixed, ImGui::GetFontSize() * 5.5f);
-    ImGui::TableSetupColumn("serving", ImGuiTableColumnFlags_WidthFixed, ImGui::GetFontSize() * 4);
+    ImGui::TableSetupColumn("state", ImGuiTableColumnFlags_WidthFixed, ImGui::GetFontSize() * 5.5f);
+    ImGui::TableSetupColumn("step", ImGuiTableColumnFlags_WidthFixed, ImGui::GetFontSize() * 2.5f);
+    ImGui::TableSetupColumn("serving", ImGuiTableColumnFlags_WidthFixed, ImGui::GetFontSize() * 3.5f);
     ImGui::TableHeadersRow();
     for (const ExperimentView& e : snap.experiments) {
       ImGui::TableNextRow();
@@ -75,9 +75,9 @@ class ExperimentsPanel final : public ConsolePanel {
       ImGui::TextColored(ToneColor(StateTone(e.status.state)), "%s", experiment::RolloutStateName(e.status.state));
       ImGui::TableNextColumn();
       if (e.config.ramp.empty()) {
-        ImGui::TextDisabled("no ramp");
+        ImGui::TextDisabled("-");
       } else {
-        ImGui::Text("step %d of %zu", std::max(0, e.status.step + 1), e.config.ramp.size());
+        ImGui::Text("%d/%zu", std::max(0, e.status.step + 1), e.config.ramp.size());
       }
       ImGui::TableNextColumn();
       CellRight(FormatPercent(e.serving_coverage, 0));

@@ -34,6 +34,7 @@ class Headless {
     io.Fonts->GetTexDataAsRGBA32(&pixels, &tw, &th);
     for (int k = 0; k < ImGuiKey_COUNT; ++k) io.KeyMap[k] = k;  // ImGui 1.86: key indices
     view_ = std::make_unique<ConsoleView>(session);
+    view_->state().actor[0] = '\0';  // $USER prefills it; the tests type the actor themselves
     Frame(2);  // tab bars lay out their tabs at the end of the first frame
   }
   ~Headless() {
@@ -238,8 +239,7 @@ TEST(ConsoleView, ReviewerLabelsASampledList) {
   ASSERT_NE(sample, nullptr);
   ASSERT_FALSE(sample->empty());
   const int64_t request = sample->front().request_id;
-  ui.view().state().actor[0] = '\0';  // ($USER prefills it) the label uses the actor field at the top
-  ui.Type("actor", "rai-lead");
+  ui.Type("actor", "rai-lead");  // a label takes the actor from the field at the top
   ui.Click("reviewer/label/" + std::to_string(request) + "/concern");
   session->WaitIdle();
   const storage::AuditEntry row = NewestAuditRow(path);
