@@ -176,8 +176,8 @@ void ConsoleView::DrawTopBar(const console::ConsoleSnapshot& snap) {
     Badge(Tone::kBad, "KILL SWITCH ON");
     ImGui::SameLine();
   }
-  if (snap.taken_at_ms == 0 && snap.error.empty()) {
-    ImGui::TextDisabled("loading...");
+  if (snap.taken_at_ms == 0) {
+    ImGui::TextDisabled(snap.error.empty() ? "loading..." : "not read yet");
   } else {
     ImGui::TextDisabled("refreshed %s (%.0f ms)", FormatUtc(snap.taken_at_ms).c_str(), snap.refresh_ms);
   }

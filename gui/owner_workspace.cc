@@ -35,6 +35,8 @@ bool NoExperiment(const ConsoleSnapshot& snap, const ExperimentView* e) {
   if (e) return false;
   if (snap.taken_at_ms == 0 && snap.error.empty()) {
     ImGui::TextDisabled("loading...");
+  } else if (snap.taken_at_ms == 0) {
+    EmptyState("Nothing read yet: the source could not be read.", "See the error at the top; the console retries every refresh.");
   } else if (snap.experiments.empty()) {
     EmptyState("No experiments in this database yet.",
                "Create one in 'Define or change' (an experiment file), or with `steward experiment create --db D --file F`.");

@@ -40,6 +40,11 @@ std::string FigureText(const fairness::Figure& f) {
 std::shared_ptr<const GovernanceReport> ReportOrEmpty(const ConsoleSnapshot& snap, Session& session, ViewState& state,
                                                       std::set<std::string>* requested) {
   const ExperimentView* e = snap.Find(state.selected);
+  if (!e && snap.taken_at_ms == 0) {
+    EmptyState(snap.error.empty() ? "Loading..." : "Nothing read yet: the source could not be read.",
+               snap.error.empty() ? "" : "See the error at the top; the console retries every refresh.");
+    return nullptr;
+  }
   if (!e) {
     EmptyState(snap.experiments.empty() ? "No experiments in this database yet." : "No experiment selected.",
                snap.experiments.empty() ? "An owner creates one (Experiment owner workspace) and starts it; the audit reads its exposures."
