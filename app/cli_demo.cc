@@ -4,6 +4,7 @@
 
 #include "app/cli.h"
 #include "app/demo.h"
+#include "app/model_factory.h"
 #include "gui/dashboard.h"
 #include "storage/database.h"
 
@@ -93,13 +94,22 @@ void AddDemoCommands(CLI::App& app) {
   demo->callback([flags] { RunDemoCommand(*flags); });
 
   auto dash = std::make_shared<gui::DashboardOptions>();
-  auto* cmd = app.add_subcommand("dashboard", "Open the desktop dashboard on a database");
-  cmd->add_option("--db", dash->db_path, "SQLite database to show")->required();
+  auto* cmd = app.add_subcommand("dashboard", "Open the console (owner, reviewer and on-call workspaces) on a database");
+  auto* db = cmd->add_option("--db", dash->db_path, "SQLite database to show");
+  auto* url = cmd->add_option("--url", dash->url, "Or a running `steward serve` at http://HOST:PORT (reads and actions through the API)");
+  cmd->add_option("--token", dash->token, "API token for --url; the console acts with the token's role")->needs(url);
+  db->excludes(url);
+  cmd->add_option("--role", dash->role, "Act as this role: owner (start, promote, stop, create), reviewer (sign-off, labels), "
+                                        "oncall (rollback, kill switch) or admin; without it the console is read-only")
+      ->check(CLI::IsMember({"owner", "reviewer", "oncall", "admin"}));
   cmd->add_option("--screenshot", dash->screenshot_path, "Render --frames frames, write a PNG of the window, exit");
-  cmd->add_option("--frames", dash->frames, "Frames to render before the screenshot")->capture_default_str()->check(InRange(1, 100000));
+  cmd->add_option("--frames", dash->frames, "Frames to render before the screenshot (or with --frame-stats)")->capture_default_str()->check(InRange(1, 100000));
+  cmd->add_flag("--frame-stats", dash->frame_stats,
+                "Render --frames frames without sleeping, then print {\"frames\", \"frame_ms_p50\", \"frame_ms_p99\", \"refresh_ms_p99\"}");
   cmd->add_option("--width", dash->width, "Window width")->capture_default_str()->check(CLI::Range(320, 8192));
   cmd->add_option("--height", dash->height, "Window height")->capture_default_str()->check(CLI::Range(240, 8192));
   cmd->callback([dash] {
+    dash->known_models = ModelNames();
     Status s = gui::RunDashboard(*dash);
     if (!s.ok()) Fail(s);
     if (!dash->screenshot_path.empty()) std::printf("wrote %s\n", dash->screenshot_path.c_str());

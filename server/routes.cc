@@ -36,6 +36,18 @@ const char* PermissionRoles(Permission p) {
   return "admin";
 }
 
+bool RoleAllows(storage::Role role, Permission need) {
+  using storage::Role;
+  if (role == Role::kAdmin || need == Permission::kRead) return true;
+  switch (need) {
+    case Permission::kServe: return role == Role::kService;
+    case Permission::kOwn: return role == Role::kOwner;
+    case Permission::kReview: return role == Role::kReviewer;
+    case Permission::kOperate: return role == Role::kOncall;
+    default: return false;
+  }
+}
+
 Route MatchRouteOnly(const std::string& method, const std::string& path);
 
 Route MatchRoute(const std::string& method, const std::string& path) {
@@ -70,6 +82,7 @@ Route MatchRouteOnly(const std::string& method, const std::string& path) {
   if (path == "/v1/events") return fixed("/v1/events", Endpoint::kEvents, Permission::kServe, true);
   if (path == "/v1/kill-switch") return fixed("/v1/kill-switch", Endpoint::kKillSwitch, Permission::kOperate, true);
   if (path == "/v1/audit") return fixed("/v1/audit", Endpoint::kAudit, Permission::kRead, false);
+  if (path == "/v1/whoami") return fixed("/v1/whoami", Endpoint::kWhoami, Permission::kRead, false);
   if (path == "/v1/audit/verify") return fixed("/v1/audit/verify", Endpoint::kAuditVerify, Permission::kRead, false);
   if (path == "/v1/experiments") {
     if (get) return Make(Endpoint::kExperiments, Permission::kRead, "/v1/experiments");

@@ -4,6 +4,8 @@
 
 #include <string>
 
+#include "storage/token_store.h"
+
 namespace steward::server {
 
 enum class Endpoint {
@@ -15,6 +17,7 @@ enum class Endpoint {
   kSdkPayload,  // GET /api/features/{client_key}: authenticated by the client key, not a token
   kExperimentAudit,  // GET /v1/experiments/{name}/audit: the governance audit (fairness/audit.h)
   kSignOff,          // POST /v1/experiments/{name}/sign-off: a reviewer's decision with a fresh audit
+  kWhoami,           // GET /v1/whoami: the token's name and role (the console takes its role from it)
 };
 
 // What a token's role must allow (docs/api.md, the role matrix).
@@ -28,6 +31,8 @@ enum class Permission {
 };
 // The roles that hold a permission, for messages ("service or admin").
 const char* PermissionRoles(Permission p);
+// The role matrix (docs/api.md): admin holds every permission, every role may read.
+bool RoleAllows(storage::Role role, Permission need);
 
 struct Route {
   Endpoint endpoint = Endpoint::kNotFound;

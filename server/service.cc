@@ -105,17 +105,6 @@ std::string PromNumber(double v) {
   return buf;
 }
 
-bool RoleAllows(Role role, Permission need) {
-  if (role == Role::kAdmin || need == Permission::kRead) return true;
-  switch (need) {
-    case Permission::kServe: return role == Role::kService;
-    case Permission::kOwn: return role == Role::kOwner;
-    case Permission::kReview: return role == Role::kReviewer;
-    case Permission::kOperate: return role == Role::kOncall;
-    default: return false;
-  }
-}
-
 // A pipeline and the control loop's drivers for the experiments it serves.
 struct Generation {
   std::vector<std::string> experiments;
@@ -437,6 +426,7 @@ HttpResponse Service::Handle(const HttpRequest& request) {
       case Endpoint::kMetrics: response = p.RenderMetrics(); return;
       case Endpoint::kExperimentAudit: response = p.ExperimentAudit(route.name, request); return;
       case Endpoint::kSignOff: response = p.SignOff(route.name, request, *who); return;
+      case Endpoint::kWhoami: response = JsonResponse(200, {{"name", who->name}, {"role", storage::RoleName(who->role)}}); return;
       default: response = ErrorResponse({404, "not_found", "no endpoint", ""}); return;
     }
   }();
@@ -659,9 +649,10 @@ HttpResponse Service::Impl::GetExperiment(const std::string& name) {
   if (!config.ok()) return ErrorResponse(FromStatus(config.status()));
   auto s = controller.Status(name);
   if (!s.ok()) return ErrorResponse(FromStatus(s.status()));
-  HttpResponse r;
-  r.body = experiment::RolloutStatusJson(name, *config, *s, record->current_version) + "\n";
-  return r;
+  // One experiment adds its current definition (as validated and stored), for the console's ramp.
+  json out = json::parse(experiment::RolloutStatusJson(name, *config, *s, record->current_version));
+  out["definition"] = json::parse(config->source_json, nullptr, false);
+  return JsonResponse(200, out);
 }
 
 HttpResponse Service::Impl::CreateExperiment(const HttpRequest& request, const Principal& who) {

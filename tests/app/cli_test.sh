@@ -240,6 +240,9 @@ check "bench ope" json_has "$("$STEWARD" bench ope --rows 100000 --json)" rows_p
 if command -v xvfb-run >/dev/null 2>&1; then
   xvfb-run -a -s "-screen 0 1600x1000x24" "$STEWARD" dashboard --db "$DB" --screenshot "$WORK/shot.png" --frames 3 >/dev/null 2>"$WORK/dash.txt"
   check "dashboard screenshot exits 0" test $? -eq 0
+  check "dashboard --frame-stats prints its JSON line" json_has \
+    "$(xvfb-run -a -s "-screen 0 1280x800x24" "$STEWARD" dashboard --db "$DB" --role oncall --frame-stats --frames 20 --width 1280 --height 800 2>/dev/null | tail -1)" \
+    frames frame_ms_p50 frame_ms_p99 refresh_ms_p99
   check "screenshot is a PNG of the window" python3 -c "
 import struct, sys
 data = open(sys.argv[1], 'rb').read()
