@@ -423,6 +423,12 @@ class MetricsPanel final : public ConsolePanel {
   }
 };
 
+size_t CountOccurrences(const std::string& text, const std::string& needle) {
+  size_t n = 0;
+  for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
+  return n;
+}
+
 class ReviewSamplePanel final : public ConsolePanel {
  public:
   const char* title() const override { return "Human review sample"; }
@@ -454,11 +460,21 @@ class ReviewSamplePanel final : public ConsolePanel {
       ImGui::SameLine();
       ImGui::TextDisabled("arm %s, user %s, %s", s.arm.c_str(), s.user_key.c_str(), FormatUtc(s.ts_ms).c_str());
       std::string items;
+      double max_risk = -1.0;
       for (const fairness::ReviewItem& i : s.items) {
-        char buf[64];
-        std::snprintf(buf, sizeof buf, "%s#%lld(c%d,%s)%s", items.empty() ? "" : " ", static_cast<long long>(i.item_id), i.category,
-                      i.group.c_str(), i.clicked ? "*" : "");
+        char buf[96];
+        char risk[24] = "";
+        if (i.risk >= 0) std::snprintf(risk, sizeof risk, ",r%.2f", i.risk);
+        max_risk = std::max(max_risk, i.risk);
+        std::snprintf(buf, sizeof buf, "%s#%lld(c%d,%s%s)%s", items.empty() ? "" : " ", static_cast<long long>(i.item_id), i.category,
+                      i.group.c_str(), risk, i.clicked ? "*" : "");
         items += buf;
+      }
+      if (max_risk >= 0) {
+        // The screen's verdicts on this list (blocked candidates, demotions) are in its stored record.
+        const size_t blocks = CountOccurrences(s.safety, ",\"block\","), demotes = CountOccurrences(s.safety, ",\"demote\",");
+        ImGui::TextColored(ToneColor(max_risk >= 0.2 ? Tone::kWarn : Tone::kInfo), "highest risk %.3f; screen blocked %zu, demoted %zu", max_risk,
+                           blocks, demotes);
       }
       ImGui::PushStyleColor(ImGuiCol_Text, ImGui::GetStyleColorVec4(ImGuiCol_TextDisabled));
       ImGui::TextWrapped("%s", items.c_str());
@@ -486,7 +502,7 @@ class ReviewSamplePanel final : public ConsolePanel {
       ImGui::PopID();
     }
     ImGui::EndChild();
-    ImGui::TextDisabled("* clicked; c = category. Labels are recorded in the audit log.");
+    ImGui::TextDisabled("* clicked; c = category; r = risk score at serving. Labels are recorded in the audit log.");
   }
 
  private:
