@@ -315,6 +315,9 @@ StatusOr<DemoSummary> RunDemo(const DemoOptions& options) {
   }
   RETURN_IF_ERROR(pipeline->Close());
   summary.shadow_dropped = static_cast<int64_t>(pipeline->stats().shadow_dropped);
+  summary.screened = screen != nullptr;
+  summary.safety_blocked = static_cast<int64_t>(pipeline->stats().safety_blocked);
+  summary.safety_demoted = static_cast<int64_t>(pipeline->stats().safety_demoted);
   pipeline_ptr = nullptr;
   progress.Finish();
 
@@ -418,6 +421,9 @@ std::string DemoSummaryJson(const DemoSummary& s) {
   if (!s.shadow_model.empty()) {
     j["shadow"] = {{"model", s.shadow_model}, {"overlap_at_10", s.shadow_overlap_at_k}, {"dropped", s.shadow_dropped}};
   }
+  if (s.screened) {
+    j["safety"] = {{"blocked", s.safety_blocked}, {"demoted", s.safety_demoted}};
+  }
   return DumpJson(j);
 }
 
@@ -441,6 +447,13 @@ std::string DemoSummaryText(const DemoSummary& s) {
   if (!s.shadow_model.empty()) {
     std::snprintf(line, sizeof line, "  shadow model '%s': mean overlap@10 with the served list %.3f\n", s.shadow_model.c_str(),
                   s.shadow_overlap_at_k);
+    out << line;
+  }
+  if (s.screened) {
+    std::snprintf(line, sizeof line,
+                  "  safety screen: %lld candidates refused before ranking, %lld served items demoted for their risk "
+                  "(each list's record: steward audit sample)\n",
+                  static_cast<long long>(s.safety_blocked), static_cast<long long>(s.safety_demoted));
     out << line;
   }
   for (const ExperimentOutcome& e : s.experiments) {

@@ -84,6 +84,9 @@ struct DemoSummary {
   std::string shadow_model;
   double shadow_overlap_at_k = 0.0;
   int64_t shadow_dropped = 0;  // shadow requests dropped because its queue was full
+  // The safety screen (--policy/--risk-model): on, candidates refused, served items demoted.
+  bool screened = false;
+  int64_t safety_blocked = 0, safety_demoted = 0;
   double seconds = 0.0;
   int64_t audit_rows = 0;
   bool cancelled = false;

@@ -188,8 +188,13 @@ printf '{"format":"steward-risk-1","version":"v","bias":0,"weights":{"t:a":"x"}}
 check "a bad model file exits 2" exit_code 2 "$STEWARD" demo --headless --requests 10 --db "$WORK/bad.db" --risk-model "$WORK/badmodel.json"
 check "the error names the field" grep -q "weights.t:a" "$WORK/stderr.txt"
 SDB="$WORK/screened.db"
-check "demo through the safety screen" "$STEWARD" demo --headless --requests 3000 --db "$SDB" --seed 5 --quiet \
-  --policy "$DATA/policy/demo-policy.yaml" --risk-model "$DATA/safety/risk-model-v1.json"
+"$STEWARD" demo --headless --requests 3000 --db "$SDB" --seed 5 --quiet --json \
+  --policy "$DATA/policy/demo-policy.yaml" --risk-model "$DATA/safety/risk-model-v1.json" >"$WORK/demo.out" 2>/dev/null
+check "demo through the safety screen reports what it did" python3 -c "
+import json, sys
+j = json.loads(open(sys.argv[1]).read().strip().splitlines()[-1])
+assert j['requests'] == 3000 and j['safety']['blocked'] > 3000 and j['safety']['demoted'] >= 0, j.get('safety')
+" "$WORK/demo.out"
 "$STEWARD" audit --db "$SDB" --policy "$DATA/policy/demo-policy.yaml" --bootstrap 20 --json >"$WORK/screened.json" 2>/dev/null
 check "screened arms break no rule and report the screen" python3 -c "
 import json, sys
