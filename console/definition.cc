@@ -1,7 +1,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <regex>
+#include <cctype>
 
 #include <nlohmann/json.hpp>
 
@@ -11,17 +11,22 @@
 namespace steward::console {
 
 FieldError ParseFieldError(const std::string& message) {
-  // ConfigNode::Error: "<source>:<line>: field '<path>' <what>; fix: <fix>".
+  // ConfigNode::Error: "<source>:<line>: field '<path>' <what>; fix: <fix>". Scanned by hand (no
+  // std::regex: GCC 12 warns inside <regex> under the sanitizer build, and warnings are errors).
   FieldError e;
   e.message = message;
-  static const std::regex kField(":([0-9]+): field '([^']*)'");
-  std::smatch m;
-  if (std::regex_search(message, m, kField)) {
-    e.line = std::stoi(m[1].str());
-    e.field = m[2].str();
-  } else {
-    static const std::regex kFieldOnly("field '([^']*)'");
-    if (std::regex_search(message, m, kFieldOnly)) e.field = m[1].str();
+  const std::string key = "field '";
+  const size_t at = message.find(key);
+  if (at == std::string::npos) return e;
+  const size_t start = at + key.size();
+  const size_t end = message.find('\'', start);
+  if (end == std::string::npos) return e;
+  e.field = message.substr(start, end - start);
+  // ":<digits>: " right before "field '" is the line.
+  if (at >= 3 && message[at - 1] == ' ' && message[at - 2] == ':') {
+    size_t d = at - 2;
+    while (d > 0 && std::isdigit(static_cast<unsigned char>(message[d - 1]))) --d;
+    if (d < at - 2 && d > 0 && message[d - 1] == ':' && at - 2 - d <= 9) e.line = std::atoi(message.substr(d, at - 2 - d).c_str());
   }
   return e;
 }
