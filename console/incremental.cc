@@ -19,7 +19,7 @@ constexpr const char* kExcluded = "excluded";  // serving::kExcludedArm (serving
 constexpr double kBucketBase = 1.05;
 constexpr size_t kRecentAudit = 50;
 
-bool IsV2(const std::string& hash) { return hash.rfind("v2:", 0) == 0; }
+bool IsV2(const std::string& hash) { return storage::AuditLog::IsV2Hash(hash); }
 
 storage::AuditEntry ReadEntry(const storage::Statement& st) {
   storage::AuditEntry e;
@@ -238,16 +238,8 @@ Status IncrementalReader::ReadAudit(storage::Database& db, ConsoleSnapshot& out)
       for (storage::AuditEntry& e : rows) {
         ++rows_read_;
         ++chain_.rows_verified_last_refresh;
-        std::string problem;
-        if (e.seq != chain_seq_ + 1) {
-          problem = "sequence gap: expected seq " + std::to_string(chain_seq_ + 1) + ", found " + std::to_string(e.seq);
-        } else if (e.prev_hash != (chain_seq_ == 0 ? std::string(64, '0') : chain_hash_)) {
-          problem = "prev_hash does not match the hash of the row before it";
-        } else if (IsV2(e.hash) ? storage::AuditLog::ComputeHash(e) != e.hash : storage::AuditLog::ComputeHashV1(e) != e.hash) {
-          problem = "hash does not match the row's contents (the row was edited)";
-        } else if (!IsV2(e.hash) && chain_seen_v2_) {
-          problem = "the row uses the old hash format after rows in the new one";
-        }
+        const std::string problem = storage::AuditLog::CheckChainRow(
+            e, chain_seq_ + 1, chain_seq_ == 0 ? std::string(64, '0') : chain_hash_, chain_seen_v2_);
         if (!problem.empty()) {
           chain_.ok = false;
           chain_.first_bad_seq = e.seq;

@@ -237,6 +237,19 @@ StatusOr<AuditEntry> AuditLog::Append(AuditEntry entry) {
   return entry;
 }
 
+bool AuditLog::IsV2Hash(const std::string& hash) { return IsV2(hash); }
+
+std::string AuditLog::CheckChainRow(const AuditEntry& e, int64_t expected_seq, const std::string& expected_prev, bool seen_v2) {
+  if (e.seq != expected_seq) {
+    return "sequence gap: expected seq " + std::to_string(expected_seq) + ", found " + std::to_string(e.seq) +
+           " (rows deleted or renumbered)";
+  }
+  if (e.prev_hash != expected_prev) return "prev_hash does not match the hash of the row before it (a row was changed, deleted or inserted)";
+  if (IsV2(e.hash) ? ComputeHash(e) != e.hash : ComputeHashV1(e) != e.hash) return "hash does not match the row's contents (the row was edited)";
+  if (!IsV2(e.hash) && seen_v2) return "the row uses the old hash format after rows in the new one (a downgraded, rewritten row)";
+  return "";
+}
+
 StatusOr<AuditVerifyResult> AuditLog::Verify() {
   ASSIGN_OR_RETURN(auto st, db_.Prepare(std::string("SELECT ") + kColumns + " FROM audit_log ORDER BY seq"));
   AuditVerifyResult result;
@@ -249,17 +262,7 @@ StatusOr<AuditVerifyResult> AuditLog::Verify() {
     if (!row) break;
     const AuditEntry e = ReadEntry(*st);
     ++result.rows;
-    std::string problem;
-    if (e.seq != expected_seq) {
-      problem = "sequence gap: expected seq " + std::to_string(expected_seq) + ", found " + std::to_string(e.seq) +
-                " (rows deleted or renumbered)";
-    } else if (e.prev_hash != expected_prev) {
-      problem = "prev_hash does not match the hash of the row before it (a row was changed, deleted or inserted)";
-    } else if (IsV2(e.hash) ? ComputeHash(e) != e.hash : ComputeHashV1(e) != e.hash) {
-      problem = "hash does not match the row's contents (the row was edited)";
-    } else if (!IsV2(e.hash) && seen_v2) {
-      problem = "the row uses the old hash format after rows in the new one (a downgraded, rewritten row)";
-    }
+    const std::string problem = CheckChainRow(e, expected_seq, expected_prev, seen_v2);
     if (!problem.empty()) {
       result.ok = false;
       result.first_bad_seq = e.seq;

@@ -114,6 +114,12 @@ class AuditLog {
   // The v2 (length-prefixed) hash of an entry, "v2:"-prefixed; ComputeHashV1 the legacy format.
   static std::string ComputeHash(const AuditEntry& entry);
   static std::string ComputeHashV1(const AuditEntry& entry);
+  // The chain rule for one row, given the row expected before it: "" when `entry` is the row
+  // `expected_seq` linked to `expected_prev` with a hash matching its contents (and not an old-format
+  // hash after new-format rows, `seen_v2`); else what is wrong. Verify() and incremental verifiers
+  // (console/) apply this one rule.
+  static std::string CheckChainRow(const AuditEntry& entry, int64_t expected_seq, const std::string& expected_prev, bool seen_v2);
+  static bool IsV2Hash(const std::string& hash);
 
  private:
   StatusOr<AuditVerifyResult> CheckAnchor(AuditVerifyResult result, const std::vector<std::string>& hashes, bool seen_v2);
