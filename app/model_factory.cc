@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <limits>
 
 #include "common/rng.h"
 #include "models/baseline.h"
@@ -48,6 +49,20 @@ std::optional<models::ExposureConstraintOptions> ArmExposureConstraint(const exp
   return o;
 }
 
+std::optional<HybridVariant> ParseDampening(const std::string& name) {
+  HybridVariant v;
+  if (name == "full") return v;
+  if (name == "none") {
+    v.exploration = v.session_cap = v.diversity = false;
+    return v;
+  }
+  if (name == "no-exploration") v.exploration = false;
+  else if (name == "no-session-cap") v.session_cap = false;
+  else if (name == "no-diversity") v.diversity = false;
+  else return std::nullopt;
+  return v;
+}
+
 const std::vector<std::string>& ModelNames() {
   static const std::vector<std::string> names = {"baseline", "hybrid", "popularity", "baseline-genre", "baseline-egreedy"};
   return names;
@@ -56,7 +71,8 @@ const std::vector<std::string>& ModelNames() {
 StatusOr<std::unique_ptr<models::Recommender>> MakeModel(const std::string& name, std::shared_ptr<const models::Catalog> catalog,
                                                          const std::vector<data::Book>& books, const sim::World& world,
                                                          uint64_t seed,
-                                                         std::optional<models::ExposureConstraintOptions> exposure_constraint) {
+                                                         std::optional<models::ExposureConstraintOptions> exposure_constraint,
+                                                         const HybridVariant& variant) {
   if (name != "hybrid") {
     if (exposure_constraint) return InvalidArgument("an exposure constraint needs the hybrid model, not '" + name + "'");
     return models::MakeRecommender(name, std::move(catalog), seed);
@@ -71,6 +87,13 @@ StatusOr<std::unique_ptr<models::Recommender>> MakeModel(const std::string& name
   ho.embedding.batch = 256;  // fine-tuning batches while serving
   ho.bandit.seed = Mix64(seed + 303);
   ho.exposure_constraint = std::move(exposure_constraint);
+  if (!variant.exploration) ho.exploration_share = 0.0;
+  if (!variant.session_cap) ho.session_exploration_cap = 1.0;
+  if (!variant.diversity) {
+    ho.mmr_lambda = 1.0;
+    ho.max_per_category = std::numeric_limits<int>::max();
+  }
+  ho.retrain_weighting = variant.retrain;
   RETURN_IF_ERROR(models::HybridRecommender::CheckOptions(*catalog, ho));
   const int buckets = ho.embedding.layers.front();
   return std::unique_ptr<models::Recommender>(

@@ -15,6 +15,7 @@
 #include "models/embedding.h"
 #include "models/exposure_constraint.h"
 #include "models/recommender.h"
+#include "models/retrain.h"
 #include "sim/world.h"
 
 namespace steward::app {
@@ -22,13 +23,27 @@ namespace steward::app {
 // Content features of the world's books, hashed into `buckets` inputs (the MLP's first layer).
 std::vector<models::SparseFeatures> BookFeatures(const std::vector<data::Book>& books, const sim::World& world, int buckets);
 
+// Variants of the hybrid for the feedback-loop ablation (issue #12, `steward simulate --dampening`,
+// `--retrain`): each dampening mechanism can be switched off, and the embeddings' fine-tuning can
+// weight its logged pairs (models/retrain.h). Default: the hybrid as it ships (everything on, plain).
+struct HybridVariant {
+  bool exploration = true;   // false: exploration_share 0 (no exploratory slots)
+  bool session_cap = true;   // false: session_exploration_cap 1 (every slot may explore)
+  bool diversity = true;     // false: MMR lambda 1 and no per-category cap
+  models::RetrainWeighting retrain = models::RetrainWeighting::kPlain;
+};
+// "full" | "none" | "no-exploration" | "no-session-cap" | "no-diversity" (retrain left plain);
+// nullopt for anything else.
+std::optional<HybridVariant> ParseDampening(const std::string& name);
+
 // "hybrid" or any name MakeRecommender knows. `seed` drives the model's randomness.
 // `exposure_constraint`: the hybrid's provider-group exposure constraint (models/hybrid.h); only
 // the hybrid has one, so any other model with a constraint is an error. Default: none.
 StatusOr<std::unique_ptr<models::Recommender>> MakeModel(const std::string& name, std::shared_ptr<const models::Catalog> catalog,
                                                          const std::vector<data::Book>& books, const sim::World& world,
                                                          uint64_t seed,
-                                                         std::optional<models::ExposureConstraintOptions> exposure_constraint = std::nullopt);
+                                                         std::optional<models::ExposureConstraintOptions> exposure_constraint = std::nullopt,
+                                                         const HybridVariant& variant = {});
 const std::vector<std::string>& ModelNames();
 
 // The model options an experiment arm's `fairness_constraint` asks for; nullopt without one.
