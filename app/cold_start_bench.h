@@ -1,4 +1,4 @@
-// `steward bench cold-start`: the paper's two cold-start figures (paper 5.x results: interactions
+// `steward bench cold-start`: the paper's two cold-start figures (paper 4.2, online testing: interactions
 // for a new user to reach established users' quality, 28 -> 9; days for a new item to reach a
 // significant signal, 4.8 -> 1.7) measured in the simulator, baseline against hybrid, at a traffic
 // level where they can be seen (docs/simulator.md "Cold-start world"): more requests per user per
@@ -20,10 +20,10 @@ namespace steward::app {
 
 struct ColdStartOptions {
   std::vector<uint64_t> seeds = {1, 2, 3};  // Default: 1, 2, 3
-  int users = 300;                 // Default: 300
+  int users = 200;                 // Default: 200
   int days = 14;                   // Default: 14
-  double rate = 5.0;               // requests per user per day. Default: 5
-  int catalog_items = 1000;        // Default: 1000 (every 10th book)
+  double rate = 10.0;              // requests per user per day. Default: 10
+  int catalog_items = 300;         // Default: 300 (1 book in 33)
   double new_item_share = 0.05;    // Default: 0.05
   int quality_horizon = 60;        // new users' requests measured. Default: 60
   std::string data_dir;
