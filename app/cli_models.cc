@@ -135,10 +135,14 @@ void AddModelCommands(CLI::App& app) {
       PrintJsonLine(SimulateResultJson(*r));
     } else {
       std::printf("%s: CTR %.4f, diversity %.3f, sequential similarity %.3f, coverage %.3f, gini %.3f, new users %.0f "
-                  "interactions to quality, new items %.2f days to signal, provider exposure disparity %.3f%s (%.1f s)\n",
+                  "interactions to quality, new items %.2f days to signal, provider exposure disparity %.3f%s, homogenization %.4f -> %.4f "
+                  "(%zu windows of %d day(s)) (%.1f s)\n",
                   r->policy.c_str(), r->ctr, r->diversity_index, r->sequential_similarity, r->coverage, r->gini,
                   r->new_user_interactions_to_quality, r->new_item_days_to_signal, r->exposure_disparity,
-                  r->constraint ? " (constrained)" : "", r->seconds);
+                  r->constraint ? " (constrained)" : "",
+                  r->homogenization_series.empty() ? 0.0 : r->homogenization_series.front(),
+                  r->homogenization_series.empty() ? 0.0 : r->homogenization_series.back(), r->homogenization_series.size(),
+                  r->window_days, r->seconds);
     }
   });
 

@@ -29,7 +29,8 @@
 //    5 positions only, since deeper ones are rarely examined);
 //  - every `retrain_interval_ms` of event time, when at least `retrain_min_pairs` new co-click pairs
 //    arrived, a copy of the embedding model is fine-tuned in a background thread on all pairs so
-//    far, and re-embeds the items and builds a new index there too; at the next tick the three are
+//    far (drawn uniformly, or weighted by `retrain_weighting`: IPS or balanced, models/retrain.h),
+//    and re-embeds the items and builds a new index there too; at the next tick the three are
 //    swapped in with a new version, so serving never waits for training or re-embedding (in
 //    simulation the swap time is fixed in event time, which keeps runs deterministic).
 #pragma once
