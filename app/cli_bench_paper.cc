@@ -100,8 +100,7 @@ void AddPaperBenchCommands(CLI::App* bench) {
                      (o.variants != FeedbackVariantNames()
                           ? " --variants " + flags->loop_variants
                           : "") +
-                     (o.chart_path.empty() ? "" : " --chart " + o.chart_path) +
-                     (flags->loop_markdown.empty() ? "" : " --markdown " + flags->loop_markdown) + (flags->json ? " --json" : "");
+                     (o.chart_path.empty() ? "" : " --chart " + o.chart_path);  // output-only flags (--markdown, --json) left out
     o.cancel = &Interrupted();
     auto r = RunFeedbackLoop(o);
     if (!r.ok()) Fail(r.status());
@@ -139,8 +138,8 @@ void AddPaperBenchCommands(CLI::App* bench) {
     o.seeds = ParseSeeds(flags->cold_seeds);
     o.command_line = "steward bench cold-start --seeds " + JoinSeeds(o.seeds) + " --users " + std::to_string(o.users) + " --days " +
                      std::to_string(o.days) + " --rate " + Number(o.rate) + " --catalog-items " + std::to_string(o.catalog_items) +
-                     " --new-item-share " + Number(o.new_item_share) + " --quality-horizon " + std::to_string(o.quality_horizon) +
-                     (flags->cold_markdown.empty() ? "" : " --markdown " + flags->cold_markdown) + (flags->json ? " --json" : "");
+                     " --new-item-share " + Number(o.new_item_share) + " --quality-horizon " + std::to_string(o.quality_horizon);
+    // (output-only flags, --markdown and --json, are left out of the recorded command)
     o.cancel = &Interrupted();
     auto r = RunColdStart(o);
     if (!r.ok()) Fail(r.status());

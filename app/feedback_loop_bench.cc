@@ -114,20 +114,37 @@ StatusOr<FeedbackLoopResult> RunFeedbackLoop(const FeedbackLoopOptions& o) {
     result.variants.push_back(std::move(m));
   }
   if (!o.chart_path.empty()) {
-    charts::LineChart chart;
-    chart.title = "Homogenization over time (mean over seeds)";
-    chart.x_label = "simulated day (end of window)";
-    chart.y_label = "mean Jaccard of cumulative clicked sets";
-    for (const auto& m : result.variants) {
-      charts::Series series;
-      series.name = m.name;
-      for (size_t w = 0; w < m.homogenization_series.size(); ++w) {
-        series.x.push_back(static_cast<double>((w + 1) * static_cast<size_t>(o.window_days)));
-        series.y.push_back(m.homogenization_series[w].mean);
+    // Two charts, so each has few enough lines for distinct colours: the dampening ablation (every
+    // variant with plain retraining) at `chart_path`, and the retraining modes (the full hybrid with
+    // plain, IPS and balanced retraining) at the same path with "-retrain" before ".png".
+    const auto write = [&](const std::string& title, bool retrain_chart, const std::string& path) -> Status {
+      charts::LineChart chart;
+      chart.title = title;
+      chart.x_label = "simulated day (end of window)";
+      chart.y_label = "mean Jaccard of cumulative clicked sets";
+      for (size_t v = 0; v < variants.size(); ++v) {
+        const bool retrain_variant = variants[v].retrain != "plain";
+        const bool full_hybrid = variants[v].policy == "hybrid" && variants[v].dampening == "full" && !retrain_variant;
+        if (retrain_chart ? !(retrain_variant || full_hybrid) : retrain_variant) continue;
+        const auto& m = result.variants[v];
+        charts::Series series;
+        series.name = m.name;
+        for (size_t w = 0; w < m.homogenization_series.size(); ++w) {
+          series.x.push_back(static_cast<double>((w + 1) * static_cast<size_t>(o.window_days)));
+          series.y.push_back(m.homogenization_series[w].mean);
+        }
+        chart.series.push_back(std::move(series));
       }
-      chart.series.push_back(std::move(series));
-    }
-    RETURN_IF_ERROR(charts::WritePng(chart, o.chart_path, {900, 500}));
+      if (chart.series.empty()) return Status::Ok();
+      return charts::WritePng(chart, path, {1100, 500});
+    };
+    RETURN_IF_ERROR(write("Homogenization over time, dampening ablation (mean over seeds)", false, o.chart_path));
+    std::string retrain_path = o.chart_path;
+    const size_t dot = retrain_path.rfind(".png");
+    retrain_path = dot == std::string::npos ? retrain_path + "-retrain" : retrain_path.insert(dot, "-retrain");
+    bool any_retrain = false;
+    for (const auto& v : variants) any_retrain = any_retrain || v.retrain != "plain";
+    if (any_retrain) RETURN_IF_ERROR(write("Homogenization over time, retraining modes (mean over seeds)", true, retrain_path));
   }
   return result;
 }
