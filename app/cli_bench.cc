@@ -80,9 +80,13 @@ std::vector<double> ParseNumbers(const std::string& flag, const std::string& tex
 
 }  // namespace
 
+// bench feedback-loop, bench cold-start (issue #12; app/cli_bench_paper.cc).
+void AddPaperBenchCommands(CLI::App* bench);
+
 void AddBenchCommands(CLI::App& app) {
   auto flags = std::make_shared<BenchFlags>();
   auto* bench = app.add_subcommand("bench", "Measure performance");
+  AddPaperBenchCommands(bench);
 
   auto* fairness = bench->add_subcommand(
       "fairness", "The hybrid's provider exposure constraint in the simulator: CTR and exposure disparity with and without it, per seed and tolerance");

@@ -93,6 +93,24 @@ void AddModelCommands(CLI::App& app) {
                         ->check(CLI::Range(0.0, 0.999999));
   simulate->add_option("--constraint-log", sim->constraint_log,
                        "With --fairness-constraint: write the constraint's per-request evidence here (JSON lines)");
+  // Feedback-loop ablation and the world's size (issue #12, docs/cli.md).
+  simulate->add_option("--dampening", sim->dampening,
+                       "Hybrid's feedback-loop dampening: full, none, no-exploration, no-session-cap or no-diversity")
+      ->capture_default_str();
+  simulate->add_option("--retrain", sim->retrain,
+                       "How the hybrid weights logged pairs when fine-tuning embeddings: plain, ips (1/propensity, clipped) or balanced "
+                       "(equal draws per popularity group)")
+      ->capture_default_str();
+  simulate->add_option("--window-days", sim->window_days, "Window of the homogenization and exposure-Gini series, in days")
+      ->capture_default_str();
+  simulate->add_option("--homogenization-pairs", sim->homogenization_pairs, "User pairs sampled for homogenization")->capture_default_str();
+  simulate->add_option("--catalog-items", sim->catalog_items, "Keep every n-th book so this many remain (0: all 10,000)")
+      ->capture_default_str();
+  simulate->add_option("--new-item-share", sim->new_item_share, "Share of the catalog (the newest books) released during the run")
+      ->capture_default_str();
+  simulate->add_option("--quality-horizon", sim->quality_horizon,
+                       "New users' requests measured for interactions-to-quality (censored beyond)")
+      ->capture_default_str();
   auto targets_text = std::make_shared<std::string>();
   auto* targets = simulate->add_option("--fairness-targets", *targets_text,
                                        "With --fairness-constraint: target exposure shares HEAD,MID,TAIL summing to 1 "
@@ -117,10 +135,14 @@ void AddModelCommands(CLI::App& app) {
       PrintJsonLine(SimulateResultJson(*r));
     } else {
       std::printf("%s: CTR %.4f, diversity %.3f, sequential similarity %.3f, coverage %.3f, gini %.3f, new users %.0f "
-                  "interactions to quality, new items %.2f days to signal, provider exposure disparity %.3f%s (%.1f s)\n",
+                  "interactions to quality, new items %.2f days to signal, provider exposure disparity %.3f%s, homogenization %.4f -> %.4f "
+                  "(%zu windows of %d day(s)) (%.1f s)\n",
                   r->policy.c_str(), r->ctr, r->diversity_index, r->sequential_similarity, r->coverage, r->gini,
                   r->new_user_interactions_to_quality, r->new_item_days_to_signal, r->exposure_disparity,
-                  r->constraint ? " (constrained)" : "", r->seconds);
+                  r->constraint ? " (constrained)" : "",
+                  r->homogenization_series.empty() ? 0.0 : r->homogenization_series.front(),
+                  r->homogenization_series.empty() ? 0.0 : r->homogenization_series.back(), r->homogenization_series.size(),
+                  r->window_days, r->seconds);
     }
   });
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <limits>
 
 #include "common/rng.h"
 #include "models/baseline.h"
@@ -51,6 +52,20 @@ ModelOptions ArmModelOptions(const experiment::ArmConfig& arm) {
   return options;
 }
 
+std::optional<HybridVariant> ParseDampening(const std::string& name) {
+  HybridVariant v;
+  if (name == "full") return v;
+  if (name == "none") {
+    v.exploration = v.session_cap = v.diversity = false;
+    return v;
+  }
+  if (name == "no-exploration") v.exploration = false;
+  else if (name == "no-session-cap") v.session_cap = false;
+  else if (name == "no-diversity") v.diversity = false;
+  else return std::nullopt;
+  return v;
+}
+
 const std::vector<std::string>& ModelNames() {
   static const std::vector<std::string> names = {"baseline", "hybrid", "popularity", "baseline-genre", "baseline-egreedy"};
   return names;
@@ -81,6 +96,13 @@ StatusOr<std::unique_ptr<models::Recommender>> MakeModel(const std::string& name
   ho.embedding.batch = 256;  // fine-tuning batches while serving
   ho.bandit.seed = Mix64(seed + 303);
   ho.exposure_constraint = std::move(options.exposure_constraint);
+  if (!options.variant.exploration) ho.exploration_share = 0.0;
+  if (!options.variant.session_cap) ho.session_exploration_cap = 1.0;
+  if (!options.variant.diversity) {
+    ho.mmr_lambda = 1.0;
+    ho.max_per_category = std::numeric_limits<int>::max();
+  }
+  ho.retrain_weighting = options.variant.retrain;
   RETURN_IF_ERROR(models::HybridRecommender::CheckOptions(*catalog, ho));
   const int buckets = ho.embedding.layers.front();
   return std::unique_ptr<models::Recommender>(

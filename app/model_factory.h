@@ -15,12 +15,26 @@
 #include "models/embedding.h"
 #include "models/exposure_constraint.h"
 #include "models/recommender.h"
+#include "models/retrain.h"
 #include "sim/world.h"
 
 namespace steward::app {
 
 // Content features of the world's books, hashed into `buckets` inputs (the MLP's first layer).
 std::vector<models::SparseFeatures> BookFeatures(const std::vector<data::Book>& books, const sim::World& world, int buckets);
+
+// Variants of the hybrid for the feedback-loop ablation (issue #12, `steward simulate --dampening`,
+// `--retrain`): each dampening mechanism can be switched off, and the embeddings' fine-tuning can
+// weight its logged pairs (models/retrain.h). Default: the hybrid as it ships (everything on, plain).
+struct HybridVariant {
+  bool exploration = true;   // false: exploration_share 0 (no exploratory slots)
+  bool session_cap = true;   // false: session_exploration_cap 1 (every slot may explore)
+  bool diversity = true;     // false: MMR lambda 1 and no per-category cap
+  models::RetrainWeighting retrain = models::RetrainWeighting::kPlain;
+};
+// "full" | "none" | "no-exploration" | "no-session-cap" | "no-diversity" (retrain left plain);
+// nullopt for anything else.
+std::optional<HybridVariant> ParseDampening(const std::string& name);
 
 // Per-model options an experiment arm can set.
 struct ModelOptions {
@@ -30,6 +44,8 @@ struct ModelOptions {
   // baseline-egreedy's exploration share; any other model with one is an error. Default: none
   // (the model's own 0.1).
   std::optional<double> epsilon;
+  // The hybrid's ablation variant (simulate --dampening/--retrain). Default: as it ships.
+  HybridVariant variant;
 };
 
 // "hybrid" or any name MakeRecommender knows. `seed` drives the model's randomness.

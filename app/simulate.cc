@@ -13,6 +13,7 @@
 #include "common/json.h"
 #include "common/progress.h"
 #include "data/goodbooks.h"
+#include "fairness/feedback_loop.h"
 #include "fairness/metrics.h"
 #include "models/hybrid.h"
 #include "common/rng.h"
@@ -26,7 +27,6 @@ constexpr int64_t kDayMs = 86'400'000;
 constexpr int kSignalClicks = 3;      // clicks that make a "significant signal" for a new item
 constexpr double kQualityShare = 1.0;   // share of established users' list quality that counts as reached
 constexpr int kQualityWindow = 3;       // requests averaged when reading the new-user curve
-constexpr int64_t kQualityHorizon = 30;  // new users' requests measured (the curve's length)
 
 double CosMean(const std::vector<float>& a, const std::vector<float>& b) {
   double dot = 0, na = 0, nb = 0;
@@ -44,6 +44,21 @@ StatusOr<SimulateResult> RunSimulation(const SimulateOptions& o) {
   if (o.users < 1) return InvalidArgument("--users must be at least 1");
   if (o.days < 1) return InvalidArgument("--days must be at least 1");
   if (!(o.requests_per_user_day > 0)) return InvalidArgument("--rate must be positive");
+  const std::optional<HybridVariant> parsed_variant = ParseDampening(o.dampening);
+  if (!parsed_variant) {
+    return InvalidArgument("--dampening '" + o.dampening + "' is not a dampening mode; use full, none, no-exploration, no-session-cap or no-diversity");
+  }
+  HybridVariant variant = *parsed_variant;
+  const std::optional<models::RetrainWeighting> weighting = models::ParseRetrainWeighting(o.retrain);
+  if (!weighting) return InvalidArgument("--retrain '" + o.retrain + "' is not a retraining mode; use plain, ips or balanced");
+  variant.retrain = *weighting;
+  if (o.policy != "hybrid" && o.dampening != "full") return InvalidArgument("--dampening needs --policy hybrid (the mechanisms are the hybrid's)");
+  if (o.policy != "hybrid" && o.retrain != "plain") return InvalidArgument("--retrain needs --policy hybrid (only the hybrid retrains embeddings)");
+  if (o.window_days < 1) return InvalidArgument("--window-days must be at least 1");
+  if (o.homogenization_pairs < 1) return InvalidArgument("--homogenization-pairs must be at least 1");
+  if (o.catalog_items != 0 && o.catalog_items < 100) return InvalidArgument("--catalog-items must be 0 (the whole catalog) or at least 100");
+  if (!(o.new_item_share >= 0.0 && o.new_item_share <= 0.5)) return InvalidArgument("--new-item-share must be in [0, 0.5]");
+  if (o.quality_horizon < 3) return InvalidArgument("--quality-horizon must be at least 3");
   std::optional<models::ExposureConstraintOptions> constraint_options;
   if (!o.constraint_log.empty() && o.fairness_constraint.empty()) return InvalidArgument("--constraint-log needs --fairness-constraint provider");
   if (!o.fairness_constraint.empty()) {
@@ -58,18 +73,30 @@ StatusOr<SimulateResult> RunSimulation(const SimulateOptions& o) {
   const auto started = std::chrono::steady_clock::now();
   const std::string data_dir = ResolveDataDir(o.data_dir);
   ASSIGN_OR_RETURN(auto books, data::LoadGoodbooks(data_dir + "/goodbooks/books.csv"));
+  if (o.catalog_items > 0) {
+    if (static_cast<size_t>(o.catalog_items) > books.size()) {
+      return InvalidArgument("--catalog-items " + std::to_string(o.catalog_items) + " is more than the catalog's " + std::to_string(books.size()) + " books");
+    }
+    // Every n-th book (the file is ordered by ratings count), so the smaller catalog keeps the
+    // popularity spread from best-sellers to the long tail.
+    std::vector<data::Book> kept;
+    const double stride = static_cast<double>(books.size()) / o.catalog_items;
+    for (int i = 0; i < o.catalog_items; ++i) kept.push_back(books[static_cast<size_t>(i * stride)]);
+    books = std::move(kept);
+  }
   sim::WorldConfig wc;
   wc.seed = o.seed;
   wc.initial_users = o.users;
   wc.new_users_per_day = std::max(1, o.users / 50);
   wc.horizon_days = o.days;
+  wc.new_item_share = o.new_item_share;
   ASSIGN_OR_RETURN(sim::World world, sim::World::Create(books, wc));
   auto catalog = SimCatalog(world);
 
   if (std::find(ModelNames().begin(), ModelNames().end(), o.policy) == ModelNames().end()) {
     return InvalidArgument("--policy '" + o.policy + "' is not a model; use baseline, hybrid, popularity, baseline-genre or baseline-egreedy");
   }
-  auto made = MakeModel(o.policy, catalog, books, world, o.policy == "hybrid" ? o.seed : Mix64(o.seed + 17), ModelOptions{constraint_options, std::nullopt});
+  auto made = MakeModel(o.policy, catalog, books, world, o.policy == "hybrid" ? o.seed : Mix64(o.seed + 17), ModelOptions{constraint_options, std::nullopt, variant});
   if (!made.ok()) {
     // The constraint's errors name its option (exposure_constraint.targets or .tolerance); add the flag.
     if (constraint_options && made.status().code() == StatusCode::kInvalidArgument) {
@@ -125,6 +152,23 @@ StatusOr<SimulateResult> RunSimulation(const SimulateOptions& o) {
   progress.set_enabled(o.progress);
   SimulateResult r;
   r.policy = o.policy;
+  r.dampening = o.dampening;
+  r.retrain = o.retrain;
+  r.catalog_items = static_cast<int64_t>(catalog->items.size());
+  // Feedback-loop series: a fixed sample of pairs of the initial users, drawn once with the seed;
+  // one value per window of window_days, at its end.
+  r.window_days = o.window_days;
+  fairness::HomogenizationTracker homogenization(static_cast<size_t>(o.users), o.homogenization_pairs, Mix64(o.seed + 909));
+  r.homogenization_pairs = static_cast<int64_t>(homogenization.pairs());
+  const int64_t window_ms = static_cast<int64_t>(o.window_days) * kDayMs;
+  const int64_t windows = (static_cast<int64_t>(o.days) + o.window_days - 1) / o.window_days;
+  const auto close_windows_until = [&](int64_t ts_ms) {
+    while (static_cast<int64_t>(r.exposure_gini_series.size()) < windows &&
+           ts_ms >= wc.start_ms + (static_cast<int64_t>(r.exposure_gini_series.size()) + 1) * window_ms) {
+      homogenization.CloseWindow();
+      r.exposure_gini_series.push_back(exposure.ItemGini());
+    }
+  };
   const int dim = wc.latent_dim;
   std::vector<int32_t> items;
   std::vector<int> categories, groups;
@@ -132,6 +176,7 @@ StatusOr<SimulateResult> RunSimulation(const SimulateOptions& o) {
     if (o.cancel && o.cancel->load()) return Unavailable("simulation interrupted");
     const sim::Request req = world.NextRequest(per_day);
     if (req.ts_ms >= end_ms) break;
+    close_windows_until(req.ts_ms);
     const size_t u = req.user_index;
     if (last_list_vector.size() < world.users().size()) {
       last_list_vector.resize(world.users().size());
@@ -155,7 +200,7 @@ StatusOr<SimulateResult> RunSimulation(const SimulateOptions& o) {
     }
     const bool second_half = req.ts_ms >= wc.start_ms + (end_ms - wc.start_ms) / 2;
     double quality = -1;  // measured before the clicks below change what the user has consumed
-    if ((user.is_new && requests_of_user[u] < kQualityHorizon) || (!user.is_new && second_half && Mix64(static_cast<uint64_t>(n) + o.seed) % 10 == 0)) {
+    if ((user.is_new && requests_of_user[u] < o.quality_horizon) || (!user.is_new && second_half && Mix64(static_cast<uint64_t>(n) + o.seed) % 10 == 0)) {
       quality = list_quality(u, rec, req.ts_ms);
     }
 
@@ -177,6 +222,7 @@ StatusOr<SimulateResult> RunSimulation(const SimulateOptions& o) {
         RETURN_IF_ERROR(pipeline->RecordFeedback(
             {rec.request_id, req.ts_ms, rec.items[p].item_id, static_cast<int>(p) + 1, storage::FeedbackKind::kClick, 1.0}));
         if (++item_clicks[static_cast<size_t>(item)] == kSignalClicks) signal_at[static_cast<size_t>(item)] = req.ts_ms;
+        homogenization.AddConsumed(u, item);
       }
     }
     RETURN_IF_ERROR(pipeline->CompleteList(rec.request_id));
@@ -204,6 +250,12 @@ StatusOr<SimulateResult> RunSimulation(const SimulateOptions& o) {
     progress.Update(static_cast<uint64_t>(n + 1));
   }
   RETURN_IF_ERROR(pipeline->Close());
+  // The windows after the last request (or all of them when traffic ended early).
+  while (static_cast<int64_t>(r.exposure_gini_series.size()) < windows) {
+    homogenization.CloseWindow();
+    r.exposure_gini_series.push_back(exposure.ItemGini());
+  }
+  r.homogenization_series = homogenization.series();
   if (hybrid) {
     hybrid->Finish();
     r.embedding_versions = hybrid->embedding_version();
@@ -329,6 +381,16 @@ std::string SimulateResultJson(const SimulateResult& r) {
                         {"exposure_share", share},
                         {"target_share", target},
                         {"exposure_disparity", r.exposure_disparity},
+                        {"dampening", r.dampening},
+                        {"retrain", r.retrain},
+                        {"catalog_items", r.catalog_items},
+                        {"homogenization",
+                         {{"first", r.homogenization_series.empty() ? 0.0 : r.homogenization_series.front()},
+                          {"last", r.homogenization_series.empty() ? 0.0 : r.homogenization_series.back()},
+                          {"window_days", r.window_days},
+                          {"pairs", r.homogenization_pairs},
+                          {"series", r.homogenization_series}}},
+                        {"exposure_gini_series", r.exposure_gini_series},
                         {"seconds", r.seconds}};
   if (r.constraint) {
     const models::ExposureSnapshot& c = *r.constraint;

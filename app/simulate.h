@@ -32,6 +32,24 @@ struct SimulateOptions {
   // With a constraint: writes the constraint's per-request evidence here, one JSON object a line
   // (docs/cli.md). Default: "" (none).
   std::string constraint_log;
+  // Feedback-loop ablation (issue #12): which of the hybrid's dampening mechanisms are on ("full",
+  // "none", "no-exploration", "no-session-cap", "no-diversity"; app/model_factory.h) and how its
+  // embedding fine-tuning weights the logged pairs ("plain", "ips", "balanced"; models/retrain.h).
+  // Only the hybrid has them: another policy with a value other than the default is an error.
+  std::string dampening = "full";  // Default: full
+  std::string retrain = "plain";   // Default: plain
+  // Length of the windows of the feedback-loop series (homogenization, exposure Gini), in days.
+  int window_days = 1;  // Default: 1
+  // User pairs sampled (once, with the seed) among the initial users for homogenization.
+  int homogenization_pairs = 2000;  // Default: 2000
+  // World size for cold start at a visible traffic level (docs/simulator.md): keep every n-th
+  // book so `catalog_items` remain (0 = the whole catalog of 10,000), and the share of the kept
+  // books (the newest) released during the run. Default: 0 and 0.05.
+  int catalog_items = 0;
+  double new_item_share = 0.05;
+  // New users' requests measured for the quality curve and "interactions to quality" (the answer
+  // is censored at this + 1). Default: 30.
+  int quality_horizon = 30;
   const std::atomic<bool>* cancel = nullptr;
   // Diagnostics and tests: every request handed to the model (serving::PipelineOptions).
   std::function<void(const models::RecommendRequest&)> on_recommend;
@@ -70,6 +88,15 @@ struct SimulateResult {
   // The constraint's final state and counters; set only with a constraint.
   std::optional<models::ExposureSnapshot> constraint;
   std::string constraint_groups;  // "provider"
+  // Feedback loops (docs/metrics.md): per window of `window_days`, at its end, the mean Jaccard of
+  // the cumulative clicked sets of the sampled user pairs (fairness::HomogenizationTracker) and the
+  // Gini of cumulative item exposure (every catalog item, never shown = 0).
+  int window_days = 1;
+  int64_t homogenization_pairs = 0;  // pairs actually sampled
+  std::vector<double> homogenization_series;
+  std::vector<double> exposure_gini_series;
+  std::string dampening = "full", retrain = "plain";
+  int64_t catalog_items = 0;
   double seconds = 0.0;
 };
 

@@ -21,6 +21,7 @@
 #include "common/text.h"
 #include "data/loader_util.h"
 #include "fairness/bootstrap.h"
+#include "fairness/feedback_loop.h"
 #include "fairness/metrics.h"
 #include "fairness/popularity.h"
 #include "safety/policy.h"
@@ -519,19 +520,22 @@ PairSeries BuildPairs(const Side& side, int64_t origin_ms, int64_t window_ms, si
     last[static_cast<size_t>(s)][w] = std::move(items);
     has_last[static_cast<size_t>(s)][w] = true;
   }
-  // Cumulative consumed sets.
-  std::vector<std::vector<std::vector<int64_t>>> cumulative(S, std::vector<std::vector<int64_t>>(windows));
-  for (size_t s = 0; s < S; ++s) {
-    std::vector<int64_t> acc;
-    for (size_t w = 0; w < windows; ++w) {
+  // Homogenization per window: the cumulative consumed sets of the sampled users at each window's
+  // end, paired by fairness::PairHomogenization (the one definition, shared with the simulator).
+  std::vector<std::pair<uint32_t, uint32_t>> slot_pairs;
+  for (const auto& [a, b] : ps.pairs) slot_pairs.emplace_back(static_cast<uint32_t>(slot[a]), static_cast<uint32_t>(slot[b]));
+  std::vector<std::vector<int64_t>> cumulative(S);
+  ps.homogenization.resize(windows);
+  for (size_t w = 0; w < windows; ++w) {
+    for (size_t s = 0; s < S; ++s) {
+      auto& acc = cumulative[s];
       acc.insert(acc.end(), clicked[s][w].begin(), clicked[s][w].end());
       std::sort(acc.begin(), acc.end());
       acc.erase(std::unique(acc.begin(), acc.end()), acc.end());
-      cumulative[s][w] = acc;
     }
+    ps.homogenization[w] = PairHomogenization(cumulative, slot_pairs);
   }
   const double nan = std::numeric_limits<double>::quiet_NaN();
-  ps.homogenization.assign(windows, std::vector<double>(ps.pairs.size(), nan));
   ps.cross_similarity.assign(windows, std::vector<double>(ps.pairs.size(), nan));
   ps.final_homogenization.assign(ps.pairs.size(), nan);
   ps.final_cross.assign(ps.pairs.size(), nan);
@@ -539,9 +543,6 @@ PairSeries BuildPairs(const Side& side, int64_t origin_ms, int64_t window_ms, si
     const auto a = static_cast<size_t>(slot[ps.pairs[p].first]), b = static_cast<size_t>(slot[ps.pairs[p].second]);
     int last_a = -1, last_b = -1;
     for (size_t w = 0; w < windows; ++w) {
-      if (!cumulative[a][w].empty() || !cumulative[b][w].empty()) {
-        ps.homogenization[w][p] = SortedJaccard(cumulative[a][w], cumulative[b][w]);
-      }
       if (has_last[a][w] && has_last[b][w]) ps.cross_similarity[w][p] = SortedJaccard(last[a][w], last[b][w]);
       if (has_last[a][w]) last_a = static_cast<int>(w);
       if (has_last[b][w]) last_b = static_cast<int>(w);

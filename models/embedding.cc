@@ -166,8 +166,28 @@ std::vector<float> EmbeddingModel::EmbedAll(const std::vector<SparseFeatures>& i
 }
 
 StatusOr<TrainStats> EmbeddingModel::Train(const std::vector<SparseFeatures>& items,
-                                           const std::vector<std::pair<int32_t, int32_t>>& pairs, int steps) {
+                                           const std::vector<std::pair<int32_t, int32_t>>& pairs, int steps,
+                                           std::span<const double> weights) {
   if (pairs.empty()) return InvalidArgument("embedding training needs at least one co-consumed pair");
+  // Weighted draws: cumulative weights, searched with a uniform draw (importance resampling).
+  std::vector<double> cumulative;
+  if (!weights.empty()) {
+    if (weights.size() != pairs.size()) return InvalidArgument("training weights need one weight per pair");
+    double total = 0.0;
+    cumulative.reserve(weights.size());
+    for (double w : weights) {
+      if (!(w >= 0.0) || !std::isfinite(w)) return InvalidArgument("training weights must be finite and non-negative");
+      total += w;
+      cumulative.push_back(total);
+    }
+    if (!(total > 0.0)) return InvalidArgument("training weights must not all be 0");
+  }
+  const auto draw = [&]() -> size_t {
+    if (cumulative.empty()) return static_cast<size_t>(impl_->rng.UniformInt(pairs.size()));
+    const double u = impl_->rng.Uniform() * cumulative.back();
+    const auto it = std::upper_bound(cumulative.begin(), cumulative.end(), u);
+    return std::min(static_cast<size_t>(it - cumulative.begin()), pairs.size() - 1);
+  };
   for (const auto& [a, p] : pairs) {
     if (a < 0 || p < 0 || static_cast<size_t>(a) >= items.size() || static_cast<size_t>(p) >= items.size()) {
       return InvalidArgument("a training pair names an item outside the catalog");
@@ -180,7 +200,7 @@ StatusOr<TrainStats> EmbeddingModel::Train(const std::vector<SparseFeatures>& it
     // Rows: anchors [0, B), positives [B, 2B).
     std::vector<int32_t> rows(2 * batch);
     for (size_t i = 0; i < batch; ++i) {
-      const auto& pr = pairs[static_cast<size_t>(m.rng.UniformInt(pairs.size()))];
+      const auto& pr = pairs[draw()];
       rows[i] = pr.first;
       rows[batch + i] = pr.second;
     }

@@ -63,9 +63,11 @@ class EmbeddingModel {
   std::vector<float> EmbedAll(const std::vector<SparseFeatures>& items) const;
 
   // Runs `steps` optimisation steps over `pairs` (indices into `items`), sampling batches with the
-  // model's Rng. Continues the learning-rate schedule where the last call stopped.
+  // model's Rng. Continues the learning-rate schedule where the last call stopped. `weights`
+  // (optional, one per pair, non-negative, not all 0): pairs are drawn in proportion to them
+  // (models/retrain.h); empty = uniformly, as before.
   StatusOr<TrainStats> Train(const std::vector<SparseFeatures>& items, const std::vector<std::pair<int32_t, int32_t>>& pairs,
-                             int steps);
+                             int steps, std::span<const double> weights = {});
 
   // Mean loss and its gradient for fixed triplets (no mining), for the finite-difference test.
   double LossForTriplets(const std::vector<SparseFeatures>& items, const std::vector<std::array<int32_t, 3>>& triplets,

@@ -142,9 +142,16 @@ void HybridRecommender::AdvanceTo(int64_t ts_ms) {
     if (pairs_.size() >= pairs_at_last_train_ + static_cast<size_t>(options_.retrain_min_pairs)) {
       pairs_at_last_train_ = pairs_.size();
       auto copy = std::make_unique<EmbeddingModel>(*embedding_);
-      training_ = std::async(std::launch::async, [model = std::move(copy), items = &features_, pairs = pairs_,
+      std::vector<double> weights;
+      if (options_.retrain_weighting != RetrainWeighting::kPlain) {
+        std::vector<int> groups;
+        groups.reserve(pairs_.size());
+        for (const auto& pr : pairs_) groups.push_back(catalog_->items[static_cast<size_t>(pr.second)].provider_group);
+        weights = RetrainPairWeights(options_.retrain_weighting, pair_propensity_, groups, pairs_.size(), options_.retrain_ips_clip);
+      }
+      training_ = std::async(std::launch::async, [model = std::move(copy), items = &features_, pairs = pairs_, weights = std::move(weights),
                                                    steps = options_.retrain_steps, factory = options_.index_factory]() mutable {
-        (void)model->Train(*items, pairs, steps);
+        (void)model->Train(*items, pairs, steps, weights);
         return Embed(std::move(model), *items, factory);
       });
     }
@@ -342,6 +349,10 @@ Recommendation HybridRecommender::Recommend(const RecommendRequest& request) {
     session.explored += explored ? 1 : 0;
   }
   session.shown += static_cast<int>(rec.items.size());
+  // Exposure propensities for IPS retraining (models/retrain.h): the share of lists showing each item.
+  if (impressions_.size() != catalog_->items.size()) impressions_.assign(catalog_->items.size(), 0);
+  for (const ScoredItem& it : rec.items) ++impressions_[static_cast<size_t>(it.item)];
+  ++lists_served_;
   if (plan) {
     std::vector<int> served_groups;
     for (const ScoredItem& it : rec.items) served_groups.push_back(catalog_->items[static_cast<size_t>(it.item)].provider_group);
@@ -379,7 +390,13 @@ void HybridRecommender::Observe(const FeedbackSignal& signal) {
   const size_t n = signal.history.size();
   const size_t from = n > kPairWindow ? n - kPairWindow : 0;
   for (size_t h = from; h < n; ++h) {
-    if (signal.history[h] != signal.item) pairs_.emplace_back(signal.history[h], signal.item);
+    if (signal.history[h] != signal.item) {
+      pairs_.emplace_back(signal.history[h], signal.item);
+      const auto item = static_cast<size_t>(signal.item);
+      pair_propensity_.push_back(lists_served_ > 0 && item < impressions_.size()
+                                     ? static_cast<double>(impressions_[item]) / static_cast<double>(lists_served_)
+                                     : 1.0);
+    }
   }
 }
 

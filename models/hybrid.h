@@ -29,7 +29,8 @@
 //    5 positions only, since deeper ones are rarely examined);
 //  - every `retrain_interval_ms` of event time, when at least `retrain_min_pairs` new co-click pairs
 //    arrived, a copy of the embedding model is fine-tuned in a background thread on all pairs so
-//    far, and re-embeds the items and builds a new index there too; at the next tick the three are
+//    far (drawn uniformly, or weighted by `retrain_weighting`: IPS or balanced, models/retrain.h),
+//    and re-embeds the items and builds a new index there too; at the next tick the three are
 //    swapped in with a new version, so serving never waits for training or re-embedding (in
 //    simulation the swap time is fixed in event time, which keeps runs deterministic).
 #pragma once
@@ -50,6 +51,7 @@
 #include "models/embedding.h"
 #include "models/exposure_constraint.h"
 #include "models/recommender.h"
+#include "models/retrain.h"
 #include "models/vector_index.h"
 
 namespace steward::models {
@@ -71,6 +73,9 @@ struct HybridOptions {
   int64_t retrain_interval_ms = 15 * 60 * 1000;
   int retrain_min_pairs = 100;
   int retrain_steps = 10;
+  // How the logged pairs are weighted when fine-tuning (models/retrain.h). Default: plain.
+  RetrainWeighting retrain_weighting = RetrainWeighting::kPlain;
+  double retrain_ips_clip = 0.05;  // ips: propensities below this count as this. Default: 0.05
   EmbeddingOptions embedding;  // layers [1024, 512, 256, 128]; batch set to 256 for fine-tuning
   BanditOptions bandit;        // LinUCB, alpha 1.5, d = 78
   // Serving-time exposure constraint over the catalog items' provider groups. Default: none. Empty
@@ -150,6 +155,10 @@ class HybridRecommender : public Recommender {
 
   // Dual-velocity training.
   std::vector<std::pair<int32_t, int32_t>> pairs_;
+  // Per pair: the positive's exposure propensity when logged (lists showing it / lists served).
+  std::vector<double> pair_propensity_;
+  std::vector<int64_t> impressions_;  // per item: lists served that showed it
+  int64_t lists_served_ = 0;
   size_t pairs_at_last_train_ = 0;
   int64_t next_tick_ms_ = -1;
   std::future<Trained> training_;

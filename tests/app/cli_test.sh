@@ -170,6 +170,16 @@ check "simulate --fairness-constraint JSON" json_has "$("$STEWARD" simulate --po
 check "simulate --tolerance needs the constraint" grep -q -- "--tolerance needs --fairness-constraint" "$WORK/e12.txt"
 check "bench fairness JSON" json_has "$("$STEWARD" bench fairness --seeds 1 --tolerances 0.1 --users 50 --days 1 --json 2>/dev/null | tail -n 1)" \
   target_share runs means
+# issue #12 deliverables 2 and 3: feedback-loop series, the paper benches (tiny sizes).
+check "simulate feedback-loop JSON" json_has "$("$STEWARD" simulate --policy popularity --users 30 --days 2 --seed 2 --json 2>/dev/null | tail -n 1)" \
+  homogenization exposure_gini_series dampening retrain catalog_items
+check "bench feedback-loop JSON" json_has "$("$STEWARD" bench feedback-loop --seeds 1 --variants popularity,hybrid --users 20 --days 2 --json 2>/dev/null | tail -n 1)" \
+  seeds variants runs command
+check "bench cold-start JSON" json_has "$("$STEWARD" bench cold-start --seeds 1 --users 20 --days 2 --rate 2 --catalog-items 300 --json 2>/dev/null | tail -n 1)" \
+  policies runs command
+for cmd in "bench feedback-loop" "bench cold-start"; do
+  check "steward $cmd --help" "$STEWARD" $cmd --help >/dev/null
+done
 check "bench bandit JSON" json_has "$("$STEWARD" bench bandit --dim 78 --arms 200 --updates 20000 --json)" updates_per_sec scores_per_sec
 check "bench retrieval JSON" json_has "$("$STEWARD" bench retrieval --items 3000 --index HNSW32 --queries 100 --json)" recall_at_100 p99_us exact_p99_us
 check "bench recommend JSON" json_has "$("$STEWARD" bench recommend --items 2000 --candidates 200 --requests 100 --json)" p50_us p99_us qps
