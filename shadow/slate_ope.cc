@@ -88,8 +88,19 @@ StatusOr<PositionBasedModel> FitPositionBasedModel(const std::vector<LoggedSlate
   const size_t n_items = items.size(), n_rows = row_item.size();
   std::vector<int> group(n_items);
   for (size_t a = 0; a < n_items; ++a) group[a] = GroupOf(items[a], o.item_group);
-  // Start from a flat attraction and examination 1, 0.5, 0.5, ... (all-ones would be a fixed point).
+  // Start from each position's click rate relative to position 1 (clamped to [0.01, 1]): with rare
+  // clicks EM moves theta slowly (a row without a click mostly returns the current theta), so a
+  // flat start would stop near where it started.
+  std::vector<double> pos_clicks(static_cast<size_t>(positions), 0.0), pos_rows(static_cast<size_t>(positions), 0.0);
+  for (size_t i = 0; i < row_item.size(); ++i) {
+    pos_clicks[static_cast<size_t>(row_pos[i])] += row_click[i];
+    pos_rows[static_cast<size_t>(row_pos[i])] += 1;
+  }
   std::vector<double> theta(static_cast<size_t>(positions), 0.5);
+  const double ctr1 = pos_rows[0] > 0 ? pos_clicks[0] / pos_rows[0] : 0.0;
+  for (size_t k = 1; k < theta.size(); ++k) {
+    if (ctr1 > 0 && pos_rows[k] > 0) theta[k] = std::clamp(pos_clicks[k] / pos_rows[k] / ctr1, 0.01, 1.0);
+  }
   theta[0] = 1.0;
   const double start = std::clamp(clicks / static_cast<double>(n_rows) / 0.5, 1e-6, 0.5);
   std::vector<double> alpha(n_items, start);
@@ -98,6 +109,7 @@ StatusOr<PositionBasedModel> FitPositionBasedModel(const std::vector<LoggedSlate
   std::unordered_map<int, std::pair<double, double>> group_sums;
   PositionBasedModel m;
   for (int iter = 0; iter < o.em_iterations; ++iter) {
+    const std::vector<double> previous = theta;
     std::fill(e_sum.begin(), e_sum.end(), 0.0);
     std::fill(e_n.begin(), e_n.end(), 0.0);
     std::fill(r_sum.begin(), r_sum.end(), 0.0);
@@ -130,6 +142,10 @@ StatusOr<PositionBasedModel> FitPositionBasedModel(const std::vector<LoggedSlate
     for (size_t a = 0; a < n_items; ++a) {
       alpha[a] = (r_sum[a] + o.shrinkage * m.group_attraction[group[a]]) / (r_n[a] + o.shrinkage);
     }
+    double change = 0;
+    for (size_t k = 0; k < theta.size(); ++k) change = std::max(change, std::fabs(theta[k] - previous[k]));
+    m.iterations = iter + 1;
+    if (change < o.em_tolerance) break;
   }
   m.examination = theta;
   for (size_t a = 0; a < n_items; ++a) m.attraction[items[a]] = alpha[a];

@@ -62,7 +62,8 @@ struct LoggedSlate {
 };
 
 struct SlateOpeOptions {
-  int em_iterations = 50;   // Default: 50
+  int em_iterations = 2000;    // at most. Default: 2000
+  double em_tolerance = 1e-6;  // stop when no theta_k moves more than this. Default: 1e-6
   double shrinkage = 50.0;  // pseudo-impressions pulling an item's attraction to its group's. Default: 50
   double switch_tau = 100.0;  // DR corrects items with weight <= tau, the model takes the rest. Default: 100
   double alpha = 0.05;      // 1 - confidence of the intervals. Default: 0.05
@@ -77,6 +78,7 @@ struct PositionBasedModel {
   std::unordered_map<int64_t, double> attraction;   // alpha(a) for items seen in the log
   std::unordered_map<int, double> group_attraction; // the prior of each group
   double global_attraction = 0;                     // for items of groups never seen
+  int iterations = 0;                               // EM iterations run
   double Attraction(int64_t item, const std::unordered_map<int64_t, int>& item_group) const;
 };
 
