@@ -196,10 +196,12 @@ StatusOr<ShadowReport> BuildShadowReport(storage::Database& db, const ShadowRepo
     int64_t cf_requests = 0, cf_positions = 0, cf_clicks = 0;
     ASSIGN_OR_RETURN(auto st, db.Prepare(
         "SELECT x.served, x.latency_us, s.items, s.latency_us, s.error, s.timed_out, x.ts_ms, x.user_id, x.request_id FROM exposures x "
-        "LEFT JOIN shadow_results s ON s.request_id = x.request_id WHERE x.experiment = ? AND x.ts_ms < ?"));
+        "LEFT JOIN shadow_results s ON s.request_id = x.request_id WHERE x.experiment = ? AND x.ts_ms < ? "
+        "ORDER BY x.ts_ms, x.request_id"));
     st->BindText(1, name);
     st->BindInt(2, to_ms);
     std::vector<LoggedSlate> slates;  // the slate estimator's input: every compared request
+    std::unordered_map<int64_t, std::vector<double>> category_clicks;  // user -> clicks per category, then the total
     Side served, shadow;
     double overlap = 0, rbo = 0, tau = 0;
     std::unordered_map<int64_t, double> exposure_count;
@@ -219,6 +221,30 @@ StatusOr<ShadowReport> BuildShadowReport(storage::Database& db, const ShadowRepo
         s_propensity.push_back(pair[1].get<double>());
       }
       const int64_t request_id = st->ColumnInt(8);
+      // The slate estimator's context of an item for this user: the user's affinity to the item's
+      // category from the clicks logged before this request (0: no clicks yet; 1: none in the
+      // category; 2, 3, 4: share under 1/4, under 1/2, at least 1/2).
+      std::vector<uint8_t> s_clicks(s_items.size(), 0);
+      for (size_t k = 0; k < s_items.size(); ++k) s_clicks[k] = clicked.count(request_id * 1024 + static_cast<int64_t>(k) + 1) > 0 ? 1 : 0;
+      auto& history = category_clicks[user];
+      const auto context_of = [&](int64_t id) -> uint8_t {
+        if (history.empty()) return 0;
+        auto it = catalog.find(id);
+        const size_t cat = it == catalog.end() ? 0 : static_cast<size_t>(std::clamp(it->second.category, 0, num_categories - 1));
+        const double share = history[cat] / history.back();
+        return share <= 0 ? 1 : share < 0.25 ? 2 : share < 0.5 ? 3 : 4;
+      };
+      std::vector<uint8_t> s_context;
+      for (int64_t id : s_items) s_context.push_back(context_of(id));
+      const auto record_clicks = [&] {
+        for (size_t k = 0; k < s_items.size(); ++k) {
+          if (!s_clicks[k]) continue;
+          if (history.empty()) history.assign(static_cast<size_t>(num_categories) + 1, 0.0);  // per category, then the total
+          auto it = catalog.find(s_items[k]);
+          history[it == catalog.end() ? 0 : static_cast<size_t>(std::clamp(it->second.category, 0, num_categories - 1))] += 1;
+          history.back() += 1;
+        }
+      };
       for (int64_t id : s_items) {
         exposure_count[id] += 1;
         total += 1;
@@ -227,6 +253,7 @@ StatusOr<ShadowReport> BuildShadowReport(storage::Database& db, const ShadowRepo
       served.latency_ms.push_back(static_cast<double>(st->ColumnInt(1)) / 1000.0);
       window_served_ms[w].push_back(served.latency_ms.back());
       if (st->ColumnIsNull(2)) {
+        record_clicks();
         ++e.dropped;
         served.lists.push_back(std::move(s_items));
         continue;
@@ -251,9 +278,9 @@ StatusOr<ShadowReport> BuildShadowReport(storage::Database& db, const ShadowRepo
         slate.items = s_items;
         slate.propensity = s_propensity;
         slate.target = h_items;
-        for (size_t k = 0; k < s_items.size(); ++k) {
-          slate.clicks.push_back(clicked.count(request_id * 1024 + static_cast<int64_t>(k) + 1) > 0 ? 1 : 0);
-        }
+        slate.clicks = s_clicks;
+        slate.item_context = s_context;
+        for (int64_t id : h_items) slate.target_context.push_back(context_of(id));
         const bool valid = std::all_of(s_propensity.begin(), s_propensity.end(), [](double p) { return p > 0 && p <= 1; });
         if (valid) {
           slates.push_back(std::move(slate));
@@ -279,6 +306,7 @@ StatusOr<ShadowReport> BuildShadowReport(storage::Database& db, const ShadowRepo
         }
         cf_requests += explored ? 1 : 0;
       }
+      record_clicks();
       served.lists.push_back(std::move(s_items));
       shadow.lists.push_back(std::move(h_items));
     }
@@ -367,7 +395,7 @@ nlohmann::json EstimateJson(const Estimate& e) {
 nlohmann::json CounterfactualJson(const ShadowCounterfactual& c, const ShadowSlateCounterfactual& s) {
   const SlateEstimate& x = s.estimate;
   nlohmann::json slate = {{"estimated", s.estimated}, {"lists", x.lists}, {"left_out", s.left_out},
-                          {"positions", x.positions}, {"examination", x.examination},
+                          {"positions", x.positions}, {"examination", x.examination}, {"context_factor", x.context_factor},
                           {"dm", EstimateJson(x.dm)}, {"ips", EstimateJson(x.ips)}, {"dr", EstimateJson(x.dr)},
                           {"supported_share", x.supported_share}, {"supported_clicks", x.supported_clicks},
                           {"switched_rows", x.switched_rows}, {"max_weight", x.max_weight}, {"ess", x.ess}};

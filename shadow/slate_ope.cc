@@ -21,6 +21,10 @@ Status Check(const std::vector<LoggedSlate>& logs, const SlateOpeOptions& o) {
     if (s.propensity.size() != s.items.size() || s.clicks.size() != s.items.size()) {
       return InvalidArgument("logged list " + std::to_string(i) + ": items, propensity and clicks differ in length");
     }
+    if ((!s.item_context.empty() && s.item_context.size() != s.items.size()) ||
+        (!s.target_context.empty() && s.target_context.size() != s.target.size())) {
+      return InvalidArgument("logged list " + std::to_string(i) + ": a context column differs in length from its list");
+    }
     for (double p : s.propensity) {
       if (!(p > 0 && p <= 1)) {
         return InvalidArgument("logged list " + std::to_string(i) + ": propensity " + std::to_string(p) + " is outside (0, 1]");
@@ -58,10 +62,15 @@ double PositionBasedWeight(double target_mass, double logging_probability, doubl
   return target_mass * share / (logging_probability * theta_k);
 }
 
-double PositionBasedModel::Attraction(int64_t item, const std::unordered_map<int64_t, int>& item_group) const {
-  if (auto it = attraction.find(item); it != attraction.end()) return it->second;
-  if (auto g = group_attraction.find(GroupOf(item, item_group)); g != group_attraction.end()) return g->second;
-  return global_attraction;
+double PositionBasedModel::Attraction(int64_t item, const std::unordered_map<int64_t, int>& item_group, int context) const {
+  double a = global_attraction;
+  if (auto it = attraction.find(item); it != attraction.end()) {
+    a = it->second;
+  } else if (auto g = group_attraction.find(GroupOf(item, item_group)); g != group_attraction.end()) {
+    a = g->second;
+  }
+  const double f = context >= 0 && static_cast<size_t>(context) < context_factor.size() ? context_factor[static_cast<size_t>(context)] : 1.0;
+  return std::min(a * f, 0.999);
 }
 
 StatusOr<PositionBasedModel> FitPositionBasedModel(const std::vector<LoggedSlate>& logs, const SlateOpeOptions& o) {
@@ -69,7 +78,8 @@ StatusOr<PositionBasedModel> FitPositionBasedModel(const std::vector<LoggedSlate
   // Flatten the impressions once: item index, position, click.
   std::unordered_map<int64_t, int> index;
   std::vector<int64_t> items;
-  std::vector<int> row_item, row_pos;
+  std::vector<int> row_item, row_pos, row_ctx;
+  int contexts = 1;
   std::vector<uint8_t> row_click;
   int positions = 0;
   double clicks = 0;
@@ -81,6 +91,8 @@ StatusOr<PositionBasedModel> FitPositionBasedModel(const std::vector<LoggedSlate
       row_item.push_back(it->second);
       row_pos.push_back(static_cast<int>(k));
       row_click.push_back(s.clicks[k] ? 1 : 0);
+      row_ctx.push_back(s.item_context.empty() ? 0 : s.item_context[k]);
+      contexts = std::max(contexts, row_ctx.back() + 1);
       clicks += s.clicks[k] ? 1 : 0;
     }
   }
@@ -106,6 +118,7 @@ StatusOr<PositionBasedModel> FitPositionBasedModel(const std::vector<LoggedSlate
   std::vector<double> alpha(n_items, start);
   std::vector<double> e_sum(static_cast<size_t>(positions)), e_n(static_cast<size_t>(positions));
   std::vector<double> r_sum(n_items), r_n(n_items);
+  std::vector<double> factor(static_cast<size_t>(contexts), 1.0), c_r(factor.size()), c_a(factor.size()), c_n(factor.size());
   std::unordered_map<int, std::pair<double, double>> group_sums;
   PositionBasedModel m;
   for (int iter = 0; iter < o.em_iterations; ++iter) {
@@ -114,18 +127,25 @@ StatusOr<PositionBasedModel> FitPositionBasedModel(const std::vector<LoggedSlate
     std::fill(e_n.begin(), e_n.end(), 0.0);
     std::fill(r_sum.begin(), r_sum.end(), 0.0);
     std::fill(r_n.begin(), r_n.end(), 0.0);
+    std::fill(c_r.begin(), c_r.end(), 0.0);
+    std::fill(c_a.begin(), c_a.end(), 0.0);
+    std::fill(c_n.begin(), c_n.end(), 0.0);
     for (size_t i = 0; i < n_rows; ++i) {
       const size_t a = static_cast<size_t>(row_item[i]), k = static_cast<size_t>(row_pos[i]);
+      const size_t b = static_cast<size_t>(row_ctx[i]);
       double e = 1.0, r = 1.0;  // a click: examined and attracted
       if (!row_click[i]) {      // posteriors of "examined" and "attracted" given no click
-        const double t = theta[k], al = alpha[a], denom = std::max(1e-12, 1.0 - t * al);
+        const double t = theta[k], al = std::min(alpha[a] * factor[b], 0.999), denom = std::max(1e-12, 1.0 - t * al);
         e = t * (1.0 - al) / denom;
         r = (1.0 - t) * al / denom;
       }
       e_sum[k] += e;
       e_n[k] += 1;
       r_sum[a] += r;
-      r_n[a] += 1;
+      r_n[a] += factor[b];  // the item's expected attraction mass: sum of its contexts' factors
+      c_r[b] += r;
+      c_a[b] += alpha[a];
+      c_n[b] += 1;
     }
     for (size_t k = 1; k < theta.size(); ++k) theta[k] = e_n[k] > 0 ? e_sum[k] / e_n[k] : theta[k - 1];
     group_sums.clear();
@@ -142,12 +162,23 @@ StatusOr<PositionBasedModel> FitPositionBasedModel(const std::vector<LoggedSlate
     for (size_t a = 0; a < n_items; ++a) {
       alpha[a] = (r_sum[a] + o.shrinkage * m.group_attraction[group[a]]) / (r_n[a] + o.shrinkage);
     }
+    // Context factors (a generalised EM step: alpha held at this iteration's values), scaled to
+    // mean 1 over the impressions so alpha keeps its meaning.
+    if (contexts > 1) {
+      double mean = 0;
+      for (size_t b = 0; b < factor.size(); ++b) {
+        factor[b] = c_a[b] > 0 ? (c_r[b] + 1.0) / (c_a[b] + 1.0) : 1.0;  // one pseudo-impression at factor 1
+        mean += factor[b] * c_n[b] / static_cast<double>(n_rows);
+      }
+      for (double& f : factor) f /= mean > 0 ? mean : 1.0;
+    }
     double change = 0;
     for (size_t k = 0; k < theta.size(); ++k) change = std::max(change, std::fabs(theta[k] - previous[k]));
     m.iterations = iter + 1;
     if (change < o.em_tolerance) break;
   }
   m.examination = theta;
+  m.context_factor = factor;
   for (size_t a = 0; a < n_items; ++a) m.attraction[items[a]] = alpha[a];
   return m;
 }
@@ -162,6 +193,7 @@ StatusOr<SlateEstimate> EstimateSlateValue(const std::vector<LoggedSlate>& logs,
   out.lists = static_cast<int64_t>(logs.size());
   out.positions = static_cast<int>(positions);
   out.examination = theta;
+  out.context_factor = model.context_factor;
   experiment::RatioSums logged, dm, ips, dr, lift;
   double target_mass = 0, supported_mass = 0, sum_w = 0, sum_w2 = 0;
   for (size_t i = 0; i < logs.size(); ++i) {
@@ -176,7 +208,7 @@ StatusOr<SlateEstimate> EstimateSlateValue(const std::vector<LoggedSlate>& logs,
     };
     double v_logged = 0, v_dm = 0, v_ips = 0, v_dr = 0;
     for (size_t j = 0; j < s.target.size(); ++j) {
-      v_dm += theta[j] * model.Attraction(s.target[j], o.item_group);
+      v_dm += theta[j] * model.Attraction(s.target[j], o.item_group, s.target_context.empty() ? 0 : s.target_context[j]);
       target_mass += theta[j];
     }
     v_dr = v_dm;
@@ -191,7 +223,7 @@ StatusOr<SlateEstimate> EstimateSlateValue(const std::vector<LoggedSlate>& logs,
       sum_w2 += w * w;
       v_ips += w * c;
       if (w <= o.switch_tau) {
-        v_dr += w * (c - theta[k] * model.Attraction(s.items[k], o.item_group));
+        v_dr += w * (c - theta[k] * model.Attraction(s.items[k], o.item_group, s.item_context.empty() ? 0 : s.item_context[k]));
         supported_mass += g_mass;
         out.supported_clicks += s.clicks[k] ? 1 : 0;
       } else {

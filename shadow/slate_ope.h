@@ -33,8 +33,11 @@
 // the position-based model (Chuklin, Markov, de Rijke 2015, "Click Models for Web Search", ch. 4;
 // Wang et al. 2018, "Position bias estimation for unbiased learning to rank"), with theta_1 = 1 and
 // each item's attraction shrunk towards its group's (e.g. a popularity decile) with `shrinkage`
-// pseudo-impressions. alpha(a) does not depend on the user: personalisation the evaluated policy
-// adds beyond the logged items is credited only through the DR correction on supported items.
+// pseudo-impressions; with contexts (LoggedSlate::item_context, e.g. the user's affinity to the
+// item's category) the attraction is alpha(a) * factor(context), fitted in the same EM. Without
+// a context alpha(a) does not depend on the user: the logger's ranking of relevant items on top
+// then inflates theta_1 (position and relevance are confounded), and personalisation the evaluated
+// policy adds beyond the logged items is credited only through the DR correction on supported items.
 #pragma once
 
 #include <cstdint>
@@ -59,6 +62,9 @@ struct LoggedSlate {
   std::vector<double> propensity;   // logging probability of items[k] at position k + 1, in (0, 1]
   std::vector<uint8_t> clicks;      // 1 when items[k] was clicked
   std::vector<int64_t> target;      // the evaluated policy's list for the same request
+  // Optional context of each served / target item for this request (e.g. the user's affinity to the
+  // item's category, bucketed), 0 .. contexts - 1; empty: context 0 for every item.
+  std::vector<uint8_t> item_context, target_context;
 };
 
 struct SlateOpeOptions {
@@ -76,10 +82,13 @@ struct SlateOpeOptions {
 struct PositionBasedModel {
   std::vector<double> examination;                  // theta_k, theta_1 = 1
   std::unordered_map<int64_t, double> attraction;   // alpha(a) for items seen in the log
+  // Multiplicative attraction factor per context, alpha(a, b) = alpha(a) * factor[b] (capped below
+  // 1), with mean 1 over the logged impressions; {1} without contexts.
+  std::vector<double> context_factor = {1.0};
   std::unordered_map<int, double> group_attraction; // the prior of each group
   double global_attraction = 0;                     // for items of groups never seen
   int iterations = 0;                               // EM iterations run
-  double Attraction(int64_t item, const std::unordered_map<int64_t, int>& item_group) const;
+  double Attraction(int64_t item, const std::unordered_map<int64_t, int>& item_group, int context = 0) const;
 };
 
 // Errors: kInvalidArgument when there is no list, a list's columns differ in length, a propensity
@@ -98,6 +107,7 @@ struct SlateEstimate {
   double max_weight = 0;       // largest IPS weight
   double ess = 0;              // (sum g)^2 / sum g^2 over rows with g > 0
   std::vector<double> examination;
+  std::vector<double> context_factor;  // the model's attraction factor per context
 };
 
 // Errors: as FitPositionBasedModel, and kInvalidArgument when the model has fewer positions than a

@@ -240,12 +240,18 @@ TEST(ShadowReport, CounterfactualValueFromLoggedPropensities) {
 
   // The primary estimate: the position-based slate estimator (shadow/slate_ope.h) over the same
   // four lists, with the catalog's popularity deciles as attraction groups (all popularity 0:
-  // items 10, 20, 30 by id fall in deciles 0, 3, 6).
+  // items 10, 20, 30 by id fall in deciles 0, 3, 6) and each item's context from the user's earlier
+  // clicks (one user; categories: 10 and 30 are 0, 20 is 1). Request 1: no clicks yet, context 0.
+  // Requests 2 and 3 (one or two clicks, both on category 0): category 0 share 1 -> 4, category 1
+  // share 0 -> 1. Request 4 (after a click on 20): category 0 share 2/3 -> 4, category 1 1/3 -> 3.
   const ShadowSlateCounterfactual& s = report->experiments[0].slate;
   ASSERT_TRUE(s.estimated) << s.note;
   std::vector<LoggedSlate> logs;
+  const std::vector<std::vector<uint8_t>> served_context = {{0, 0}, {4, 1}, {4, 1}, {4, 3}};
+  const std::vector<std::vector<uint8_t>> shadow_context = {{0, 0}, {4, 4}, {4, 4}, {4, 4}};
   for (int r = 1; r <= 4; ++r) {
-    logs.push_back({{10, 20}, {0.5, 0.25}, {static_cast<uint8_t>(r <= 2), static_cast<uint8_t>(r == 3)}, {10, 30}});
+    logs.push_back({{10, 20}, {0.5, 0.25}, {static_cast<uint8_t>(r <= 2), static_cast<uint8_t>(r == 3)}, {10, 30},
+                    served_context[static_cast<size_t>(r - 1)], shadow_context[static_cast<size_t>(r - 1)]});
   }
   SlateOpeOptions o;
   o.item_group = {{10, 0}, {20, 3}, {30, 6}};

@@ -77,7 +77,10 @@ struct Synthetic {
   std::vector<double> alpha;
 };
 
-Synthetic MakeSynthetic(int requests, uint64_t seed) {
+// With `contexts`, half the requests come from users who like the items twice as much as the
+// others do (context 1: attraction x 1.5, context 0: x 0.5), and their greedy lists hold the same
+// items: context explains part of the clicks that a context-free model would give to the items.
+Synthetic MakeSynthetic(int requests, uint64_t seed, bool contexts = false) {
   Synthetic s;
   Rng rng(seed);
   for (int a = 0; a < 50; ++a) s.alpha.push_back(0.02 + 0.3 * rng.Uniform());
@@ -89,6 +92,8 @@ Synthetic MakeSynthetic(int requests, uint64_t seed) {
     for (size_t i = 0; i < 5; ++i) std::swap(pool[i], pool[i + rng.UniformInt(pool.size() - i)]);
     std::vector<int64_t> greedy(pool.begin(), pool.begin() + 5);
     LoggedSlate log;
+    const uint8_t context = contexts ? static_cast<uint8_t>(rng.Bernoulli(0.5)) : 0;
+    const double factor = contexts ? (context ? 1.5 : 0.5) : 1.0;
     for (size_t k = 0; k < 5; ++k) {
       int64_t item = greedy[k];
       if (rng.Bernoulli(eps)) {
@@ -99,12 +104,14 @@ Synthetic MakeSynthetic(int requests, uint64_t seed) {
       }
       log.items.push_back(item);
       log.propensity.push_back((item == greedy[k] ? 1 - eps : 0.0) + eps / 50);
-      log.clicks.push_back(rng.Bernoulli(s.theta[k] * s.alpha[static_cast<size_t>(item)]) ? 1 : 0);
+      log.clicks.push_back(rng.Bernoulli(s.theta[k] * s.alpha[static_cast<size_t>(item)] * factor) ? 1 : 0);
+      if (contexts) log.item_context.push_back(context);
     }
+    if (contexts) log.target_context.assign(5, context);
     log.target = greedy;
     std::sort(log.target.begin(), log.target.end(),
               [&](int64_t x, int64_t y) { return s.alpha[static_cast<size_t>(x)] > s.alpha[static_cast<size_t>(y)]; });
-    for (size_t j = 0; j < 5; ++j) truth += s.theta[j] * s.alpha[static_cast<size_t>(log.target[j])];
+    for (size_t j = 0; j < 5; ++j) truth += s.theta[j] * s.alpha[static_cast<size_t>(log.target[j])] * factor;
     s.logs.push_back(std::move(log));
   }
   s.truth = truth / requests;
@@ -140,6 +147,22 @@ TEST(SlateOpe, RecoversKnownValueOnSyntheticLog) {
   ASSERT_TRUE(w.ok());
   EXPECT_GT(w->dm.value, 1.6 * s.truth);
   EXPECT_NEAR(w->dr.value, s.truth, 0.04 * s.truth);
+}
+
+TEST(SlateOpe, ContextFactorsOnSyntheticLog) {
+  const Synthetic s = MakeSynthetic(30000, 11, /*contexts=*/true);
+  SlateOpeOptions o;
+  auto m = FitPositionBasedModel(s.logs, o);
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  ASSERT_EQ(m->context_factor.size(), 2u);
+  // True factors 0.5 and 1.5 (mean 1 over impressions): their ratio is 3.
+  EXPECT_NEAR(m->context_factor[1] / m->context_factor[0], 3.0, 0.3);
+  for (size_t k = 0; k < 5; ++k) EXPECT_NEAR(m->examination[k], s.theta[k], 0.05) << "position " << k + 1;
+  auto e = EstimateSlateValue(s.logs, *m, o);
+  ASSERT_TRUE(e.ok());
+  EXPECT_NEAR(e->dr.value, s.truth, 0.04 * s.truth);
+  EXPECT_NEAR(e->dm.value, s.truth, 0.05 * s.truth);
+  ASSERT_EQ(e->context_factor.size(), 2u);
 }
 
 }  // namespace
