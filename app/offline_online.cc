@@ -170,6 +170,8 @@ StatusOr<OfflineOnline> RunOfflineOnline(const OfflineOnlineOptions& o) {
     out.diversity_gain += r.diversity_gain / n;
     out.max_deviation = std::max(out.max_deviation, r.deviation);
   }
+  out.deviation_of_means = out.online_lift != 0 ? std::fabs(out.offline_lift - out.online_lift) / std::fabs(out.online_lift)
+                                                : std::numeric_limits<double>::quiet_NaN();
   return out;
 }
 
@@ -203,6 +205,7 @@ std::string OfflineOnlineJson(const OfflineOnline& r) {
                                  {"mean",
                                   {{"offline_lift", r.offline_lift}, {"online_lift", r.online_lift},
                                    {"deviation", r.deviation}, {"max_deviation", r.max_deviation},
+                                   {"deviation_of_means", std::isfinite(r.deviation_of_means) ? nlohmann::json(r.deviation_of_means) : nlohmann::json(nullptr)},
                                    {"diversity_gain", r.diversity_gain}}},
                                  {"paper", {{"offline_lift", 0.14}, {"online_lift", 0.128}, {"deviation", 0.087},
                                             {"diversity_gain", 0.20}, {"relevance_within", 0.03}}}});
@@ -226,7 +229,8 @@ std::string OfflineOnlineMarkdown(const OfflineOnline& r) {
   row("online lift: treatment / control CTR over the ramp", "+12.8%",
       [](const OfflineOnlineRun& x) { return WithInterval(x.online_lift); }, Percent(r.online_lift));
   row("deviation: abs(offline - online) / abs(online)", "8.7%", [](const OfflineOnlineRun& x) { return Percent(x.deviation, false); },
-      Percent(r.deviation, false) + " (worst " + Percent(r.max_deviation, false) + ")");
+      Percent(r.deviation, false) + " (worst " + Percent(r.max_deviation, false) + "; of the means " +
+          Percent(r.deviation_of_means, false) + ")");
   row("shadow phase: diversity index, shadow / served - 1", "about +20%",
       [](const OfflineOnlineRun& x) { return Percent(x.diversity_gain); }, Percent(r.diversity_gain));
   row("shadow phase: relevance (the offline lift above)", "within 3%",

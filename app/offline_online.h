@@ -66,6 +66,7 @@ struct OfflineOnline {
   std::vector<OfflineOnlineRun> runs;
   // Means over seeds.
   double offline_lift = 0, online_lift = 0, deviation = 0, diversity_gain = 0, max_deviation = 0;
+  double deviation_of_means = 0;  // |mean offline - mean online| / |mean online|
   std::string command;  // set by the caller, printed under the Markdown table
 };
 
