@@ -228,7 +228,7 @@ std::string OfflineOnlineMarkdown(const OfflineOnline& r) {
       [](const OfflineOnlineRun& x) { return WithInterval(x.offline_lift); }, Percent(r.offline_lift));
   row("online lift: treatment / control CTR over the ramp", "+12.8%",
       [](const OfflineOnlineRun& x) { return WithInterval(x.online_lift); }, Percent(r.online_lift));
-  row("deviation: abs(offline - online) / abs(online)", "8.7%", [](const OfflineOnlineRun& x) { return Percent(x.deviation, false); },
+  row("deviation: abs(offline - online) / abs(online)", "8.7% (mean over 68 evaluations; +14% vs +12.8% is 9.4%)", [](const OfflineOnlineRun& x) { return Percent(x.deviation, false); },
       Percent(r.deviation, false) + " (worst " + Percent(r.max_deviation, false) + "; of the means " +
           Percent(r.deviation_of_means, false) + ")");
   row("shadow phase: diversity index, shadow / served - 1", "about +20%",
