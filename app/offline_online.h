@@ -54,6 +54,11 @@ struct OfflineOnlineRun {
   std::vector<double> examination;
   double served_diversity = 0, shadow_diversity = 0, diversity_gain = 0;  // gain: shadow / served - 1
   double served_ild = 0, shadow_ild = 0;
+  // Diagnostic: the same estimator over the ramp's control lists (the shadow model beside the
+  // control arm during the ramp), so offline and online cover the same period and users.
+  int64_t same_period_lists = 0;
+  Interval3 same_period_lift;
+  double same_period_deviation = 0;
   // Ramp (online).
   int64_t control_lists = 0, treatment_lists = 0, control_users = 0, treatment_users = 0;
   double control_ctr = 0, treatment_ctr = 0;

@@ -168,9 +168,12 @@ StatusOr<ShadowReport> BuildShadowReport(storage::Database& db, const ShadowRepo
     }
     e.policy = policy ? policy->name() : "";
     if (!policy) e.policy_source.clear();
-    ASSIGN_OR_RETURN(auto range, db.Prepare("SELECT MIN(ts_ms), MAX(ts_ms) FROM exposures WHERE experiment = ? AND ts_ms < ?"));
+    ASSIGN_OR_RETURN(auto range, db.Prepare("SELECT MIN(ts_ms), MAX(ts_ms) FROM exposures WHERE experiment = ?1 AND ts_ms < ?2 "
+                                            "AND ts_ms >= ?3 AND (?4 = '' OR arm = ?4)"));
     range->BindText(1, name);
     range->BindInt(2, to_ms);
+    range->BindInt(3, options.from_ms);
+    range->BindText(4, options.arm);
     ASSIGN_OR_RETURN(bool has_range, range->Step());
     const int64_t t0 = has_range ? range->ColumnInt(0) : 0, t1 = has_range ? range->ColumnInt(1) : 0;
     const int64_t width = std::max<int64_t>(1, (t1 - t0) / options.windows + 1);
@@ -195,11 +198,14 @@ StatusOr<ShadowReport> BuildShadowReport(storage::Database& db, const ShadowRepo
     ShadowCounterfactual& cf = e.counterfactual;
     int64_t cf_requests = 0, cf_positions = 0, cf_clicks = 0;
     ASSIGN_OR_RETURN(auto st, db.Prepare(
-        "SELECT x.served, x.latency_us, s.items, s.latency_us, s.error, s.timed_out, x.ts_ms, x.user_id, x.request_id FROM exposures x "
-        "LEFT JOIN shadow_results s ON s.request_id = x.request_id WHERE x.experiment = ? AND x.ts_ms < ? "
+        "SELECT x.served, x.latency_us, s.items, s.latency_us, s.error, s.timed_out, x.ts_ms, x.user_id, x.request_id, "
+        "x.ts_ms >= ?3 AND (?4 = '' OR x.arm = ?4) FROM exposures x "
+        "LEFT JOIN shadow_results s ON s.request_id = x.request_id WHERE x.experiment = ?1 AND x.ts_ms < ?2 "
         "ORDER BY x.ts_ms, x.request_id"));
     st->BindText(1, name);
     st->BindInt(2, to_ms);
+    st->BindInt(3, options.from_ms);
+    st->BindText(4, options.arm);
     std::vector<LoggedSlate> slates;  // the slate estimator's input: every compared request
     std::unordered_map<int64_t, std::vector<double>> category_clicks;  // user -> clicks per category, then the total
     Side served, shadow;
@@ -209,11 +215,10 @@ StatusOr<ShadowReport> BuildShadowReport(storage::Database& db, const ShadowRepo
     while (true) {
       ASSIGN_OR_RETURN(bool row, st->Step());
       if (!row) break;
-      ++e.requests;
+      // Rows before from_ms or of other arms only feed the users' click history (the slate
+      // estimator's context); everything else counts rows in scope.
+      const bool in_scope = st->ColumnInt(9) != 0;
       const int64_t ts = st->ColumnInt(6), user = st->ColumnInt(7);
-      const size_t w = static_cast<size_t>(std::clamp<int64_t>((ts - t0) / width, 0, options.windows - 1));
-      ShadowWindow& window = windows[w];
-      ++window.requests;
       std::vector<int64_t> s_items;
       std::vector<double> s_propensity;
       for (const auto& pair : nlohmann::json::parse(st->ColumnText(0))) {
@@ -245,6 +250,14 @@ StatusOr<ShadowReport> BuildShadowReport(storage::Database& db, const ShadowRepo
           history.back() += 1;
         }
       };
+      if (!in_scope) {
+        record_clicks();
+        continue;
+      }
+      ++e.requests;
+      const size_t w = static_cast<size_t>(std::clamp<int64_t>((ts - t0) / width, 0, options.windows - 1));
+      ShadowWindow& window = windows[w];
+      ++window.requests;
       for (int64_t id : s_items) {
         exposure_count[id] += 1;
         total += 1;

@@ -102,6 +102,8 @@ struct ShadowReportOptions {
   // Only exposures with event time before this (exclusive), e.g. the shadow phase before a ramp;
   // 0: all. Default: 0
   int64_t to_ms = 0;
+  int64_t from_ms = 0;  // only exposures at or after this event time. Default: 0
+  std::string arm;      // only exposures of this arm (e.g. "control"); empty: all. Default: ""
   SlateOpeOptions slate;  // the slate estimator's options (item groups are set from the catalog)
 };
 

@@ -43,7 +43,7 @@ TEST(OfflineOnline, ShortRunHasTheJsonKeysAndTheFragment) {
   for (const char* key : {"runs", "mean", "paper"}) EXPECT_TRUE(j.contains(key)) << key;
   const auto& x = j["runs"][0];
   for (const char* key : {"seed", "experiment", "control", "treatment", "shadow_model", "rollout_state", "offline", "online",
-                          "deviation", "shadow_phase", "seconds"}) {
+                          "deviation", "same_period", "shadow_phase", "seconds"}) {
     EXPECT_TRUE(x.contains(key)) << key;
   }
   for (const char* key : {"lists", "until_ms", "estimator", "logged_ctr", "estimated_ctr", "dm_ctr", "lift", "supported_share", "examination"}) {
@@ -56,6 +56,7 @@ TEST(OfflineOnline, ShortRunHasTheJsonKeysAndTheFragment) {
     EXPECT_TRUE(x["shadow_phase"].contains(key)) << "shadow_phase." << key;
   }
   for (const char* key : {"value", "ci_low", "ci_high"}) EXPECT_TRUE(x["online"]["lift"].contains(key)) << key;
+  for (const char* key : {"lists", "lift", "deviation"}) EXPECT_TRUE(x["same_period"].contains(key)) << "same_period." << key;
   for (const char* key : {"offline_lift", "online_lift", "deviation", "max_deviation", "deviation_of_means", "diversity_gain"}) {
     EXPECT_TRUE(j["mean"].contains(key)) << "mean." << key;
   }

@@ -279,6 +279,19 @@ TEST(ShadowReport, CounterfactualValueFromLoggedPropensities) {
   ASSERT_TRUE(bounded.ok());
   EXPECT_EQ(bounded->experiments[0].requests, 2);
   EXPECT_EQ(bounded->experiments[0].slate.estimate.lists, 2);
+  // from_ms and an arm: the last two requests; the earlier ones still feed the users' history.
+  ShadowReportOptions late;
+  late.from_ms = 3;
+  late.arm = "explore";
+  auto tail = BuildShadowReport(*db, late);
+  ASSERT_TRUE(tail.ok());
+  EXPECT_EQ(tail->experiments[0].requests, 2);
+  EXPECT_EQ(tail->experiments[0].slate.estimate.lists, 2);
+  late.arm = "control";
+  auto none = BuildShadowReport(*db, late);
+  ASSERT_TRUE(none.ok());
+  EXPECT_EQ(none->experiments[0].requests, 0);
+  EXPECT_FALSE(none->experiments[0].slate.estimated);
 }
 
 }  // namespace
