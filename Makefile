@@ -34,9 +34,9 @@ build: configure
 	cmake --build $(BUILD_DIR) -j $(JOBS)
 
 demo: build
-	rm -f $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm $(DEMO_DB).anchor
+	rm -rf $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm $(DEMO_DB).anchor demo-reports
 	$(BUILD_DIR)/steward demo --headless --requests $(DEMO_REQUESTS) --db $(DEMO_DB) --seed 42 \
-	  --policy data/policy/demo-policy.yaml --risk-model data/safety/risk-model-v1.json
+	  --policy data/policy/demo-policy.yaml --risk-model data/safety/risk-model-v1.json --out demo-reports
 	$(BUILD_DIR)/steward audit-log verify --db $(DEMO_DB)
 	@echo "Open the dashboard with: $(BUILD_DIR)/steward dashboard --db $(DEMO_DB)"
 

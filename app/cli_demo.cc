@@ -80,9 +80,11 @@ void AddDemoCommands(CLI::App& app) {
   demo->add_option("--blocklist", o.blocklist_file, "Safety blocklist (YAML: items, reason) applied to every model");
   AddSafetyScreenOptions(demo, &o.screen);
   demo->add_option("--shadow-queue", o.shadow_queue,
-                   "Shadow tasks that may wait before new ones are dropped (raise it to shadow every request with a slow shadow model)")
+                   "Shadow tasks that may wait before new ones are dropped (the default shadows every request; the service's is 4096)")
       ->capture_default_str()
       ->check(InRange(1, 1e6));
+  demo->add_option("--out", o.report_dir,
+                   "After the run, write the shadow report and the governance audit (JSON, Markdown, HTML, PNG charts) into DIR/shadow and DIR/audit");
   demo->add_option("--days", o.days, "Simulated days the requests are spread over")->capture_default_str()->check(InRange(1, 3650));
   demo->add_option("--k", o.list_size, "Items per recommended list")->capture_default_str()->check(CLI::Range(1, 100));
   demo->add_option("--url", flags->url,

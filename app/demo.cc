@@ -200,12 +200,18 @@ StatusOr<DemoSummary> RunDemo(const DemoOptions& options) {
   };
   driver_options.reviewer = [](const fairness::ExperimentAudit& report, const experiment::RolloutStatus&) {
     if (!report.passed) return std::optional<serving::Approval>();
-    size_t checks = 0;
-    for (const auto& arm : report.arms) checks += arm.treatment ? arm.checks.size() : 0;
-    return std::optional<serving::Approval>(serving::Approval{
-        "demo-reviewer", "simulated review of the governance audit: all " + std::to_string(checks) + " treatment checks pass"});
+    size_t passed = 0, insufficient = 0;
+    for (const auto& arm : report.arms) {
+      if (!arm.treatment) continue;
+      for (const auto& check : arm.checks) (check.status == fairness::CheckStatus::kPass ? passed : insufficient) += 1;
+    }
+    std::string reason = "simulated review of the governance audit: " + std::to_string(passed) + " treatment checks pass";
+    if (insufficient > 0) reason += ", " + std::to_string(insufficient) + " without enough data";
+    return std::optional<serving::Approval>(serving::Approval{"demo-reviewer", reason});
   };
   driver_options.audit.bootstrap = 50;
+  // The reviewer's audit counts violations against the policy the screen enforces.
+  driver_options.audit.policy_file = options.screen.policy_file;
   driver_options.audit.seed = options.seed;
   driver_options.before_analysis = [&pipeline_ptr] { return pipeline_ptr ? pipeline_ptr->Flush() : Status::Ok(); };
   driver_options.after_change = [&pipeline_ptr] { return pipeline_ptr ? pipeline_ptr->Refresh() : Status::Ok(); };
@@ -227,9 +233,9 @@ StatusOr<DemoSummary> RunDemo(const DemoOptions& options) {
   setup.factory = [&](const experiment::ExperimentConfig& c, int arm,
                       const std::string& model) -> StatusOr<std::unique_ptr<models::Recommender>> {
     const uint64_t seed = arm < 0 ? Mix64(options.seed + 991) : Mix64(options.seed + 17 * static_cast<uint64_t>(arm + 1));
-    // An arm's fairness_constraint applies to the model serving it (not to the shadow model).
-    const auto constraint = arm >= 0 ? ArmExposureConstraint(c.arms[static_cast<size_t>(arm)]) : std::nullopt;
-    ASSIGN_OR_RETURN(auto m, MakeModel(model, catalog, books, world, seed, constraint));
+    // An arm's options (fairness_constraint, epsilon) apply to the model serving it, not to the shadow model.
+    const ModelOptions arm_options = arm >= 0 ? ArmModelOptions(c.arms[static_cast<size_t>(arm)]) : ModelOptions{};
+    ASSIGN_OR_RETURN(auto m, MakeModel(model, catalog, books, world, seed, arm_options));
     if (options.scenario == "regression" && arm > 0) {
       const int64_t from_ms = world_config.start_ms + static_cast<int64_t>(0.4 * static_cast<double>(horizon_ms));
       m = std::make_unique<DegradingRecommender>(std::move(m), catalog, from_ms, Mix64(options.seed + 5));
@@ -376,6 +382,23 @@ StatusOr<DemoSummary> RunDemo(const DemoOptions& options) {
   if (!status.waiting_for_role.empty()) outcome.waiting_for_role = status.waiting_for_role;
   summary.experiments.push_back(outcome);
 
+  // The story, stage by stage, read back from the database; and the reports it points to.
+  if (!options.report_dir.empty()) {
+    ASSIGN_OR_RETURN(shadow::ShadowReport shadow_report, shadow::BuildShadowReport(*db, config.name));
+    if (!shadow_report.experiments.empty()) RETURN_IF_ERROR(shadow::WriteShadowReportFiles(shadow_report, options.report_dir + "/shadow"));
+    fairness::AuditOptions report_options = driver_options.audit;
+    report_options.computed_at_ms = event_clock.NowMillis();
+    report_options.excluded_arm = serving::kExcludedArm;
+    ASSIGN_OR_RETURN(const fairness::ExperimentAudit final_audit, fairness::AuditExperiment(*db, config, report_options));
+    RETURN_IF_ERROR(fairness::WriteAuditFiles({final_audit}, report_options, options.report_dir + "/audit"));
+  }
+  DemoStoryInputs story;
+  story.db = options.db_path;
+  story.report_dir = options.report_dir;
+  story.start_ms = world_config.start_ms;
+  story.end_ms = world.now_ms();
+  ASSIGN_OR_RETURN(summary.stages, ReadDemoStory(*db, config, *catalog, story));
+
   // Read the outcome back from the database rather than trusting the counters.
   ASSIGN_OR_RETURN(storage::Totals totals, storage::QueryTotals(*db));
   summary.exposures = totals.exposures;
@@ -424,6 +447,12 @@ std::string DemoSummaryJson(const DemoSummary& s) {
   if (s.screened) {
     j["safety"] = {{"blocked", s.safety_blocked}, {"demoted", s.safety_demoted}};
   }
+  nlohmann::json stages = nlohmann::json::array();
+  for (const DemoStage& stage : s.stages) {
+    stages.push_back({{"name", stage.name}, {"status", stage.status}, {"from_ms", stage.from_ms}, {"until_ms", stage.until_ms},
+                      {"lines", stage.lines}, {"look", stage.look}});
+  }
+  j["stages"] = stages;
   return DumpJson(j);
 }
 
@@ -462,6 +491,7 @@ std::string DemoSummaryText(const DemoSummary& s) {
     out << line;
   }
   out << (s.db.rfind("http://", 0) == 0 ? "  server " : "  database ") << s.db << ": " << s.exposures << " exposures, " << s.clicks << " clicks logged\n";
+  if (!s.stages.empty()) out << "What happened, stage by stage (read back from the database):\n" << DemoStoryText(s.stages);
   return out.str();
 }
 

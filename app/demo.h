@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "app/demo_story.h"
 #include "app/sim_traffic.h"
 #include "common/status.h"
 #include "data/goodbooks.h"
@@ -26,9 +27,13 @@ struct DemoOptions {
   std::string blocklist_file;   // optional safety blocklist
   ScreenFiles screen;           // optional safety screen: policy and risk model (sim_traffic.h)
   // Shadow tasks that may wait before new ones are dropped. The demo's traffic arrives far faster
-  // than real time, so a slow shadow model (the hybrid) drops most work at the production default;
-  // raise it to shadow every request. Default: 4096
-  size_t shadow_queue = 4096;
+  // than real time, so a slow shadow model (the hybrid) would drop most work at the service's
+  // default (4096); the demo shadows every request, which its off-policy estimate and shadow report
+  // need. Default: 1,000,000
+  size_t shadow_queue = 1'000'000;
+  // Writes the shadow report and the governance audit (report.json/md/html and charts) into
+  // <report_dir>/shadow and <report_dir>/audit after the run. Default: "" (none).
+  std::string report_dir;
   // "" (plain run), "healthy" or "regression": run the rollout controller over the experiment's
   // ramp; regression makes the treatment serve near-random items from 40% of the run onwards.
   std::string scenario;
@@ -98,6 +103,8 @@ struct DemoSummary {
   // when nothing was stored).
   int64_t resumed_lists = 0;
   int resumed_step = 0;
+  // What happened at each stage (shadow, ramp, review, outcome), read back from the database.
+  std::vector<DemoStage> stages;
 };
 
 // What both demo drivers read before any traffic: the options checked, the bundled books and the

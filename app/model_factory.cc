@@ -40,12 +40,15 @@ std::vector<models::SparseFeatures> BookFeatures(const std::vector<data::Book>& 
   return out;
 }
 
-std::optional<models::ExposureConstraintOptions> ArmExposureConstraint(const experiment::ArmConfig& arm) {
-  if (!arm.fairness_constraint) return std::nullopt;
+ModelOptions ArmModelOptions(const experiment::ArmConfig& arm) {
+  ModelOptions options;
+  options.epsilon = arm.epsilon;
+  if (!arm.fairness_constraint) return options;
   models::ExposureConstraintOptions o;
   o.tolerance = arm.fairness_constraint->tolerance;
   o.targets = arm.fairness_constraint->targets;  // head, mid, tail = provider groups 0, 1, 2
-  return o;
+  options.exposure_constraint = std::move(o);
+  return options;
 }
 
 const std::vector<std::string>& ModelNames() {
@@ -55,10 +58,17 @@ const std::vector<std::string>& ModelNames() {
 
 StatusOr<std::unique_ptr<models::Recommender>> MakeModel(const std::string& name, std::shared_ptr<const models::Catalog> catalog,
                                                          const std::vector<data::Book>& books, const sim::World& world,
-                                                         uint64_t seed,
-                                                         std::optional<models::ExposureConstraintOptions> exposure_constraint) {
+                                                         uint64_t seed, ModelOptions options) {
+  if (options.epsilon && name != "baseline-egreedy") {
+    return InvalidArgument("epsilon applies only to baseline-egreedy, not '" + name + "'");
+  }
   if (name != "hybrid") {
-    if (exposure_constraint) return InvalidArgument("an exposure constraint needs the hybrid model, not '" + name + "'");
+    if (options.exposure_constraint) return InvalidArgument("an exposure constraint needs the hybrid model, not '" + name + "'");
+    if (options.epsilon) {
+      if (!(*options.epsilon >= 0.0 && *options.epsilon <= 1.0)) return InvalidArgument("epsilon must be in [0, 1]");
+      return std::unique_ptr<models::Recommender>(std::make_unique<models::EpsilonGreedyRecommender>(
+          catalog, std::make_unique<models::CooccurrenceRecommender>(catalog), *options.epsilon, seed));
+    }
     return models::MakeRecommender(name, std::move(catalog), seed);
   }
   if (books.size() != catalog->items.size()) {
@@ -70,7 +80,7 @@ StatusOr<std::unique_ptr<models::Recommender>> MakeModel(const std::string& name
   ho.embedding.seed = Mix64(seed + 202);
   ho.embedding.batch = 256;  // fine-tuning batches while serving
   ho.bandit.seed = Mix64(seed + 303);
-  ho.exposure_constraint = std::move(exposure_constraint);
+  ho.exposure_constraint = std::move(options.exposure_constraint);
   RETURN_IF_ERROR(models::HybridRecommender::CheckOptions(*catalog, ho));
   const int buckets = ho.embedding.layers.front();
   return std::unique_ptr<models::Recommender>(

@@ -45,9 +45,9 @@ StatusOr<std::function<StatusOr<serving::PipelineSetup>(const std::vector<std::s
     setup.screen = screen;  // one screen for every generation: the frequency cap's counts carry over
     setup.factory = [=](const experiment::ExperimentConfig& config, int arm, const std::string& model) {
       const uint64_t model_seed = arm < 0 ? Mix64(seed + 991) : Mix64(seed + 17 * static_cast<uint64_t>(arm + 1));
-      // An arm's fairness_constraint applies to the model serving it (not to the shadow model).
-      const auto constraint = arm >= 0 ? ArmExposureConstraint(config.arms[static_cast<size_t>(arm)]) : std::nullopt;
-      return MakeModel(model, catalog, *books, *world, model_seed, constraint);
+      // An arm's options (fairness_constraint, epsilon) apply to the model serving it, not to the shadow model.
+      const ModelOptions arm_options = arm >= 0 ? ArmModelOptions(config.arms[static_cast<size_t>(arm)]) : ModelOptions{};
+      return MakeModel(model, catalog, *books, *world, model_seed, arm_options);
     };
     if (experiments.empty()) {
       ASSIGN_OR_RETURN(setup.default_model, MakeModel(default_model, catalog, *books, *world, Mix64(seed + 3)));

@@ -69,7 +69,7 @@ StatusOr<SimulateResult> RunSimulation(const SimulateOptions& o) {
   if (std::find(ModelNames().begin(), ModelNames().end(), o.policy) == ModelNames().end()) {
     return InvalidArgument("--policy '" + o.policy + "' is not a model; use baseline, hybrid, popularity, baseline-genre or baseline-egreedy");
   }
-  auto made = MakeModel(o.policy, catalog, books, world, o.policy == "hybrid" ? o.seed : Mix64(o.seed + 17), constraint_options);
+  auto made = MakeModel(o.policy, catalog, books, world, o.policy == "hybrid" ? o.seed : Mix64(o.seed + 17), ModelOptions{constraint_options, std::nullopt});
   if (!made.ok()) {
     // The constraint's errors name its option (exposure_constraint.targets or .tolerance); add the flag.
     if (constraint_options && made.status().code() == StatusCode::kInvalidArgument) {

@@ -211,7 +211,7 @@ StatusOr<ExperimentConfig> ParseExperimentConfig(const ConfigNode& root, std::sp
   for (size_t i = 0; i < arms.size(); ++i) {
     ConfigNode arm = arms.At(i);
     if (!arm.IsMap()) return arm.Error("must be a map", "write `{name: ..., model: ..., weight: ...}`");
-    RETURN_IF_ERROR(arm.RejectUnknownKeys({"name", "model", "weight", "fairness_constraint"}));
+    RETURN_IF_ERROR(arm.RejectUnknownKeys({"name", "model", "weight", "fairness_constraint", "epsilon"}));
     ArmConfig a;
     ASSIGN_OR_RETURN(a.name, arm.GetString("name"));
     ASSIGN_OR_RETURN(a.model, arm.GetString("model"));
@@ -222,6 +222,15 @@ StatusOr<ExperimentConfig> ParseExperimentConfig(const ConfigNode& root, std::sp
     if (a.weight < 0.0) return arm.Error("has a negative weight", "use a weight between 0 and 1");
     if (auto fc = arm.Find("fairness_constraint")) {
       ASSIGN_OR_RETURN(a.fairness_constraint, ParseFairnessConstraint(*fc));
+    }
+    if (auto eps = arm.Find("epsilon")) {
+      if (a.model != "baseline-egreedy") {
+        return eps->Error("applies only to model baseline-egreedy, not '" + a.model + "'",
+                          "remove `epsilon` or serve the arm with `model: baseline-egreedy`");
+      }
+      ASSIGN_OR_RETURN(const double e, arm.GetDouble("epsilon"));
+      if (!(e >= 0.0 && e <= 1.0)) return eps->Error("must be in [0, 1]", "use an exploration share such as 0.15");
+      a.epsilon = e;
     }
     total += a.weight;
     c.arms.push_back(std::move(a));

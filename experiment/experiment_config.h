@@ -36,6 +36,10 @@ struct ArmConfig {
   std::string model;  // recommender that serves this arm (see models/registry.h)
   double weight = 0.0;
   std::optional<FairnessConstraintConfig> fairness_constraint;  // Default: none
+  // Exploration of a `baseline-egreedy` arm: each position is a uniformly drawn eligible item with
+  // this probability (logged with its exact propensity). Only valid with that model. Default: none
+  // (the model's own 0.1).
+  std::optional<double> epsilon;
 };
 
 struct NamespaceConfig {

@@ -6,6 +6,9 @@
 set -uo pipefail
 STEWARD="$1"
 WORK=$(mktemp -d)
+# The pre-#12 demo (fast models, a 16.8 h shadow phase, a plain approval) for tests of the mechanisms;
+# the hybrid story (data/experiments/demo.yaml) is tested in app_test (DemoStory) and by the regression run below.
+CLASSIC="$(cd "$(dirname "$0")" && pwd)/data/classic_demo.yaml"
 trap 'rm -rf "$WORK"' EXIT
 failures=0
 pass=0
@@ -30,7 +33,7 @@ done
 
 # demo --json: the last line is one JSON object with the contract keys.
 DB="$WORK/demo.db"
-"$STEWARD" demo --headless --requests 2000 --db "$DB" --seed 3 --json >"$WORK/out.txt" 2>"$WORK/err.txt"
+"$STEWARD" demo --headless --experiment "$CLASSIC" --requests 2000 --db "$DB" --seed 3 --json >"$WORK/out.txt" 2>"$WORK/err.txt"
 check "demo exits 0" test $? -eq 0
 last=$(tail -n 1 "$WORK/out.txt")
 check "demo JSON has requests/exposures/clicks/db" python3 -c "
@@ -50,7 +53,7 @@ check "verify names the edited row" grep -q "seq=2" "$WORK/verify.txt"
 check "audit-log list prints rows" bash -c "'$STEWARD' audit-log list --db '$DB' --limit 0 | grep -q demo.start"
 # Regression (#15 item 2): deleting the newest rows verified "intact"; the anchor file catches it.
 DB2="$WORK/truncated.db"
-"$STEWARD" demo --headless --requests 500 --db "$DB2" --seed 5 >/dev/null 2>&1
+"$STEWARD" demo --headless --experiment "$CLASSIC" --requests 500 --db "$DB2" --seed 5 >/dev/null 2>&1
 check "verify reports the anchor" bash -c "'$STEWARD' audit-log verify --db '$DB2' | grep -q 'anchored through row'"
 sqlite3 "$DB2" "DELETE FROM audit_log WHERE seq >= (SELECT MAX(seq) - 1 FROM audit_log)"
 "$STEWARD" audit-log verify --db "$DB2" 2>"$WORK/verify2.txt"
@@ -110,8 +113,9 @@ for r in rows:
 
 # experiment lifecycle through the CLI.
 EDB="$WORK/exp.db"
-EXP="$(dirname "$0")/../../data/experiments/demo.yaml"
+EXP="$CLASSIC"
 check "experiment validate" "$STEWARD" experiment validate "$EXP"
+check "the demo's experiment validates" "$STEWARD" experiment validate "$(dirname "$0")/../../data/experiments/demo.yaml"
 printf 'name: x\ncoverag: 1\narms:\n  - {name: a, model: baseline}\n  - {name: b, model: baseline}\n' >"$WORK/typo.yaml"
 "$STEWARD" experiment validate "$WORK/typo.yaml" 2>"$WORK/e5.txt"
 check "validate rejects a typo with exit 2" test $? -eq 2
@@ -149,6 +153,8 @@ import json, sys
 j = json.loads(open(sys.argv[1]).read().splitlines()[-1])
 e = j['experiments'][0]
 assert e['state'] == 'rolled_back' and e['rolled_back_at'] and 'guardrail' in e['reason'], e
+st = {s['name']: s['status'] for s in j['stages']}
+assert st == {'shadow': 'done', 'ramp': 'rolled_back', 'review': st['review'], 'outcome': 'rolled_back'}, st
 " "$WORK/scenario.txt"
 check "rolled back after reopening" bash -c "'$STEWARD' experiment status --db '$SDB' | grep -q rolled_back"
 
@@ -204,7 +210,7 @@ assert {'ips', 'snips', 'dr'} <= set(j['estimates']) and j['ess'] > 0, j
 " "$("$STEWARD" ope --log "$(dirname "$0")/../../data/obd/bts/men/men.csv" --policy uniform --slate position-based --estimators ips,snips,dr --json)"
 # A run under a safety blocklist records it with the experiment; the report then counts against it
 # without --policy, and the screened models show none of its items.
-"$STEWARD" demo --headless --quiet --requests 2000 --db "$WORK/policy.db" \
+"$STEWARD" demo --headless --experiment "$CLASSIC" --quiet --requests 2000 --db "$WORK/policy.db" \
   --blocklist "$(dirname "$0")/../../data/policy/demo-blocklist.yaml" --json >/dev/null 2>&1
 check "recorded policy is used by the report" python3 -c "
 import json, sys

@@ -111,7 +111,15 @@ DemoOptions Scenario(const std::string& db, uint64_t seed, const std::string& sc
   o.data_dir = STEWARD_DATA_DIR;
   o.progress = false;
   o.scenario = scenario;
-  return o;  // the bundled data/experiments/demo.yaml: ramp 10-25-50-100% with guardrails
+  return o;  // the bundled data/experiments/demo.yaml: the hybrid story (shadow, ramp, sign-off)
+}
+
+// The pre-#12 demo (baseline vs baseline-genre, popularity in shadow for 16.8 h): fast models and a
+// short shadow phase, for tests about the control loop rather than the story.
+DemoOptions Classic(const std::string& db, uint64_t seed, const std::string& scenario) {
+  DemoOptions o = Scenario(db, seed, scenario);
+  o.experiment_file = std::string(STEWARD_TEST_DATA_DIR) + "/app/data/classic_demo.yaml";
+  return o;
 }
 
 TEST(DemoScenario, RegressionIsRolledBackWithEvidenceAndStaysRolledBack) {
@@ -158,7 +166,7 @@ TEST(DemoScenario, RegressionIsRolledBackWithEvidenceAndStaysRolledBack) {
 
 TEST(DemoScenario, HealthyNeverRollsBack) {
   for (uint64_t seed : {1, 2}) {
-    auto summary = RunDemo(Scenario(FreshPath("healthy-" + std::to_string(seed)), seed, "healthy"));
+    auto summary = RunDemo(Classic(FreshPath("healthy-" + std::to_string(seed)), seed, "healthy"));
     ASSERT_TRUE(summary.ok()) << summary.status().ToString();
     EXPECT_EQ(summary->experiments[0].state, "completed") << "seed " << seed << ": " << summary->experiments[0].reason;
     EXPECT_EQ(summary->experiments[0].rolled_back_at, 0);
@@ -339,7 +347,7 @@ TEST(SharedPath, DemoAndSimulateGiveTheHybridTheSameContext) {
 // evidence of the last analysis exactly, and the new run resumes at the same step.
 TEST(DemoResume, KilledMidRampResumesAtTheSameStepWithTheSameEvidence) {
   const std::string db_path = FreshPath("killed");
-  DemoOptions o = Scenario(db_path, 42, "healthy");
+  DemoOptions o = Classic(db_path, 42, "healthy");
   o.requests = 400000;  // long enough to be killed mid-ramp
   const pid_t child = fork();
   ASSERT_GE(child, 0);
@@ -398,7 +406,7 @@ TEST(DemoResume, KilledMidRampResumesAtTheSameStepWithTheSameEvidence) {
   db.reset();
 
   // The re-run resumes: same step, every stored list counted, the death recorded.
-  DemoOptions resume = Scenario(db_path, 42, "healthy");
+  DemoOptions resume = Classic(db_path, 42, "healthy");
   resume.requests = 500;
   auto summary = RunDemo(resume);
   ASSERT_TRUE(summary.ok()) << summary.status().ToString();

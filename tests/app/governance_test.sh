@@ -5,6 +5,8 @@
 set -uo pipefail
 STEWARD=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 HERE=$(cd "$(dirname "$0")" && pwd)
+# The pre-#12 demo (fast models, a 16.8 h shadow phase); the hybrid story is tested in app_test (DemoStory).
+CLASSIC="$HERE/data/classic_demo.yaml"
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 failures=0
@@ -41,7 +43,7 @@ assert j['lists'] == 0 and j['exposure_ratio'] == 1.0 and j['exposure_disparity'
 
 # audit --db: the contract's JSON shape, and the demo summary's figures are the audit's.
 DB="$WORK/demo.db"
-"$STEWARD" demo --headless --requests 3000 --days 4 --db "$DB" --seed 5 --json 2>/dev/null | tail -n 1 >"$WORK/demo.json"
+"$STEWARD" demo --headless --experiment "$CLASSIC" --requests 3000 --days 4 --db "$DB" --seed 5 --json 2>/dev/null | tail -n 1 >"$WORK/demo.json"
 "$STEWARD" audit --db "$DB" --json --bootstrap 20 --quiet >"$WORK/audit.json"
 check "audit --db exits 0" test $? -eq 0
 check "audit JSON has the contract keys and agrees with the demo summary" python3 -c "
@@ -188,7 +190,7 @@ printf '{"format":"steward-risk-1","version":"v","bias":0,"weights":{"t:a":"x"}}
 check "a bad model file exits 2" exit_code 2 "$STEWARD" demo --headless --requests 10 --db "$WORK/bad.db" --risk-model "$WORK/badmodel.json"
 check "the error names the field" grep -q "weights.t:a" "$WORK/stderr.txt"
 SDB="$WORK/screened.db"
-"$STEWARD" demo --headless --requests 3000 --db "$SDB" --seed 5 --quiet --json \
+"$STEWARD" demo --headless --experiment "$CLASSIC" --requests 3000 --db "$SDB" --seed 5 --quiet --json \
   --policy "$DATA/policy/demo-policy.yaml" --risk-model "$DATA/safety/risk-model-v1.json" >"$WORK/demo.out" 2>/dev/null
 check "demo through the safety screen reports what it did" python3 -c "
 import json, sys

@@ -7,6 +7,8 @@ set -uo pipefail
 STEWARD="$1"
 HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$HERE/../.."
+# The pre-#12 demo (fast models, a 16.8 h shadow phase) for tests of the control loop; the hybrid story has its own tests.
+CLASSIC="$HERE/data/classic_demo.yaml"
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 failures=0
@@ -93,14 +95,14 @@ assert c['seed'] == '007' and c['arms'][1]['name'] == '02', c
 " "$("$STEWARD" experiment history --db "$WORK/seed.db" --name 1e3 --json)"
 
 # ---- 8. Low traffic holds (inconclusive), it does not roll a healthy experiment back. ----
-"$STEWARD" demo --headless --quiet --requests 5000 --db "$WORK/low.db" --seed 42 --json >"$WORK/low.txt" 2>/dev/null
+"$STEWARD" demo --headless --experiment "$CLASSIC" --quiet --requests 5000 --db "$WORK/low.db" --seed 42 --json >"$WORK/low.txt" 2>/dev/null
 check "demo --requests 5000 does not end rolled back" python3 -c "
 import json, sys
 e = json.loads(open(sys.argv[1]).read().splitlines()[-1])['experiments'][0]
 assert e['state'] != 'rolled_back', e
 " "$WORK/low.txt"
 # A quiet spell longer than the failure budget is one audited hold (an alert), not a rollback.
-"$STEWARD" demo --headless --quiet --requests 2000 --db "$WORK/quiet.db" --seed 42 >/dev/null 2>&1
+"$STEWARD" demo --headless --experiment "$CLASSIC" --quiet --requests 2000 --db "$WORK/quiet.db" --seed 42 >/dev/null 2>&1
 check "the inconclusive hold is audited" bash -c "'$STEWARD' audit-log list --db '$WORK/quiet.db' --limit 0 | grep -q 'inconclusive: no traffic'"
 check "and nothing rolled back" bash -c "! '$STEWARD' audit-log list --db '$WORK/quiet.db' --limit 0 | grep -q 'experiment.rollback'"
 
@@ -119,7 +121,7 @@ check "the 0-byte file is still empty" test ! -s "$WORK/zero.db"
 # An auditor's read-only copy: a file and directory this user cannot write. As root (CI) the
 # permissions do not bind, so the commands run as 'nobody' there.
 AUD="$WORK/auditor"
-mkdir -p "$AUD" && live_db "$AUD/copy.db" && "$STEWARD" demo --headless --quiet --requests 500 --db "$AUD/copy.db" >/dev/null 2>&1
+mkdir -p "$AUD" && live_db "$AUD/copy.db" && "$STEWARD" demo --headless --experiment "$CLASSIC" --quiet --requests 500 --db "$AUD/copy.db" >/dev/null 2>&1
 chmod 755 "$WORK" && chmod 444 "$AUD/copy.db" && chmod 555 "$AUD"
 AS_READER=()
 if [ "$(id -u)" -eq 0 ]; then AS_READER=(setpriv --reuid=65534 --regid=65534 --clear-groups); fi

@@ -158,6 +158,25 @@ namespace {
 
 // issue #12: an arm may carry a fairness_constraint for its model, validated with errors that name
 // the field, and kept through the stored JSON the controller reads back.
+TEST(ExperimentConfig, ArmEpsilonOnlyForTheExploringBaseline) {
+  auto c = ParseText("name: e\narms:\n  - {name: control, model: baseline-egreedy, epsilon: 0.15, weight: 0.5}\n"
+                     "  - {name: treatment, model: hybrid, weight: 0.5}\n");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  ASSERT_TRUE(c->arms[0].epsilon.has_value());
+  EXPECT_DOUBLE_EQ(*c->arms[0].epsilon, 0.15);
+  EXPECT_FALSE(c->arms[1].epsilon.has_value());
+  EXPECT_DOUBLE_EQ(*RoundTrip(*c).arms[0].epsilon, 0.15);
+  auto wrong_model = ParseText("name: e\narms:\n  - {name: control, model: baseline, epsilon: 0.15, weight: 0.5}\n"
+                               "  - {name: treatment, model: hybrid, weight: 0.5}\n");
+  ASSERT_FALSE(wrong_model.ok());
+  EXPECT_NE(wrong_model.status().message().find("epsilon"), std::string::npos) << wrong_model.status().message();
+  EXPECT_NE(wrong_model.status().message().find("baseline-egreedy"), std::string::npos) << wrong_model.status().message();
+  auto out_of_range = ParseText("name: e\narms:\n  - {name: control, model: baseline-egreedy, epsilon: 1.5, weight: 0.5}\n"
+                                "  - {name: treatment, model: hybrid, weight: 0.5}\n");
+  ASSERT_FALSE(out_of_range.ok());
+  EXPECT_NE(out_of_range.status().message().find("[0, 1]"), std::string::npos) << out_of_range.status().message();
+}
+
 TEST(ExperimentConfig, ArmFairnessConstraint) {
   const std::string head =
       "name: fair\n"
