@@ -20,7 +20,7 @@ TEST(OfflineOnline, ShortRunHasTheJsonKeysAndTheFragment) {
   setenv("STEWARD_AUDIT_KEY_FILE", (dir + "/audit.key").c_str(), 1);
   OfflineOnlineOptions o;
   o.seeds = {5};
-  o.requests = 3000;
+  o.requests = 4000;  // the shadow phase needs 3,000 requests (demo.yaml), then the ramp starts
   o.data_dir = STEWARD_DATA_DIR;
   o.work_dir = dir;
   o.progress = false;
@@ -61,12 +61,12 @@ TEST(OfflineOnline, ShortRunHasTheJsonKeysAndTheFragment) {
     EXPECT_TRUE(j["mean"].contains(key)) << "mean." << key;
   }
 
-  r->command = "steward bench offline-online --seeds 5 --requests 3000";
+  r->command = "steward bench offline-online --seeds 5 --requests 4000";
   const std::string md = OfflineOnlineMarkdown(*r);
   EXPECT_NE(md.find("| figure | paper | seed 5 | mean |"), std::string::npos) << md;
   EXPECT_NE(md.find("| offline lift"), std::string::npos);
   EXPECT_NE(md.find("+12.8%"), std::string::npos);
-  EXPECT_NE(md.find("steward bench offline-online --seeds 5 --requests 3000"), std::string::npos);
+  EXPECT_NE(md.find("steward bench offline-online --seeds 5 --requests 4000"), std::string::npos);
   std::filesystem::remove_all(dir);
 }
 
