@@ -163,6 +163,7 @@ void AddBenchCommands(CLI::App& app) {
       if (!oo->markdown.empty()) {
         const std::filesystem::path path(oo->markdown);
         const std::string dir = path.has_parent_path() ? path.parent_path().string() : ".";
+        if (Status s = CreateOutputDirectory(dir); !s.ok()) Fail(s.WithContext("--markdown"));
         if (Status s = WriteTextFile(dir, path.filename().string(), OfflineOnlineMarkdown(*r)); !s.ok()) Fail(s.WithContext("--markdown"));
       }
       if (oo->json) {

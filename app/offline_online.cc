@@ -121,6 +121,9 @@ StatusOr<OfflineOnlineRun> RunSeed(const OfflineOnlineOptions& o, uint64_t seed,
     run.same_period_lift = {std::numeric_limits<double>::quiet_NaN(), std::numeric_limits<double>::quiet_NaN(),
                             std::numeric_limits<double>::quiet_NaN()};
   }
+  report_options.arm = run.treatment_arm;
+  ASSIGN_OR_RETURN(const shadow::ShadowReport treatment_report, shadow::BuildShadowReport(*db, report_options));
+  if (!treatment_report.experiments.empty()) run.shadow_treatment_overlap = treatment_report.experiments[0].overlap_at_10;
   run.same_period_deviation = run.online_lift.value != 0
                                   ? std::fabs(run.same_period_lift.value - run.online_lift.value) / std::fabs(run.online_lift.value)
                                   : std::numeric_limits<double>::quiet_NaN();
@@ -213,7 +216,8 @@ std::string OfflineOnlineJson(const OfflineOnline& r) {
                     {"deviation", std::isfinite(x.deviation) ? nlohmann::json(x.deviation) : nlohmann::json(nullptr)},
                     {"same_period",
                      {{"lists", x.same_period_lists}, {"lift", IntervalJson(x.same_period_lift)},
-                      {"deviation", std::isfinite(x.same_period_deviation) ? nlohmann::json(x.same_period_deviation) : nlohmann::json(nullptr)}}},
+                      {"deviation", std::isfinite(x.same_period_deviation) ? nlohmann::json(x.same_period_deviation) : nlohmann::json(nullptr)},
+                      {"shadow_treatment_overlap", x.shadow_treatment_overlap}}},
                     {"shadow_phase",
                      {{"served_diversity_index", x.served_diversity}, {"shadow_diversity_index", x.shadow_diversity},
                       {"diversity_gain", x.diversity_gain}, {"served_intra_list_diversity", x.served_ild},
@@ -253,6 +257,8 @@ std::string OfflineOnlineMarkdown(const OfflineOnline& r) {
   row("diagnostic: offline lift over the ramp's control lists (same period as online)", "-",
       [](const OfflineOnlineRun& x) { return WithInterval(x.same_period_lift); }, "");
   row("diagnostic: its deviation from the online lift", "-", [](const OfflineOnlineRun& x) { return Percent(x.same_period_deviation, false); }, "");
+  row("diagnostic: overlap@10 of the shadow hybrid's lists with the treatment's on the same requests", "-",
+      [](const OfflineOnlineRun& x) { return Fixed(x.shadow_treatment_overlap, 3); }, "");
   row("shadow phase: diversity index, shadow / served - 1", "about +20%",
       [](const OfflineOnlineRun& x) { return Percent(x.diversity_gain); }, Percent(r.diversity_gain));
   row("shadow phase: relevance (the offline lift above)", "within 3%",

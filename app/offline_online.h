@@ -59,6 +59,9 @@ struct OfflineOnlineRun {
   int64_t same_period_lists = 0;
   Interval3 same_period_lift;
   double same_period_deviation = 0;
+  // Diagnostic: overlap@10 (Jaccard) of the shadow model's list with the treatment's served list on
+  // the ramp's treatment requests: whether the policy estimated offline is the policy ramped.
+  double shadow_treatment_overlap = 0;
   // Ramp (online).
   int64_t control_lists = 0, treatment_lists = 0, control_users = 0, treatment_users = 0;
   double control_ctr = 0, treatment_ctr = 0;

@@ -56,7 +56,7 @@ TEST(OfflineOnline, ShortRunHasTheJsonKeysAndTheFragment) {
     EXPECT_TRUE(x["shadow_phase"].contains(key)) << "shadow_phase." << key;
   }
   for (const char* key : {"value", "ci_low", "ci_high"}) EXPECT_TRUE(x["online"]["lift"].contains(key)) << key;
-  for (const char* key : {"lists", "lift", "deviation"}) EXPECT_TRUE(x["same_period"].contains(key)) << "same_period." << key;
+  for (const char* key : {"lists", "lift", "deviation", "shadow_treatment_overlap"}) EXPECT_TRUE(x["same_period"].contains(key)) << "same_period." << key;
   for (const char* key : {"offline_lift", "online_lift", "deviation", "max_deviation", "deviation_of_means", "diversity_gain"}) {
     EXPECT_TRUE(j["mean"].contains(key)) << "mean." << key;
   }
