@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -60,7 +61,7 @@ struct BenchFlags {
   std::string body_file;
   bool http_events = false;
   FairnessTradeoffOptions fairness;
-  std::string fairness_seeds = "1,2,3", fairness_tolerances = "0.02,0.05,0.1,0.2,0.3,0.5", fairness_targets;
+  std::string fairness_seeds = "1,2,3", fairness_tolerances = "0.02,0.05,0.1,0.2,0.3,0.5", fairness_targets, fairness_markdown;
 };
 
 // A comma-separated list of numbers; errors name the flag.
@@ -95,6 +96,7 @@ void AddBenchCommands(CLI::App& app) {
   fairness->add_option("--chart", flags->fairness.chart_path, "Write the trade-off chart (PNG) here");
   fairness->add_option("--data", flags->fairness.data_dir, "Data directory");
   fairness->add_flag("--json", flags->json, "Print one JSON object (otherwise a Markdown table)");
+  fairness->add_option("--markdown", flags->fairness_markdown, "Also write the Markdown table to this file (scripts/paper-table.sh)");
   fairness->callback([flags] {
     FairnessTradeoffOptions o = flags->fairness;
     o.seeds.clear();
@@ -115,6 +117,11 @@ void AddBenchCommands(CLI::App& app) {
     if (!r.ok()) {
       if (r.status().code() == StatusCode::kInvalidArgument && !o.targets.empty()) Fail(r.status().WithContext("--targets"));
       Fail(r.status());
+    }
+    if (!flags->fairness_markdown.empty()) {
+      std::ofstream md(flags->fairness_markdown, std::ios::trunc);
+      md << FairnessTradeoffMarkdown(*r);
+      if (!md.flush()) Fail(IoError("--markdown: cannot write " + flags->fairness_markdown));
     }
     if (flags->json) {
       PrintJsonLine(FairnessTradeoffJson(*r));
@@ -153,12 +160,10 @@ void AddBenchCommands(CLI::App& app) {
       o.cancel = &Interrupted();
       auto r = RunOfflineOnline(o);
       if (!r.ok()) Fail(r.status());
-      // The command as given, for the fragment (flags that change the result; output flags as used).
+      // The command for the fragment: the flags that change the figures (not the output flags).
       std::string command = "steward bench offline-online --seeds " + oo->seeds;
       if (cmd->count("--requests")) command += " --requests " + std::to_string(o.requests);
       if (!o.experiment_file.empty()) command += " --experiment " + o.experiment_file;
-      if (oo->json) command += " --json";
-      if (!oo->markdown.empty()) command += " --markdown " + oo->markdown;
       r->command = command;
       if (!oo->markdown.empty()) {
         const std::filesystem::path path(oo->markdown);

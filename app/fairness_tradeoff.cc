@@ -162,6 +162,19 @@ std::string FairnessTradeoffMarkdown(const FairnessTradeoff& t) {
            (m.tolerance < 0 ? std::string("-") : Fixed(100.0 * m.max_ctr_cost, 1) + "%") + " | " +
            Fixed(100.0 * m.exposure_disparity, 1) + "% | " + Fixed(100.0 * m.max_disparity, 1) + "% |\n";
   }
+  out += "\nTargets head / mid / tail: ";
+  for (size_t g = 0; g < t.target_share.size(); ++g) out += (g ? " / " : "") + Fixed(t.target_share[g], 4);
+  out += ". Per run:\n\n"
+         "| seed | constraint | requests | CTR | CTR cost | disparity | exposure share head / mid / tail | lists adjusted |\n"
+         "|---|---|---|---|---|---|---|---|\n";
+  for (const FairnessRun& r : t.runs) {
+    std::string shares;
+    for (size_t g = 0; g < r.exposure_share.size(); ++g) shares += (g ? " / " : "") + Fixed(r.exposure_share[g], 3);
+    out += "| " + std::to_string(r.seed) + " | " + (r.tolerance < 0 ? std::string("off") : Fixed(r.tolerance, 2)) + " | " +
+           std::to_string(r.requests) + " | " + Fixed(r.ctr, 4) + " | " +
+           (r.tolerance < 0 ? std::string("-") : Fixed(100.0 * r.ctr_cost, 1) + "%") + " | " +
+           Fixed(100.0 * r.exposure_disparity, 1) + "% | " + shares + " | " + std::to_string(r.lists_adjusted) + " |\n";
+  }
   return out;
 }
 

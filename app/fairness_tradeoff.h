@@ -52,7 +52,8 @@ struct FairnessTradeoff {
 
 StatusOr<FairnessTradeoff> RunFairnessTradeoff(const FairnessTradeoffOptions& options);
 std::string FairnessTradeoffJson(const FairnessTradeoff& t);
-// The Markdown table of docs/paper.md: one row per setting, means over seeds and the worst seed.
+// The Markdown of docs/paper.md: one row per setting (means over seeds and the worst seed), then
+// the targets and one row per run.
 std::string FairnessTradeoffMarkdown(const FairnessTradeoff& t);
 
 }  // namespace steward::app

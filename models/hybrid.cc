@@ -2,6 +2,7 @@
 
 #include <Eigen/Core>
 #include <algorithm>
+#include <cstdio>
 #include <cmath>
 #include <stdexcept>
 
@@ -345,6 +346,22 @@ Recommendation HybridRecommender::Recommend(const RecommendRequest& request) {
     std::vector<int> served_groups;
     for (const ScoredItem& it : rec.items) served_groups.push_back(catalog_->items[static_cast<size_t>(it.item)].provider_group);
     constraint_->Commit(*plan, served_groups);
+    // The per-request evidence: the cumulative shares the list was planned against and the
+    // positions the constraint gave to another group (docs/hybrid.md).
+    const ExposureDecision& decision = plan->decision();
+    std::string e = "{\"exposure_constraint\":{\"shares_before\":[";
+    char num[32];
+    for (size_t g = 0; g < decision.shares_before.size(); ++g) {
+      std::snprintf(num, sizeof num, "%s%.4f", g ? "," : "", decision.shares_before[g]);
+      e += num;
+    }
+    e += "],\"adjusted\":[";
+    for (size_t a = 0; a < decision.adjusted_positions.size() && a < decision.adjusted_groups.size(); ++a) {
+      std::snprintf(num, sizeof num, "%s[%d,%d]", a ? "," : "", decision.adjusted_positions[a], decision.adjusted_groups[a]);
+      e += num;
+    }
+    e += "]}}";
+    rec.evidence = std::move(e);
   }
 
   request_context_[request.request_id] = std::move(x);

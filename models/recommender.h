@@ -63,6 +63,10 @@ struct ScoredItem {
 
 struct Recommendation {
   std::vector<ScoredItem> items;  // in position order
+  // The model's evidence for this list, JSON, stored with the exposure (exposures.evidence); e.g.
+  // the hybrid's exposure constraint: {"exposure_constraint":{"shares_before":[..],"adjusted":
+  // [[position, group], ...]}}. Empty: none (stored as NULL).
+  std::string evidence;
 };
 
 // Everything the user did with one served list: per position, whether it was clicked.

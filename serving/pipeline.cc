@@ -616,6 +616,7 @@ StatusOr<ServeResponse> ServingPipeline::Serve(const ServeRequest& request) {
     exposure.latency_us = static_cast<int32_t>(std::min<int64_t>(out.latency_us, INT32_MAX));
     for (const ServedItem& s : out.items) exposure.served.push_back({s.item_id, s.propensity});
     if (p.screen) exposure.safety = p.screen->RecordJson(list.items, decisions, decisions_dropped);
+    exposure.evidence = std::move(rec.evidence);
     auto submitted = p.writer->Submit(std::move(exposure));
     if (!submitted.ok()) return submitted.status().WithContext("logging request " + std::to_string(out.request_id));
   }

@@ -201,6 +201,11 @@ const std::vector<const char*>& Migrations() {
       ALTER TABLE exposures ADD COLUMN safety TEXT;
       ALTER TABLE catalog_items ADD COLUMN risk REAL;
       )sql",
+      // 10: the serving model's evidence for the list (models::Recommendation::evidence), JSON;
+      // e.g. the hybrid's exposure constraint decision. NULL when the model gave none.
+      R"sql(
+      ALTER TABLE exposures ADD COLUMN evidence TEXT;
+      )sql",
   };
   return migrations;
 }

@@ -187,7 +187,7 @@ void EventWriter::Run() {
 Status EventWriter::WriteBatch(const std::vector<Event>& batch) {
   static constexpr const char* kInsertExposure =
       "INSERT INTO exposures (request_id, ts_ms, user_id, experiment, arm, served, shadow, model_version, "
-      "shadow_model_version, latency_us, shadow_latency_us, user_key, attributes, safety) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+      "shadow_model_version, latency_us, shadow_latency_us, user_key, attributes, safety, evidence) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
   static constexpr const char* kInsertFeedback =
       "INSERT INTO feedback (request_id, ts_ms, user_id, item_id, position, kind, value) VALUES (?,?,?,?,?,?,?)";
   ASSIGN_OR_RETURN(auto exposure_stmt, db_->Prepare(kInsertExposure));
@@ -264,6 +264,11 @@ Status EventWriter::InsertAll(const std::vector<Event>& batch, Statement& exposu
         st.BindNull(14);
       } else {
         st.BindText(14, e.safety);
+      }
+      if (e.evidence.empty()) {
+        st.BindNull(15);
+      } else {
+        st.BindText(15, e.evidence);
       }
       s = st.Run();
       if (!s.ok()) s = s.WithContext("exposure request_id " + std::to_string(e.request_id));

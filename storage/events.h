@@ -31,6 +31,9 @@ struct Exposure {
   // The safety screen's record of this list (risk per position, blocks and demotions with their
   // reasons), JSON as in migration 9; "" when no screen ran.
   std::string safety;
+  // The serving model's evidence for the list (models::Recommendation::evidence), JSON as in
+  // migration 10; "" when none.
+  std::string evidence;
 };
 
 enum class FeedbackKind : int32_t { kClick = 1, kConversion = 2, kDwell = 3 };

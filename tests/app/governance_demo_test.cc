@@ -145,14 +145,27 @@ TEST(DemoStory, TheHybridIsShadowedSignedOffAndRampedToCompletion) {
   const int64_t phase = Count(*db, "SELECT COUNT(*) FROM exposures e WHERE experiment = 'homepage-recs'" + before_ramp);
   EXPECT_GE(phase, 3000);
   EXPECT_EQ(Count(*db, "SELECT COUNT(*) FROM exposures e JOIN shadow_results s USING (request_id) WHERE s.model_version LIKE "
-                       "'hybrid%' AND s.error = 0 AND s.timed_out = 0" + before_ramp),
+                       "'hybrid%' AND s.error = 0" + before_ramp),
             phase);
+  // A shadow list slower than 50 ms of wall time is discarded (a timeout): rare, but a loaded
+  // machine makes a few.
+  EXPECT_LE(Count(*db, "SELECT COUNT(*) FROM exposures e JOIN shadow_results s USING (request_id) WHERE s.timed_out = 1" + before_ramp),
+            phase / 100);
   EXPECT_EQ(Count(*db, "SELECT COUNT(*) FROM exposures e WHERE model_version NOT LIKE '%egreedy(0.15)%'" + before_ramp), 0);
   // Exploration is logged with propensities below 1 (what the off-policy estimate needs).
   EXPECT_GT(Count(*db, "SELECT COUNT(*) FROM exposures e WHERE (served LIKE '%,0.85%' AND served LIKE '%e-05]%')" + before_ramp), 0);
   // Ramp: the treatment arm is served by the hybrid.
   EXPECT_GT(Count(*db, "SELECT COUNT(*) FROM exposures e WHERE arm = 'treatment' AND model_version LIKE 'hybrid%'"), 1000);
   EXPECT_EQ(Count(*db, "SELECT COUNT(*) FROM exposures e WHERE arm = 'treatment' AND model_version NOT LIKE 'hybrid%'"), 0);
+  // The exposure constraint's per-request evidence is stored with every list the treatment served,
+  // and some lists were corrected; the control arm (no constraint) has none.
+  EXPECT_EQ(Count(*db, "SELECT COUNT(*) FROM exposures e WHERE arm = 'treatment' AND (evidence IS NULL OR "
+                       "json_extract(evidence, '$.exposure_constraint.shares_before[2]') IS NULL)"),
+            0);
+  EXPECT_GT(Count(*db, "SELECT COUNT(*) FROM exposures e WHERE arm = 'treatment' AND "
+                       "json_array_length(evidence, '$.exposure_constraint.adjusted') > 0"),
+            0);
+  EXPECT_EQ(Count(*db, "SELECT COUNT(*) FROM exposures e WHERE arm = 'control' AND evidence IS NOT NULL"), 0);
 
   // The summary tells the same story, with somewhere to look at each stage.
   ASSERT_EQ(summary->stages.size(), 4u);
