@@ -101,17 +101,32 @@ class LatencyPanel final : public ConsolePanel {
       series.push_back(std::move(p50));
       series.push_back(std::move(p99));
     }
+    // Serving latencies span microseconds (a lookup) to milliseconds (the hybrid): one unit per
+    // panel, microseconds unless something reaches a millisecond, so values compare at a glance.
+    double max_ms = 0.0;
+    for (const console::ArmStats& a : e->arms) max_ms = std::max(max_ms, a.latency_p99_ms);
+    for (const Series& s : series) {
+      for (double y : s.y) max_ms = std::max(max_ms, y);
+    }
+    const bool in_us = max_ms < 1.0;
+    const double scale = in_us ? 1000.0 : 1.0;
+    const char* unit = in_us ? "us" : "ms";
+    if (in_us) {
+      for (Series& s : series) {
+        for (double& y : s.y) y *= scale;
+      }
+    }
     std::string summary;
     for (const console::ArmStats& a : e->arms) {
       char buf[160];
-      std::snprintf(buf, sizeof buf, "%s%s: p50 %.3g ms, p99 %.3g ms", summary.empty() ? "" : "   ", a.excluded ? "outside coverage" : a.name.c_str(),
-                    a.latency_p50_ms, a.latency_p99_ms);
+      std::snprintf(buf, sizeof buf, in_us ? "%s%s: p50 %.0f %s, p99 %.0f %s" : "%s%s: p50 %.2f %s, p99 %.2f %s", summary.empty() ? "" : "   ",
+                    a.excluded ? "outside coverage" : a.name.c_str(), a.latency_p50_ms * scale, unit, a.latency_p99_ms * scale, unit);
       summary += buf;
     }
     ImGui::TextWrapped("%s", summary.c_str());
     Muted("Serving errors are not stored per request: the error-rate guardrail's evidence is under Guardrails.");
     PlotAxes axes;
-    axes.y_format = "%.3g ms";
+    axes.y_format = in_us ? "%.0f us" : "%.1f ms";
     axes.y_label = "latency (solid p50, dashed p99)";
     axes.x_label = "event time (UTC)";
     axes.x_is_time = true;
