@@ -2,6 +2,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -10,6 +11,7 @@
 
 #include "app/cli.h"
 #include "app/fairness_tradeoff.h"
+#include "app/offline_online.h"
 #include "app/http_load.h"
 #include "app/ingest_bench.h"
 #include "app/serve_bench.h"
@@ -131,6 +133,55 @@ void AddBenchCommands(CLI::App& app) {
       std::printf("%s", FairnessTradeoffMarkdown(*r).c_str());
     }
   });
+  // bench offline-online (issue #12, deliverable 4): app/offline_online.h.
+  {
+    struct OfflineOnlineFlags {
+      OfflineOnlineOptions options;
+      std::string seeds = "1,2,3";
+      std::string markdown;
+      bool json = false;
+    };
+    auto oo = std::make_shared<OfflineOnlineFlags>();
+    auto* cmd = bench->add_subcommand(
+        "offline-online",
+        "The paper's offline vs online lift: per seed the demo runs (shadow phase, then the ramp); the shadow model's "
+        "off-policy lift from the shadow phase against the ramp's measured lift");
+    cmd->add_option("--seeds", oo->seeds, "Comma-separated seeds, one demo run each")->capture_default_str();
+    cmd->add_option("--requests", oo->options.requests, "Requests per demo run")->capture_default_str()->check(InRange(100, 1e8));
+    cmd->add_option("--experiment", oo->options.experiment_file, "Experiment definition (default: data/experiments/demo.yaml)");
+    cmd->add_option("--data", oo->options.data_dir, "Data directory");
+    cmd->add_option("--work-dir", oo->options.work_dir, "Keep the per-seed databases here (default: a temporary directory, removed)");
+    cmd->add_option("--markdown", oo->markdown, "Write the Markdown fragment for docs/paper.md (paper beside ours, the command) to this file");
+    cmd->add_flag("--json", oo->json, "Print one JSON object (otherwise the Markdown fragment)");
+    cmd->callback([oo, cmd] {
+      OfflineOnlineOptions o = oo->options;
+      o.seeds.clear();
+      for (double s : ParseNumbers("--seeds", oo->seeds)) {
+        if (s < 0 || s != static_cast<double>(static_cast<uint64_t>(s))) Fail(InvalidArgument("--seeds: each seed is a whole number >= 0"));
+        o.seeds.push_back(static_cast<uint64_t>(s));
+      }
+      o.progress = !oo->json;
+      o.cancel = &Interrupted();
+      auto r = RunOfflineOnline(o);
+      if (!r.ok()) Fail(r.status());
+      // The command for the fragment: the flags that change the figures (not the output flags).
+      std::string command = "steward bench offline-online --seeds " + oo->seeds;
+      if (cmd->count("--requests")) command += " --requests " + std::to_string(o.requests);
+      if (!o.experiment_file.empty()) command += " --experiment " + o.experiment_file;
+      r->command = command;
+      if (!oo->markdown.empty()) {
+        const std::filesystem::path path(oo->markdown);
+        const std::string dir = path.has_parent_path() ? path.parent_path().string() : ".";
+        if (Status s = CreateOutputDirectory(dir); !s.ok()) Fail(s.WithContext("--markdown"));
+        if (Status s = WriteTextFile(dir, path.filename().string(), OfflineOnlineMarkdown(*r)); !s.ok()) Fail(s.WithContext("--markdown"));
+      }
+      if (oo->json) {
+        PrintJsonLine(OfflineOnlineJson(*r));
+      } else {
+        std::printf("%s", OfflineOnlineMarkdown(*r).c_str());
+      }
+    });
+  }
   bench->require_subcommand(1);
 
   auto* ingest = bench->add_subcommand("ingest", "Durable feedback ingest through the production writer");

@@ -46,6 +46,7 @@ SECTIONS=(
   "fairness-head80|steward bench fairness --seeds 1,2,3 --tolerances 0.02,0.04,0.1 --targets 0.8,0.12,0.08 --users 1000 --days 14 --chart docs/images/fairness_tradeoff_head80.png --markdown \$OUT|steward bench fairness --seeds 1 --tolerances 0.04 --targets 0.8,0.12,0.08 --users 60 --days 2 --markdown \$OUT"
   "feedback-loop|steward bench feedback-loop --seeds 1,2,3 --users 200 --days 60 --window-days 1 --chart docs/images/feedback_loop_homogenization.png --markdown \$OUT|steward bench feedback-loop --seeds 1 --variants popularity,hybrid --users 20 --days 3 --markdown \$OUT"
   "cold-start|steward bench cold-start --seeds 1,2,3 --users 200 --days 14 --rate 20 --catalog-items 300 --new-item-share 0.05 --quality-horizon 60 --markdown \$OUT|steward bench cold-start --seeds 1 --users 20 --days 2 --rate 2 --catalog-items 300 --markdown \$OUT"
+  "offline-online|steward bench offline-online --seeds 1,2,3 --markdown \$OUT|steward bench offline-online --seeds 1 --requests 4000 --markdown \$OUT"
 )
 
 selected() {

@@ -6,6 +6,7 @@
 
 #include "common/rng.h"
 #include "shadow/replay.h"
+#include "shadow/slate_ope.h"
 
 namespace steward::shadow {
 
@@ -145,7 +146,7 @@ StatusOr<ObdOpe> BuildObdOpe(const data::ObdLog& log, const ObdOpeOptions& optio
         pooled += probs[static_cast<size_t>(p * k + r.item_id)] * out.examination[static_cast<size_t>(p)];
         for (int a = 0; a < k; ++a) v += probs[static_cast<size_t>(p * k + a)] * q(a, p + 1);
       }
-      weight = pooled / (positions * theta_mean * r.propensity);
+      weight = PositionBasedWeight(pooled, r.propensity, theta_mean, 1.0 / positions);  // shadow/slate_ope.h
       const double adjust = theta_mean / out.examination[static_cast<size_t>(pos - 1)];
       reward *= adjust;
       q_logged *= adjust;

@@ -4,6 +4,7 @@
 #include <cctype>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <cmath>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -142,6 +143,17 @@ StatusOr<ShadowReport> BuildShadowReport(storage::Database& db, const ShadowRepo
     }
     return n;
   };
+  // The slate estimator's attraction prior: popularity deciles of the catalog snapshot.
+  SlateOpeOptions slate_options = options.slate;
+  if (slate_options.item_group.empty() && !rows.empty()) {
+    std::vector<std::pair<double, int64_t>> by_popularity;
+    for (const auto& r : rows) by_popularity.emplace_back(r.popularity, r.item_id);
+    std::sort(by_popularity.begin(), by_popularity.end());
+    for (size_t i = 0; i < by_popularity.size(); ++i) {
+      slate_options.item_group[by_popularity[i].second] = static_cast<int>(10 * i / by_popularity.size());
+    }
+  }
+  const int64_t to_ms = options.to_ms > 0 ? options.to_ms : std::numeric_limits<int64_t>::max();
   ShadowReport report;
   for (const auto& [name, model] : pairs) {
     ExperimentShadowReport e;
@@ -156,8 +168,12 @@ StatusOr<ShadowReport> BuildShadowReport(storage::Database& db, const ShadowRepo
     }
     e.policy = policy ? policy->name() : "";
     if (!policy) e.policy_source.clear();
-    ASSIGN_OR_RETURN(auto range, db.Prepare("SELECT MIN(ts_ms), MAX(ts_ms) FROM exposures WHERE experiment = ?"));
+    ASSIGN_OR_RETURN(auto range, db.Prepare("SELECT MIN(ts_ms), MAX(ts_ms) FROM exposures WHERE experiment = ?1 AND ts_ms < ?2 "
+                                            "AND ts_ms >= ?3 AND (?4 = '' OR arm = ?4)"));
     range->BindText(1, name);
+    range->BindInt(2, to_ms);
+    range->BindInt(3, options.from_ms);
+    range->BindText(4, options.arm);
     ASSIGN_OR_RETURN(bool has_range, range->Step());
     const int64_t t0 = has_range ? range->ColumnInt(0) : 0, t1 = has_range ? range->ColumnInt(1) : 0;
     const int64_t width = std::max<int64_t>(1, (t1 - t0) / options.windows + 1);
@@ -182,9 +198,16 @@ StatusOr<ShadowReport> BuildShadowReport(storage::Database& db, const ShadowRepo
     ShadowCounterfactual& cf = e.counterfactual;
     int64_t cf_requests = 0, cf_positions = 0, cf_clicks = 0;
     ASSIGN_OR_RETURN(auto st, db.Prepare(
-        "SELECT x.served, x.latency_us, s.items, s.latency_us, s.error, s.timed_out, x.ts_ms, x.user_id, x.request_id FROM exposures x "
-        "LEFT JOIN shadow_results s ON s.request_id = x.request_id WHERE x.experiment = ?"));
+        "SELECT x.served, x.latency_us, s.items, s.latency_us, s.error, s.timed_out, x.ts_ms, x.user_id, x.request_id, "
+        "x.ts_ms >= ?3 AND (?4 = '' OR x.arm = ?4) FROM exposures x "
+        "LEFT JOIN shadow_results s ON s.request_id = x.request_id WHERE x.experiment = ?1 AND x.ts_ms < ?2 "
+        "ORDER BY x.ts_ms, x.request_id"));
     st->BindText(1, name);
+    st->BindInt(2, to_ms);
+    st->BindInt(3, options.from_ms);
+    st->BindText(4, options.arm);
+    std::vector<LoggedSlate> slates;  // the slate estimator's input: every compared request
+    std::unordered_map<int64_t, std::vector<double>> category_clicks;  // user -> clicks per category, then the total
     Side served, shadow;
     double overlap = 0, rbo = 0, tau = 0;
     std::unordered_map<int64_t, double> exposure_count;
@@ -192,11 +215,10 @@ StatusOr<ShadowReport> BuildShadowReport(storage::Database& db, const ShadowRepo
     while (true) {
       ASSIGN_OR_RETURN(bool row, st->Step());
       if (!row) break;
-      ++e.requests;
+      // Rows before from_ms or of other arms only feed the users' click history (the slate
+      // estimator's context); everything else counts rows in scope.
+      const bool in_scope = st->ColumnInt(9) != 0;
       const int64_t ts = st->ColumnInt(6), user = st->ColumnInt(7);
-      const size_t w = static_cast<size_t>(std::clamp<int64_t>((ts - t0) / width, 0, options.windows - 1));
-      ShadowWindow& window = windows[w];
-      ++window.requests;
       std::vector<int64_t> s_items;
       std::vector<double> s_propensity;
       for (const auto& pair : nlohmann::json::parse(st->ColumnText(0))) {
@@ -204,6 +226,38 @@ StatusOr<ShadowReport> BuildShadowReport(storage::Database& db, const ShadowRepo
         s_propensity.push_back(pair[1].get<double>());
       }
       const int64_t request_id = st->ColumnInt(8);
+      // The slate estimator's context of an item for this user: the user's affinity to the item's
+      // category from the clicks logged before this request (0: no clicks yet; 1: none in the
+      // category; 2, 3, 4: share under 1/4, under 1/2, at least 1/2).
+      std::vector<uint8_t> s_clicks(s_items.size(), 0);
+      for (size_t k = 0; k < s_items.size(); ++k) s_clicks[k] = clicked.count(request_id * 1024 + static_cast<int64_t>(k) + 1) > 0 ? 1 : 0;
+      auto& history = category_clicks[user];
+      const auto context_of = [&](int64_t id) -> uint8_t {
+        if (history.empty()) return 0;
+        auto it = catalog.find(id);
+        const size_t cat = it == catalog.end() ? 0 : static_cast<size_t>(std::clamp(it->second.category, 0, num_categories - 1));
+        const double share = history[cat] / history.back();
+        return share <= 0 ? 1 : share < 0.25 ? 2 : share < 0.5 ? 3 : 4;
+      };
+      std::vector<uint8_t> s_context;
+      for (int64_t id : s_items) s_context.push_back(context_of(id));
+      const auto record_clicks = [&] {
+        for (size_t k = 0; k < s_items.size(); ++k) {
+          if (!s_clicks[k]) continue;
+          if (history.empty()) history.assign(static_cast<size_t>(num_categories) + 1, 0.0);  // per category, then the total
+          auto it = catalog.find(s_items[k]);
+          history[it == catalog.end() ? 0 : static_cast<size_t>(std::clamp(it->second.category, 0, num_categories - 1))] += 1;
+          history.back() += 1;
+        }
+      };
+      if (!in_scope) {
+        record_clicks();
+        continue;
+      }
+      ++e.requests;
+      const size_t w = static_cast<size_t>(std::clamp<int64_t>((ts - t0) / width, 0, options.windows - 1));
+      ShadowWindow& window = windows[w];
+      ++window.requests;
       for (int64_t id : s_items) {
         exposure_count[id] += 1;
         total += 1;
@@ -212,6 +266,7 @@ StatusOr<ShadowReport> BuildShadowReport(storage::Database& db, const ShadowRepo
       served.latency_ms.push_back(static_cast<double>(st->ColumnInt(1)) / 1000.0);
       window_served_ms[w].push_back(served.latency_ms.back());
       if (st->ColumnIsNull(2)) {
+        record_clicks();
         ++e.dropped;
         served.lists.push_back(std::move(s_items));
         continue;
@@ -232,6 +287,19 @@ StatusOr<ShadowReport> BuildShadowReport(storage::Database& db, const ShadowRepo
       window.rbo += r;
       tau += KendallTauOnIntersection(s_items, h_items);
       if (!s_items.empty() && !st->ColumnInt(4) && !st->ColumnInt(5)) {
+        LoggedSlate slate;
+        slate.items = s_items;
+        slate.propensity = s_propensity;
+        slate.target = h_items;
+        slate.clicks = s_clicks;
+        slate.item_context = s_context;
+        for (int64_t id : h_items) slate.target_context.push_back(context_of(id));
+        const bool valid = std::all_of(s_propensity.begin(), s_propensity.end(), [](double p) { return p > 0 && p <= 1; });
+        if (valid) {
+          slates.push_back(std::move(slate));
+        } else {
+          ++e.slate.left_out;
+        }
         bool explored = false;
         for (size_t k = 0; k < s_items.size(); ++k) {
           const bool click = clicked.count(request_id * 1024 + static_cast<int64_t>(k) + 1) > 0;
@@ -251,6 +319,7 @@ StatusOr<ShadowReport> BuildShadowReport(storage::Database& db, const ShadowRepo
         }
         cf_requests += explored ? 1 : 0;
       }
+      record_clicks();
       served.lists.push_back(std::move(s_items));
       shadow.lists.push_back(std::move(h_items));
     }
@@ -275,6 +344,18 @@ StatusOr<ShadowReport> BuildShadowReport(storage::Database& db, const ShadowRepo
       if (!est["ips"].ci_undefined.empty()) {  // no interval (JSON null): say why, never a [0, 0] that looks certain
         cf.unreliable = true;
         cf.warning += (cf.warning.empty() ? "" : "; ") + std::string("no interval: ") + est["ips"].ci_undefined;
+      }
+    }
+    if (slates.size() < 2) {
+      e.slate.note = "fewer than 2 compared requests";
+    } else {
+      auto fitted = FitPositionBasedModel(slates, slate_options);
+      auto estimate = fitted.ok() ? EstimateSlateValue(slates, *fitted, slate_options) : StatusOr<SlateEstimate>(fitted.status());
+      if (estimate.ok()) {
+        e.slate.estimated = true;
+        e.slate.estimate = std::move(*estimate);
+      } else {
+        e.slate.note = estimate.status().message();
       }
     }
     for (size_t w = 0; w < windows.size(); ++w) {
@@ -316,8 +397,28 @@ nlohmann::json SideJson(const SideMetrics& m) {
           {"risk_disparity", m.risk_disparity >= 0 ? nlohmann::json(m.risk_disparity) : nlohmann::json(nullptr)}};
 }
 
-nlohmann::json CounterfactualJson(const ShadowCounterfactual& c) {
-  nlohmann::json j = {{"rows", c.rows}, {"deterministic_rows", c.deterministic_rows}, {"matched", c.matched},
+nlohmann::json EstimateJson(const Estimate& e) {
+  const auto num = [](double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); };
+  nlohmann::json j = {{"value", num(e.value)}, {"ci_low", num(e.ci_low)}, {"ci_high", num(e.ci_high)}};
+  if (!e.ci_undefined.empty()) j["ci_undefined"] = e.ci_undefined;
+  return j;
+}
+
+// The primary estimate (slate) first, then the per-position IPS diagnostics under their old keys.
+nlohmann::json CounterfactualJson(const ShadowCounterfactual& c, const ShadowSlateCounterfactual& s) {
+  const SlateEstimate& x = s.estimate;
+  nlohmann::json slate = {{"estimated", s.estimated}, {"lists", x.lists}, {"left_out", s.left_out},
+                          {"positions", x.positions}, {"examination", x.examination}, {"context_factor", x.context_factor},
+                          {"dm", EstimateJson(x.dm)}, {"ips", EstimateJson(x.ips)}, {"dr", EstimateJson(x.dr)},
+                          {"supported_share", x.supported_share}, {"supported_clicks", x.supported_clicks},
+                          {"switched_rows", x.switched_rows}, {"max_weight", x.max_weight}, {"ess", x.ess}};
+  if (!s.note.empty()) slate["note"] = s.note;
+  const nlohmann::json none = {{"value", nullptr}, {"ci_low", nullptr}, {"ci_high", nullptr}};
+  nlohmann::json j = {{"estimator", "position-based-dr"},
+                      {"shadow_ctr", s.estimated ? EstimateJson(x.dr) : none},
+                      {"logged_ctr", s.estimated ? EstimateJson(x.logged) : none},
+                      {"lift", s.estimated ? EstimateJson(x.lift) : none},
+                      {"slate", slate},{"rows", c.rows}, {"deterministic_rows", c.deterministic_rows}, {"matched", c.matched},
                       {"logged_clicks_per_list", c.logged_clicks_per_list},
                       {"ips", {{"value", c.ips}, {"ci_low", c.ips_low}, {"ci_high", c.ips_high}}},
                       {"snips", {{"value", c.snips}, {"ci_low", c.snips_low}, {"ci_high", c.snips_high}}},
@@ -343,6 +444,28 @@ std::string CounterfactualLine(const ShadowCounterfactual& c) {
                 c.ips, c.ips_low, c.ips_high, c.logged_clicks_per_list, c.ess, c.max_weight,
                 c.unreliable ? " UNRELIABLE: " : "", c.warning.c_str());
   return line;
+}
+
+std::string SlateLine(const ShadowSlateCounterfactual& s) {
+  if (!s.estimated) return "Counterfactual value (position-based DR): not estimated (" + s.note + ").";
+  const SlateEstimate& x = s.estimate;
+  char line[1024];
+  std::snprintf(line, sizeof line,
+                "Counterfactual value of the shadow model (position-based doubly robust, clicks per list, %lld lists): "
+                "%.4f [%.4f, %.4f] against %.4f [%.4f, %.4f] logged by the served arms on the same requests: lift %+.1f%% "
+                "[%+.1f%%, %+.1f%%]. %.0f%% of the shadow lists' examination mass was shown by the served lists (the "
+                "rest rests on the click model alone: DM %.4f); %lld explored rows switched to the model, largest "
+                "weight %.3g. Examination theta (EM) by position: ",
+                static_cast<long long>(x.lists), x.dr.value, x.dr.ci_low, x.dr.ci_high, x.logged.value, x.logged.ci_low,
+                x.logged.ci_high, 100 * x.lift.value, 100 * x.lift.ci_low, 100 * x.lift.ci_high, 100 * x.supported_share,
+                x.dm.value, static_cast<long long>(x.switched_rows), x.max_weight);
+  std::string out = line;
+  for (size_t k = 0; k < x.examination.size(); ++k) {
+    char t[32];
+    std::snprintf(t, sizeof t, "%s%.3f", k ? ", " : "", x.examination[k]);
+    out += t;
+  }
+  return out + ". Intervals treat the fitted click model as fixed (too narrow; docs/shadow.md).";
 }
 
 std::string Slug(const std::string& name) { return FileSlug(name); }
@@ -405,7 +528,7 @@ std::string ShadowReportJson(const ShadowReport& report) {
                     {"policy", e.policy.empty() ? nlohmann::json() : nlohmann::json(e.policy)},
                     {"policy_source", e.policy_source.empty() ? nlohmann::json() : nlohmann::json(e.policy_source)},
                     {"served", SideJson(e.served)}, {"shadow", SideJson(e.shadow)}, {"windows", windows},
-                    {"counterfactual", CounterfactualJson(e.counterfactual)}});
+                    {"counterfactual", CounterfactualJson(e.counterfactual, e.slate)}});
   }
   return DumpJson(nlohmann::json{{"experiments", list}});
 }
@@ -421,7 +544,8 @@ std::string ShadowReportMarkdown(const ShadowReport& report, bool charts) {
       std::snprintf(line, sizeof line, "| %s | %.4f | %.4f |\n", r.name, r.served, r.shadow);
       out << line;
     }
-    out << "\n" << ViolationsLine(e) << "\n\n" << CounterfactualLine(e.counterfactual) << "\n\n";
+    out << "\n" << ViolationsLine(e) << "\n\n" << SlateLine(e.slate) << "\n\nDiagnostic, per-position IPS: "
+        << CounterfactualLine(e.counterfactual) << "\n\n";
     if (charts) {
       const std::string slug = Slug(e.name);
       out << "![agreement over time](" << slug << "-agreement.png)\n\n![latency](" << slug << "-latency.png)\n\n![quality]("
@@ -451,7 +575,8 @@ std::string ShadowReportHtml(const ShadowReport& report) {
       }
       out << "</tr>\n";
     }
-    out << "</table>\n<p>" << HtmlEscape(ViolationsLine(e)) << "</p>\n<p>" << HtmlEscape(CounterfactualLine(e.counterfactual)) << "</p>\n";
+    out << "</table>\n<p>" << HtmlEscape(ViolationsLine(e)) << "</p>\n<p>" << HtmlEscape(SlateLine(e.slate))
+        << "</p>\n<p>Diagnostic, per-position IPS: " << HtmlEscape(CounterfactualLine(e.counterfactual)) << "</p>\n";
     out << "<img src=\"" << slug << "-agreement.png\" alt=\"overlap@10 and RBO per window\">\n<img src=\"" << slug
         << "-latency.png\" alt=\"latency percentiles\">\n<img src=\"" << slug << "-quality.png\" alt=\"diversity and coverage\">\n";
   }

@@ -11,6 +11,7 @@
 
 #include "common/status.h"
 #include "models/recommender.h"
+#include "shadow/slate_ope.h"
 #include "storage/database.h"
 
 namespace steward::shadow {
@@ -53,6 +54,20 @@ struct ShadowCounterfactual {
   std::string warning;
 };
 
+// The counterfactual's primary estimate: the shadow lists' clicks per list under the
+// position-based click model (shadow/slate_ope.h: assumptions, estimators), over every compared
+// request (lists logged with propensity 1 count too: an item the served list shows surely supports
+// the same item in the shadow list). The click model is fitted on those requests' served lists,
+// attraction shrunk towards the item's popularity decile (catalog snapshot). `estimate.dr` is the
+// shadow policy's estimated clicks per list, `estimate.logged` the served arms' logged clicks per
+// list on the same requests, `estimate.lift` their ratio - 1.
+struct ShadowSlateCounterfactual {
+  bool estimated = false;
+  std::string note;       // why not, when not estimated
+  int64_t left_out = 0;   // compared lists with a logged propensity outside (0, 1]
+  SlateEstimate estimate;
+};
+
 struct ExperimentShadowReport {
   std::string name;
   std::string shadow_model;
@@ -65,7 +80,8 @@ struct ExperimentShadowReport {
   std::string policy_source;  // where the filter came from (a file, or the audit row that recorded it)
   SideMetrics served, shadow;
   std::vector<ShadowWindow> windows;
-  ShadowCounterfactual counterfactual;
+  ShadowSlateCounterfactual slate;     // the primary counterfactual estimate
+  ShadowCounterfactual counterfactual;  // per-position IPS, kept as a diagnostic
 };
 
 struct ShadowReport {
@@ -83,6 +99,12 @@ struct ShadowReportOptions {
   std::map<std::string, std::string> policy_sources;
   std::string policy_source;  // where `policy` came from, e.g. "--policy FILE"
   int windows = 24;  // equal event-time windows over each experiment's traffic
+  // Only exposures with event time before this (exclusive), e.g. the shadow phase before a ramp;
+  // 0: all. Default: 0
+  int64_t to_ms = 0;
+  int64_t from_ms = 0;  // only exposures at or after this event time. Default: 0
+  std::string arm;      // only exposures of this arm (e.g. "control"); empty: all. Default: ""
+  SlateOpeOptions slate;  // the slate estimator's options (item groups are set from the catalog)
 };
 
 StatusOr<ShadowReport> BuildShadowReport(storage::Database& db, const ShadowReportOptions& options);

@@ -178,6 +178,10 @@ TEST(DemoStory, TheHybridIsShadowedSignedOffAndRampedToCompletion) {
   EXPECT_TRUE(std::filesystem::exists(o.report_dir + "/shadow/report.html"));
   EXPECT_TRUE(std::filesystem::exists(o.report_dir + "/audit/report.html"));
   EXPECT_NE(DemoSummaryText(*summary).find("Exposure constraint on treatment"), std::string::npos);
+  // The shadow stage carries the off-policy estimate of the hybrid from the production logs.
+  bool estimate = false;
+  for (const std::string& line : summary->stages[0].lines) estimate |= line.rfind("Off-policy estimate from the production logs", 0) == 0;
+  EXPECT_TRUE(estimate);
 }
 
 }  // namespace

@@ -237,6 +237,61 @@ TEST(ShadowReport, CounterfactualValueFromLoggedPropensities) {
   EXPECT_DOUBLE_EQ(c.max_weight, 2.0);
   EXPECT_LT(c.ips_low, 1.0);
   EXPECT_GT(c.ips_high, 1.0);
+
+  // The primary estimate: the position-based slate estimator (shadow/slate_ope.h) over the same
+  // four lists, with the catalog's popularity deciles as attraction groups (all popularity 0:
+  // items 10, 20, 30 by id fall in deciles 0, 3, 6) and each item's context from the user's earlier
+  // clicks (one user; categories: 10 and 30 are 0, 20 is 1). Request 1: no clicks yet, context 0.
+  // Requests 2 and 3 (one or two clicks, both on category 0): category 0 share 1 -> 4, category 1
+  // share 0 -> 1. Request 4 (after a click on 20): category 0 share 2/3 -> 4, category 1 1/3 -> 3.
+  const ShadowSlateCounterfactual& s = report->experiments[0].slate;
+  ASSERT_TRUE(s.estimated) << s.note;
+  std::vector<LoggedSlate> logs;
+  const std::vector<std::vector<uint8_t>> served_context = {{0, 0}, {4, 1}, {4, 1}, {4, 3}};
+  const std::vector<std::vector<uint8_t>> shadow_context = {{0, 0}, {4, 4}, {4, 4}, {4, 4}};
+  for (int r = 1; r <= 4; ++r) {
+    logs.push_back({{10, 20}, {0.5, 0.25}, {static_cast<uint8_t>(r <= 2), static_cast<uint8_t>(r == 3)}, {10, 30},
+                    served_context[static_cast<size_t>(r - 1)], shadow_context[static_cast<size_t>(r - 1)]});
+  }
+  SlateOpeOptions o;
+  o.item_group = {{10, 0}, {20, 3}, {30, 6}};
+  auto model = FitPositionBasedModel(logs, o);
+  ASSERT_TRUE(model.ok());
+  auto direct = EstimateSlateValue(logs, *model, o);
+  ASSERT_TRUE(direct.ok());
+  EXPECT_EQ(s.estimate.lists, 4);
+  EXPECT_DOUBLE_EQ(s.estimate.logged.value, 0.75);
+  EXPECT_DOUBLE_EQ(s.estimate.dr.value, direct->dr.value);
+  EXPECT_DOUBLE_EQ(s.estimate.lift.value, direct->dr.value / 0.75 - 1);
+  // Item 10 is shown at position 1 with propensity 0.5 on every list and is the shadow list's first
+  // item: weight theta_1 / (0.5 theta_1) = 2; item 30 is never shown.
+  EXPECT_DOUBLE_EQ(s.estimate.max_weight, 2.0);
+  const std::string json = ShadowReportJson(*report);
+  for (const char* key : {"\"estimator\"", "\"shadow_ctr\"", "\"logged_ctr\"", "\"lift\"", "\"supported_share\"", "\"examination\""}) {
+    EXPECT_NE(json.find(key), std::string::npos) << key;
+  }
+  EXPECT_NE(ShadowReportMarkdown(*report).find("position-based doubly robust"), std::string::npos);
+
+  // --to-ms style bound: only the first two requests (event times 1 and 2).
+  ShadowReportOptions early;
+  early.to_ms = 3;
+  auto bounded = BuildShadowReport(*db, early);
+  ASSERT_TRUE(bounded.ok());
+  EXPECT_EQ(bounded->experiments[0].requests, 2);
+  EXPECT_EQ(bounded->experiments[0].slate.estimate.lists, 2);
+  // from_ms and an arm: the last two requests; the earlier ones still feed the users' history.
+  ShadowReportOptions late;
+  late.from_ms = 3;
+  late.arm = "explore";
+  auto tail = BuildShadowReport(*db, late);
+  ASSERT_TRUE(tail.ok());
+  EXPECT_EQ(tail->experiments[0].requests, 2);
+  EXPECT_EQ(tail->experiments[0].slate.estimate.lists, 2);
+  late.arm = "control";
+  auto none = BuildShadowReport(*db, late);
+  ASSERT_TRUE(none.ok());
+  EXPECT_EQ(none->experiments[0].requests, 0);
+  EXPECT_FALSE(none->experiments[0].slate.estimated);
 }
 
 }  // namespace
