@@ -1,4 +1,4 @@
-// `steward bench feedback-loop` and `steward bench cold-start` (issue #12 deliverables 2 and 3):
+// `steward bench feedback-loop`, `steward bench cold-start` and `steward bench hybrid` (issue #12):
 // the paper's feedback-loop and cold-start claims measured in the simulator. Flags are parsed here;
 // the runs are app/feedback_loop_bench.h and app/cold_start_bench.h.
 #include <cstdio>
@@ -10,6 +10,7 @@
 #include "app/cli.h"
 #include "app/cold_start_bench.h"
 #include "app/feedback_loop_bench.h"
+#include "app/hybrid_bench.h"
 
 namespace steward::app {
 namespace {
@@ -62,6 +63,8 @@ struct PaperBenchFlags {
   std::string loop_seeds = "1,2,3", loop_variants, loop_markdown;
   ColdStartOptions cold;
   std::string cold_seeds = "1,2,3", cold_markdown;
+  HybridBenchOptions hybrid;
+  std::string hybrid_seeds = "1,2,3", hybrid_markdown;
   bool json = false;
 };
 
@@ -147,6 +150,32 @@ void AddPaperBenchCommands(CLI::App* bench) {
     if (!flags->cold_markdown.empty()) WriteMarkdown(flags->cold_markdown, markdown);
     if (flags->json) {
       PrintJsonLine(ColdStartJson(*r));
+    } else {
+      std::printf("%s", markdown.c_str());
+    }
+  });
+
+  auto* hybrid = bench->add_subcommand(
+      "hybrid", "The hybrid against the production baseline in the default simulated world (paper 4.2): CTR, diversity index, "
+                "sequential similarity, coverage and Gini, per seed");
+  hybrid->add_option("--seeds", flags->hybrid_seeds, "Comma-separated world and model seeds")->capture_default_str();
+  hybrid->add_option("--users", flags->hybrid.users, "Users at the start of each simulated world")->capture_default_str()->check(InRange(1, 1e6));
+  hybrid->add_option("--days", flags->hybrid.days, "Simulated days per run")->capture_default_str()->check(InRange(1, 3650));
+  hybrid->add_option("--markdown", flags->hybrid_markdown, "Write the Markdown fragment for docs/paper.md here");
+  hybrid->add_option("--data", flags->hybrid.data_dir, "Data directory");
+  hybrid->add_flag("--json", flags->json, "Print one JSON object (otherwise the Markdown fragment)");
+  hybrid->callback([flags] {
+    HybridBenchOptions o = flags->hybrid;
+    o.seeds = ParseSeeds(flags->hybrid_seeds);
+    o.command_line = "steward bench hybrid --seeds " + JoinSeeds(o.seeds) + " --users " + std::to_string(o.users) + " --days " +
+                     std::to_string(o.days);
+    o.cancel = &Interrupted();
+    auto r = RunHybridBench(o);
+    if (!r.ok()) Fail(r.status());
+    const std::string markdown = HybridBenchMarkdown(*r);
+    if (!flags->hybrid_markdown.empty()) WriteMarkdown(flags->hybrid_markdown, markdown);
+    if (flags->json) {
+      PrintJsonLine(HybridBenchJson(*r));
     } else {
       std::printf("%s", markdown.c_str());
     }

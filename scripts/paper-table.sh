@@ -42,6 +42,7 @@ done
 # name | full command | quick command (each writes Markdown to the file named by $OUT).
 # Commands are run by bash with OUT set; `steward` means $STEWARD.
 SECTIONS=(
+  "hybrid|steward bench hybrid --seeds 1,2,3 --users 2000 --days 14 --markdown \$OUT|steward bench hybrid --seeds 1 --users 40 --days 2 --markdown \$OUT"
   "fairness-catalog|steward bench fairness --seeds 1,2,3 --tolerances 0.02,0.05,0.1,0.2,0.3,0.5 --users 1000 --days 14 --chart docs/images/fairness_tradeoff.png --markdown \$OUT|steward bench fairness --seeds 1 --tolerances 0.05 --users 60 --days 2 --markdown \$OUT"
   "fairness-head80|steward bench fairness --seeds 1,2,3 --tolerances 0.02,0.04,0.1 --targets 0.8,0.12,0.08 --users 1000 --days 14 --chart docs/images/fairness_tradeoff_head80.png --markdown \$OUT|steward bench fairness --seeds 1 --tolerances 0.04 --targets 0.8,0.12,0.08 --users 60 --days 2 --markdown \$OUT"
   "feedback-loop|steward bench feedback-loop --seeds 1,2,3 --users 200 --days 60 --window-days 1 --chart docs/images/feedback_loop_homogenization.png --markdown \$OUT|steward bench feedback-loop --seeds 1 --variants popularity,hybrid --users 20 --days 3 --markdown \$OUT"

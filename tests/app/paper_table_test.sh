@@ -26,6 +26,18 @@ check "the block has the generated per-run table" grep -q "^| 1 | 0.04 | " "$DOC
 strip() { awk '/^<!-- generated:fairness-head80 -->$/ {s=1} /^<!-- \/generated:fairness-head80 -->$/ {s=0; next} !s' "$1"; }
 check "the rest of the document is unchanged" cmp -s <(strip "$ROOT/docs/paper.md") <(strip "$DOC")
 check "markers stay in place" test "$(grep -c '^<!-- /\{0,1\}generated:fairness-head80 -->$' "$DOC")" -eq 2
+# The hybrid-vs-baseline section (bench hybrid) splices the same way.
+"$SCRIPT" --steward "$STEWARD" --doc "$DOC" --only hybrid --quick 2>/dev/null
+check "bench hybrid regenerates its section" grep -q "^| diversity index (category entropy / ln K) | 0.61 → 0.78 | " "$DOC"
+check "bench hybrid JSON has the ratio and both policies" python3 -c "
+import json, subprocess, sys
+j = json.loads(subprocess.run([sys.argv[1], 'bench', 'hybrid', '--seeds', '1', '--users', '30', '--days', '1', '--json'],
+                              capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1])
+assert [p['policy'] for p in j['policies']] == ['baseline', 'hybrid'] and len(j['runs']) == 2, j
+assert j['ctr_ratio']['per_seed'] and 0 <= j['policies'][1]['diversity_index']['mean'] <= 1, j
+" "$STEWARD"
+"$STEWARD" bench hybrid --seeds 1,x >/dev/null 2>&1
+check "bench hybrid: a bad seed exits 2" test $? -eq 2
 # Errors.
 "$SCRIPT" --steward "$STEWARD" --doc "$DOC" --bogus >/dev/null 2>&1
 check "an unknown argument exits 2" test $? -eq 2
