@@ -235,7 +235,9 @@ std::string FeedbackLoopMarkdown(const FeedbackLoopResult& r) {
   if (windows > 0) {
     std::vector<size_t> at;
     for (int q = 0; q <= 4; ++q) {
-      const size_t w = q == 0 ? 0 : (windows * static_cast<size_t>(q)) / 4 - 1;
+      // The window ending at q/4 of the run (the first window for q = 0); with fewer than 4 windows
+      // several quarters fall in the same one (max(1, .) keeps the index from wrapping below 0).
+      const size_t w = q == 0 ? 0 : std::max<size_t>(1, (windows * static_cast<size_t>(q)) / 4) - 1;
       if (at.empty() || at.back() != w) at.push_back(w);
     }
     out += "\nHomogenization over time (mean over seeds [95% interval], at the end of the day shown):\n\n| variant |";

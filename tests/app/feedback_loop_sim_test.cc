@@ -156,6 +156,10 @@ TEST(SimulateFeedbackLoop, BenchesProduceFragmentsWithTheCommand) {
   EXPECT_NE(md.find("| popularity |"), std::string::npos);
   EXPECT_NE(md.find(f.command_line), std::string::npos);
   EXPECT_EQ(fr->variants[1].homogenization_series.size(), 2u);
+  // Regression: with fewer than 4 windows the quarter points of the series table indexed window
+  // -1 (a heap-buffer-overflow under ASan); each quarter now falls in a window of the run.
+  EXPECT_NE(md.find("| day 1 |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| day 2 |"), std::string::npos) << md;
 
   ColdStartOptions c;
   c.seeds = {1};
