@@ -17,6 +17,9 @@ PACKAGES=(
   xvfb xauth fonts-dejavu-core
   clang libclang-rt-14-dev
   wrk nginx-light curl
+  # scripts/cluster.sh (the local scale-out cluster): ClickHouse 18.16, ZooKeeper 3.8 (brings a
+  # JRE), PostgreSQL 15 with libpq. Their postinst start no server in a container without systemd.
+  clickhouse-server clickhouse-client zookeeper postgresql-15 libpq-dev
 )
 
 missing=()
