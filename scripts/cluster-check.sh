@@ -45,7 +45,14 @@ code=$(ins "$(block 21 30)") || true
 [ "$code" != 200 ] || fail "quorum insert succeeded with ch-s1-r2 dead"
 echo "cluster-check: insert with ch-s1-r2 dead: HTTP $code: $(head -c 200 "$DIR/insert.out" | tr '\n' ' ')"
 scripts/cluster.sh start-node ch-s1-r2 --dir "$DIR"
-for _ in $(seq 50); do [ "$(ins "$(block 21 30)")" = 200 ] && break; sleep 0.5; done
+t1=$EPOCHREALTIME; tries=0
+for _ in $(seq 120); do
+  tries=$((tries + 1))
+  [ "$(ins "$(block 21 30)")" = 200 ] && break
+  last=$(head -c 160 "$DIR/insert.out" | tr '\n' ' ')
+  sleep 0.5
+done
+echo "cluster-check: the retried block went in after $(awk -v a="$t1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')s, try $tries${last:+ (last error: $last)}"
 [ "$(count)" = 30 ] || fail "retried block after start-node: count $(count)"
 for _ in $(seq 50); do [ "$(q "$P2" "SELECT count() FROM steward.t_local")" = "$(q "$P1" "SELECT count() FROM steward.t_local")" ] && break; sleep 0.2; done
 [ "$(q "$P2" "SELECT count() FROM steward.t_local")" = "$(q "$P1" "SELECT count() FROM steward.t_local")" ] || fail "ch-s1-r2 did not catch up"
