@@ -52,8 +52,10 @@ void Fail(const Status& status) {
   throw CLI::RuntimeError(status.code() == StatusCode::kInvalidArgument ? 2 : 1);
 }
 
-std::unique_ptr<storage::Database> OpenExistingDatabase(const std::string& path, bool read_only) {
-  if (!std::filesystem::exists(path)) {
+std::unique_ptr<storage::Database> OpenExistingDatabase(const std::string& locator, bool read_only) {
+  // A PostgreSQL control plane (postgres://...) is checked by connecting; a SQLite file must exist.
+  const std::string path = storage::StripSqlitePrefix(locator);
+  if (!storage::IsPostgresLocator(locator) && !std::filesystem::exists(path)) {
     Fail(NotFound(path + ": no such database; check --db, or create one with `steward demo --db " + path +
                   "` or `steward experiment create --db " + path + " --file FILE`"));
   }

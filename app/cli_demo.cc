@@ -89,7 +89,8 @@ void AddDemoCommands(CLI::App& app) {
   demo->add_option("--k", o.list_size, "Items per recommended list")->capture_default_str()->check(CLI::Range(1, 100));
   demo->add_option("--url", flags->url,
                    "Send the traffic to a running `steward serve` at http://HOST:PORT instead of serving in-process "
-                   "(the server logs; --db is not used)");
+                   "(the server logs; --db is not used); several comma-separated replicas split users by user id, "
+                   "with failover to the next while one is down");
   demo->add_option("--token", flags->token, "API token for --url (role service, or admin to create and start the experiment)");
   demo->add_flag("--json", flags->json, "Print one JSON summary object as the last line");
   demo->add_flag("--quiet", flags->quiet, "No progress lines");

@@ -22,7 +22,8 @@ namespace {
 struct ServeFlags {
   ServeSetupOptions setup;
   server::ServerOptions server;
-  std::string db;
+  std::string db, control, replica_id;
+  int64_t lease_ms = 5000;
   size_t shadow_queue = 4096;
   int64_t control_tick_ms = 1000;
 };
@@ -39,11 +40,20 @@ std::string OneLine(const std::string& value) {
 }
 
 void RunServe(ServeFlags& f) {
-  f.setup.db_path = f.db;
+  if (storage::IsPostgresLocator(f.db)) {
+    Fail(InvalidArgument("--db: the events need SQLite (a path or sqlite:PATH); give PostgreSQL as --control " + f.db));
+  }
+  if (!f.control.empty() && !storage::IsPostgresLocator(f.control)) {
+    Fail(InvalidArgument("--control: expected postgres://USER@HOST:PORT/DB, got '" + f.control + "'"));
+  }
+  f.setup.db_path = storage::StripSqlitePrefix(f.db);
   auto builder = MakeServeSetup(f.setup);
   if (!builder.ok()) Fail(builder.status());
   server::ServiceOptions options;
-  options.db_path = f.db;
+  options.db_path = storage::StripSqlitePrefix(f.db);
+  options.control_db = f.control;
+  options.replica_id = f.replica_id;
+  options.lease_ms = f.lease_ms;
   options.pipeline_setup = *builder;
   options.pipeline_options.shadow_queue = f.shadow_queue;
   options.pipeline_options.writer_queue = 4 * options.max_event_lines;  // four full batches in flight
@@ -75,7 +85,15 @@ void RunServe(ServeFlags& f) {
 void AddServeCommands(CLI::App& app) {
   auto f = std::make_shared<ServeFlags>();
   auto* serve = app.add_subcommand("serve", "Run the HTTP service (docs/api.md): recommend, assign, events, experiments, audit, metrics");
-  serve->add_option("--db", f->db, "SQLite database (created if missing)")->required();
+  serve->add_option("--db", f->db, "SQLite database, PATH or sqlite:PATH (created if missing); with --control, this replica's events only")
+      ->required();
+  serve->add_option("--control", f->control,
+                    "Scale-out: the shared control plane, postgres://USER@HOST:PORT/DB (experiments, rollout state, tokens, "
+                    "audit log, leases); docs/scale-out.md");
+  serve->add_option("--replica-id", f->replica_id, "This replica's id (rollout lease holder; default HOSTNAME-PID)")->check(OneLine);
+  serve->add_option("--lease-ms", f->lease_ms, "Rollout lease time; another replica takes over a rollout this long after its driver stops")
+      ->capture_default_str()
+      ->check(InRange(200, 3.6e6));
   serve->add_option("--listen", f->server.listen, "HOST:PORT to listen on; port 0 picks a free port (printed)")->capture_default_str();
   serve->add_option("--threads", f->server.threads, "I/O threads")->capture_default_str()->check(CLI::Range(1, 256));
   serve->add_option("--blocking-threads", f->server.blocking_threads,

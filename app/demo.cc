@@ -436,7 +436,7 @@ std::string DemoSummaryJson(const DemoSummary& s) {
   }
   nlohmann::json j = {{"requests", s.requests},   {"exposures", s.exposures}, {"clicks", s.clicks},
                       {"conversions", s.conversions}, {"db", s.db},          {"experiment", s.experiment},
-                      {"seed", s.seed},           {"excluded", s.excluded},  {"arms", arms},
+                      {"seed", s.seed},           {"excluded", s.excluded},  {"arms", arms}, {"feedback_rejected", s.feedback_rejected}, {"failovers", s.failovers},
                       {"seconds", s.seconds},     {"cancelled", s.cancelled}, {"experiments", experiments},
                       {"scenario", s.scenario.empty() ? nlohmann::json(nullptr) : nlohmann::json(s.scenario)},
                       {"primary_p_values_holm", s.primary_p_values},

@@ -85,6 +85,11 @@ struct DemoSummary {
   int64_t clicks = 0;     // read back from the database
   int64_t conversions = 0;
   int64_t excluded = 0;   // requests from users outside the experiment (served the first arm)
+  // Over HTTP (--url): clicks and conversions a replica refused (e.g. their list was lost with a
+  // killed replica before its commit), and requests served by another replica than the user's own
+  // because it could not be reached.
+  int64_t feedback_rejected = 0;
+  int64_t failovers = 0;
   std::vector<ArmSummary> arms;
   std::string shadow_model;
   double shadow_overlap_at_k = 0.0;

@@ -81,8 +81,34 @@ StatusOr<DemoSummary> RunDemoOverHttp(const DemoOptions& options, const std::str
   std::unordered_map<int64_t, int32_t> index_of;
   for (size_t i = 0; i < catalog->items.size(); ++i) index_of.emplace(catalog->items[i].id, static_cast<int32_t>(i));
 
-  ASSIGN_OR_RETURN(auto client, server::HttpClient::Create(url, token));
-  RETURN_IF_ERROR(EnsureExperiment(*client, config, inputs.experiment_file));
+  // One client per replica: "--url A,B" splits users between replicas by a hash of the user id,
+  // as a load balancer routing by user does, so each replica's online learners see their own
+  // users' feedback. A replica that cannot be reached is skipped for a second (its users go to the
+  // next replica, as the balancer's health check would send them); a list's clicks always go to the
+  // replica that served it (only it can join them).
+  std::vector<std::string> urls;
+  for (size_t start = 0; start <= url.size();) {
+    const size_t comma = std::min(url.find(',', start), url.size());
+    if (comma > start) urls.push_back(url.substr(start, comma - start));
+    start = comma + 1;
+  }
+  if (urls.empty()) return InvalidArgument("--url: no URL given; expected http://HOST:PORT[,http://HOST:PORT...]");
+  std::vector<std::unique_ptr<server::HttpClient>> clients;
+  for (const std::string& u : urls) {
+    ASSIGN_OR_RETURN(auto c, server::HttpClient::Create(u, token));
+    clients.push_back(std::move(c));
+  }
+  std::vector<int64_t> down_until_ns(clients.size(), 0);
+  // The first replica that answers creates and starts the experiment; the others read it from the
+  // shared control plane.
+  {
+    Status ensured = Unavailable("no replica answered");
+    for (size_t i = 0; i < clients.size() && !ensured.ok(); ++i) {
+      ensured = EnsureExperiment(*clients[i], config, inputs.experiment_file);
+      if (!ensured.ok() && ensured.code() != StatusCode::kUnavailable) return ensured;
+    }
+    RETURN_IF_ERROR(ensured);
+  }
 
   std::vector<ArmTally> arms;
   for (const auto& arm_config : config.arms) arms.emplace_back(arm_config.name, arm_config.model, catalog);
@@ -92,40 +118,53 @@ StatusOr<DemoSummary> RunDemoOverHttp(const DemoOptions& options, const std::str
   summary.seed = options.seed;
   // The shadow model runs on the server; its comparison is the server's (steward shadow-report).
 
-  // Clicks and conversions wait here until a batch is full; `clicks_in_batch` marks which lines are clicks.
-  std::string batch;
-  std::vector<char> is_click;
-  auto flush = [&]() -> Status {
-    if (batch.empty()) return Status::Ok();
-    ASSIGN_OR_RETURN(server::HttpResponse r, client->Send("POST", "/v1/events", batch, "application/x-ndjson"));
-    // The writer is behind: wait as Retry-After says, resend the same batch (a 503 stored nothing);
-    // give up after a minute of refusals.
-    for (int waited_s = 0; r.status == 503 && waited_s < 60;) {
-      int seconds = 1;
-      for (const auto& [name, value] : r.headers) {
-        if (name == "Retry-After") seconds = std::clamp(std::atoi(value.c_str()), 1, 30);
+  // Clicks and conversions wait here, per replica, until a batch is full; `is_click` marks which
+  // lines are clicks.
+  struct Pending {
+    std::string batch;
+    std::vector<char> is_click;
+  };
+  std::vector<Pending> pending(clients.size());
+  auto flush = [&](size_t replica) -> Status {
+    Pending& p = pending[replica];
+    if (p.batch.empty()) return Status::Ok();
+    server::HttpClient& client = *clients[replica];
+    // The writer is behind (503: wait as Retry-After says), or the replica is down or restarting
+    // (unreachable): resend the same batch to the same replica, the only one that can join it (a 503
+    // stored nothing; a batch whose response was lost is resent and its repeats are refused as
+    // duplicates). Give up after a minute.
+    StatusOr<server::HttpResponse> r = client.Send("POST", "/v1/events", p.batch, "application/x-ndjson");
+    for (int waited_ms = 0; waited_ms < 60000 && (!r.ok() || r->status == 503);) {
+      int wait_ms = 250;
+      if (!r.ok() && r.status().code() != StatusCode::kUnavailable) return r.status();
+      if (r.ok()) {
+        for (const auto& [name, value] : r->headers) {
+          if (name == "Retry-After") wait_ms = 1000 * std::clamp(std::atoi(value.c_str()), 1, 30);
+        }
       }
-      std::this_thread::sleep_for(std::chrono::seconds(seconds));
-      waited_s += seconds;
-      ASSIGN_OR_RETURN(r, client->Send("POST", "/v1/events", batch, "application/x-ndjson"));
+      std::this_thread::sleep_for(std::chrono::milliseconds(wait_ms));
+      waited_ms += wait_ms;
+      r = client.Send("POST", "/v1/events", p.batch, "application/x-ndjson");
     }
-    if (r.status != 200) return HttpError("sending events", r);
-    const json out = json::parse(r.body);
-    std::vector<char> rejected(is_click.size(), 0);
+    if (!r.ok()) return r.status().WithContext("sending events to " + urls[replica]);
+    if (r->status != 200) return HttpError("sending events", *r);
+    const json out = json::parse(r->body);
+    std::vector<char> rejected(p.is_click.size(), 0);
     for (const auto& line : out["rejected"]) {
       const size_t n = line["line"].get<size_t>();
       if (n >= 1 && n <= rejected.size()) rejected[n - 1] = 1;
     }
-    for (size_t i = 0; i < is_click.size(); ++i) {
-      if (rejected[i]) continue;
-      if (is_click[i]) {
+    for (size_t i = 0; i < p.is_click.size(); ++i) {
+      if (rejected[i]) {
+        ++summary.feedback_rejected;
+      } else if (p.is_click[i]) {
         ++summary.clicks;
       } else {
         ++summary.conversions;
       }
     }
-    batch.clear();
-    is_click.clear();
+    p.batch.clear();
+    p.is_click.clear();
     return Status::Ok();
   };
 
@@ -140,12 +179,28 @@ StatusOr<DemoSummary> RunDemoOverHttp(const DemoOptions& options, const std::str
     }
     const sim::Request req = world.NextRequest(requests_per_day);
     const sim::User& user = world.users()[req.user_index];
-    const int64_t sent_ns = clock.MonotonicNanos();
-    ASSIGN_OR_RETURN(server::HttpResponse response,
-                     client->Send("POST", "/v1/recommend", DumpJson(RecommendBody(SimServeRequest(user, req.ts_ms, options.list_size, config.name)))));
+    const std::string body = DumpJson(RecommendBody(SimServeRequest(user, req.ts_ms, options.list_size, config.name)));
+    const size_t home = static_cast<size_t>(std::hash<std::string>{}(std::to_string(req.user_index)) % clients.size());
+    size_t replica = home;
+    StatusOr<server::HttpResponse> response = Unavailable("no replica tried");
+    int64_t sent_ns = 0;
+    // Each replica in turn from the user's own, skipping those found down in the last second; a
+    // whole round of failures waits a little and starts again (for a minute).
+    for (int attempt = 0; attempt < 240; ++attempt) {
+      replica = (home + static_cast<size_t>(attempt)) % clients.size();
+      const int64_t now_ns = clock.MonotonicNanos();
+      if (down_until_ns[replica] > now_ns && attempt % static_cast<int>(clients.size()) != static_cast<int>(clients.size()) - 1) continue;
+      sent_ns = now_ns;
+      response = clients[replica]->Send("POST", "/v1/recommend", body);
+      if (response.ok() || response.status().code() != StatusCode::kUnavailable) break;
+      down_until_ns[replica] = clock.MonotonicNanos() + 1'000'000'000;
+      if ((attempt + 1) % static_cast<int>(clients.size()) == 0) std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    }
+    if (!response.ok()) return response.status().WithContext("POST /v1/recommend (every replica)");
+    if (replica != home) ++summary.failovers;
     const double latency_us = static_cast<double>(clock.MonotonicNanos() - sent_ns) / 1000.0;
-    if (response.status != 200) return HttpError("POST /v1/recommend", response);
-    const json served = json::parse(response.body);
+    if (response->status != 200) return HttpError("POST /v1/recommend", *response);
+    const json served = json::parse(response->body);
     const std::string arm_name = served["arm"];
     size_t arm = 0;  // outside the experiment: control served
     bool in_experiment = false;
@@ -155,32 +210,40 @@ StatusOr<DemoSummary> RunDemoOverHttp(const DemoOptions& options, const std::str
     if (!in_experiment) ++summary.excluded;
     items.clear();
     const int64_t request_id = served["request_id"];
-    for (size_t p = 0; p < served["items"].size(); ++p) {
-      const int64_t item_id = served["items"][p]["item_id"];
+    Pending& p = pending[replica];
+    for (size_t pos = 0; pos < served["items"].size(); ++pos) {
+      const int64_t item_id = served["items"][pos]["item_id"];
       auto found = index_of.find(item_id);
       if (found == index_of.end()) {
         return FailedPrecondition("the server served item " + std::to_string(item_id) +
                                   " that this world's catalog lacks: start `steward serve` with the same --data and --seed");
       }
       items.push_back(found->second);
-      if (!world.SimulateClick(req.user_index, static_cast<size_t>(found->second), static_cast<int>(p) + 1)) continue;
+      if (!world.SimulateClick(req.user_index, static_cast<size_t>(found->second), static_cast<int>(pos) + 1)) continue;
       const std::string ids = R"("request_id":)" + std::to_string(request_id) + R"(,"item_id":)" + std::to_string(item_id);
-      batch += R"({"type":"click",)" + ids + "}\n";
-      is_click.push_back(1);
+      p.batch += R"({"type":"click",)" + ids + "}\n";
+      p.is_click.push_back(1);
       arms[arm].AddClick();
       if (world.SimulateConversion(static_cast<size_t>(found->second))) {
-        batch += R"({"type":"conversion",)" + ids + "}\n";
-        is_click.push_back(0);
+        p.batch += R"({"type":"conversion",)" + ids + "}\n";
+        p.is_click.push_back(0);
         arms[arm].AddConversion();
       }
     }
     arms[arm].AddList(items, req.user_index, latency_us);
     ++summary.exposures;
-    if (is_click.size() >= kEventBatch) RETURN_IF_ERROR(flush());
+    if (p.is_click.size() >= kEventBatch) RETURN_IF_ERROR(flush(replica));
     progress.Update(static_cast<uint64_t>(r + 1));
   }
-  RETURN_IF_ERROR(flush());
+  for (size_t i = 0; i < clients.size(); ++i) RETURN_IF_ERROR(flush(i));
   progress.Finish();
+  server::HttpClient* client = clients[0].get();
+  for (size_t i = 0; i < clients.size(); ++i) {  // the status from any replica that answers
+    if (clients[i]->Send("GET", "/healthz").ok()) {
+      client = clients[i].get();
+      break;
+    }
+  }
   for (const ArmTally& arm : arms) {
     const ArmSummary s = arm.Finish();
     summary.requests += s.exposures;

@@ -29,4 +29,12 @@ void ExperimentMetrics::Record(int arm_index, int64_t user_id, const RequestOutc
   for (int m = 0; m < kNumMetrics; ++m) u.numerators[static_cast<size_t>(m)] += add[static_cast<size_t>(m)];
 }
 
+void ExperimentMetrics::SetArmTotals(int arm, int64_t exposures, int64_t users, const std::array<RatioSums, kNumMetrics>& sums) {
+  Arm& a = arms_[static_cast<size_t>(arm)];
+  a.users.clear();
+  a.exposures = exposures;
+  a.aggregated_users = users;
+  a.sums = sums;
+}
+
 }  // namespace steward::experiment

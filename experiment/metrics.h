@@ -28,9 +28,16 @@ class ExperimentMetrics {
   // One served request of `user_id` in arm `arm`.
   void Record(int arm, int64_t user_id, const RequestOutcome& outcome);
   const RatioSums& Sums(int arm, Metric metric) const { return arms_[static_cast<size_t>(arm)].sums[static_cast<size_t>(metric)]; }
-  int64_t Users(int arm) const { return static_cast<int64_t>(arms_[static_cast<size_t>(arm)].users.size()); }
+  int64_t Users(int arm) const {
+    const Arm& a = arms_[static_cast<size_t>(arm)];
+    return a.aggregated_users >= 0 ? a.aggregated_users : static_cast<int64_t>(a.users.size());
+  }
   int64_t Exposures(int arm) const { return arms_[static_cast<size_t>(arm)].exposures; }
   int num_arms() const { return static_cast<int>(arms_.size()); }
+  // Sets arm `arm` to totals aggregated elsewhere (e.g. SQL over every replica's events in
+  // ClickHouse): its exposures, users and per-metric unit sums. The arm then keeps no per-user
+  // records, so it must not be Record()ed into afterwards (the totals are replaced, not updated).
+  void SetArmTotals(int arm, int64_t exposures, int64_t users, const std::array<RatioSums, kNumMetrics>& sums);
 
  private:
   struct UserTotals {
@@ -41,6 +48,7 @@ class ExperimentMetrics {
     std::unordered_map<int64_t, UserTotals> users;
     std::array<RatioSums, kNumMetrics> sums;
     int64_t exposures = 0;
+    int64_t aggregated_users = -1;  // >= 0 once SetArmTotals set the arm
   };
   std::vector<Arm> arms_;
 };

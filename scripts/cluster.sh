@@ -275,7 +275,7 @@ EOF
     </remote_servers>
     <zookeeper>
         <node><host>127.0.0.1</host><port>$ZK_PORT</port></node>
-        <session_timeout_ms>30000</session_timeout_ms>
+        <session_timeout_ms>6000</session_timeout_ms>
     </zookeeper>
     <macros>
         <shard>$shard</shard>

@@ -1,5 +1,7 @@
 #include "server/service.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <charconv>
@@ -165,11 +167,17 @@ struct Service::Impl {
       Generation* raw = gen.get();
       d.before_analysis = [raw] { return raw->pipeline ? raw->pipeline->Flush() : Status::Ok(); };
       d.after_change = [raw] { return raw->pipeline ? raw->pipeline->Refresh() : Status::Ok(); };
-      ASSIGN_OR_RETURN(auto driver, serving::RolloutDriver::Open(options.db_path, name, now, std::move(d)));
+      if (!options.control_db.empty()) {
+        d.events_db = options.db_path;
+        d.lease_holder = options.replica_id;
+        d.lease_ms = options.lease_ms;
+      }
+      ASSIGN_OR_RETURN(auto driver, serving::RolloutDriver::Open(ControlLocator(), name, now, std::move(d)));
       gen->drivers.push_back(std::move(driver));
     }
     ASSIGN_OR_RETURN(serving::PipelineSetup setup, options.pipeline_setup(names));
     setup.db_path = options.db_path;
+    setup.control_db = options.control_db;
     setup.experiments = names;
     Generation* raw = gen.get();
     setup.on_list_complete = [raw](const serving::CompletedList& done) {
@@ -179,6 +187,22 @@ struct Service::Impl {
     };
     ASSIGN_OR_RETURN(gen->pipeline, serving::ServingPipeline::Create(std::move(setup), options.pipeline_options));
     return gen;
+  }
+
+  const std::string& ControlLocator() const { return options.control_db.empty() ? options.db_path : options.control_db; }
+
+  // Serves every stored experiment: a new generation when the stored set differs from the served
+  // one (another replica created an experiment). The old generation closes once its in-flight
+  // requests finish.
+  Status SyncExperiments() {
+    ASSIGN_OR_RETURN(std::vector<std::string> names, StoredExperiments());
+    std::shared_ptr<Generation> gen = Current();
+    if (gen && gen->experiments == names) return Status::Ok();
+    ASSIGN_OR_RETURN(std::shared_ptr<Generation> fresh, Build(names));
+    std::lock_guard drivers(drivers_mu);
+    std::lock_guard lock(generation_mu);
+    generation = std::move(fresh);
+    return Status::Ok();
   }
 
   StatusOr<std::vector<std::string>> StoredExperiments() {
@@ -273,6 +297,7 @@ struct Service::Impl {
   StatusOr<std::pair<fairness::ExperimentAudit, fairness::AuditOptions>> Audit(const std::string& name, int64_t bootstrap, int64_t seed);
 
   Status Tick() {
+    if (!options.control_db.empty()) RETURN_IF_ERROR(SyncExperiments());
     std::shared_ptr<Generation> gen = Current();
     if (!gen) return Status::Ok();
     const int64_t now = clock->NowMillis();
@@ -315,7 +340,12 @@ StatusOr<std::unique_ptr<Service>> Service::Create(ServiceOptions options) {
   auto impl = std::make_unique<Impl>();
   impl->clock = options.clock ? options.clock : &SystemClock::Default();
   impl->options = std::move(options);
-  ASSIGN_OR_RETURN(impl->control_db, storage::Database::Open(impl->options.db_path));
+  if (impl->options.replica_id.empty()) {
+    char host[256] = {};
+    if (gethostname(host, sizeof host - 1) != 0) std::snprintf(host, sizeof host, "replica");
+    impl->options.replica_id = std::string(host) + "-" + std::to_string(getpid());
+  }
+  ASSIGN_OR_RETURN(impl->control_db, storage::Database::Open(impl->ControlLocator()));
   ASSIGN_OR_RETURN(std::vector<std::string> names, impl->StoredExperiments());
   ASSIGN_OR_RETURN(impl->generation, impl->Build(names));
   RETURN_IF_ERROR(impl->ReloadTokens(impl->clock->NowMillis()));
@@ -814,7 +844,13 @@ StatusOr<std::pair<fairness::ExperimentAudit, fairness::AuditOptions>> Service::
   read_only.read_only = true;
   ASSIGN_OR_RETURN(auto db, storage::Database::Open(options.db_path, read_only));
   ManualClock reads(0);
-  ASSIGN_OR_RETURN(experiment::ExperimentConfig config, serving::RolloutController(*db, reads).Config(name));
+  experiment::ExperimentConfig config;
+  if (options.control_db.empty()) {
+    ASSIGN_OR_RETURN(config, serving::RolloutController(*db, reads).Config(name));
+  } else {  // the definition is in the control plane; the events in this replica's file
+    std::lock_guard lock(control_mu);
+    ASSIGN_OR_RETURN(config, serving::RolloutController(*control_db, reads).Config(name));
+  }
   fairness::AuditOptions o;
   o.bootstrap = static_cast<int>(bootstrap);
   o.seed = static_cast<uint64_t>(seed);

@@ -33,8 +33,19 @@
 namespace steward::server {
 
 struct ServiceOptions {
-  // The SQLite database (created and migrated if needed). Required.
+  // The SQLite database (created and migrated if needed; "sqlite:PATH" or a path). Required. With
+  // `control_db` set it holds this replica's events only.
   std::string db_path;
+  // Scale-out (docs/scale-out.md): the control plane's database, e.g. postgres://USER@HOST:PORT/DB,
+  // shared by every replica: experiments, rollout state, tokens, the audit chain, leases. Default:
+  // "" (db_path holds everything).
+  std::string control_db;
+  // This replica's id: the holder of the rollout leases (one replica drives each experiment's
+  // rollout) and the `replica` column of shipped events. Default: "" (HOSTNAME-PID).
+  std::string replica_id;
+  // How long a replica's rollout lease lasts without renewal (another replica takes over after it
+  // lapses). Default: 5000.
+  int64_t lease_ms = 5000;
   // Builds a serving pipeline for the named experiments (all stored ones). Required. The setup's
   // on_list_complete is set by the service (it feeds the control loop); the builder supplies the
   // catalog, the model factory and the safety filters.

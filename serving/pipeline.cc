@@ -128,6 +128,10 @@ struct ServingPipeline::Impl {
   // Control plane: one connection, used under control_mu by the watcher, Refresh and id blocks.
   std::mutex control_mu;
   std::unique_ptr<storage::Database> control_db;
+  // The events' database when the control plane is elsewhere (PostgreSQL): the exposure lookups of
+  // the feedback join read it, under control_mu too. Null: control_db holds the events.
+  std::unique_ptr<storage::Database> events_db;
+  storage::Database& events() { return events_db ? *events_db : *control_db; }
   int64_t data_version = -1;
   std::unique_ptr<storage::EventWriter> writer;
 
@@ -302,7 +306,10 @@ StatusOr<std::unique_ptr<ServingPipeline>> ServingPipeline::Create(PipelineSetup
   std::vector<ExperimentConfig> configs;
   std::vector<int64_t> versions;
   if (!setup.db_path.empty()) {
-    ASSIGN_OR_RETURN(impl->control_db, storage::Database::Open(setup.db_path));
+    ASSIGN_OR_RETURN(impl->control_db, storage::Database::Open(setup.control_db.empty() ? setup.db_path : setup.control_db));
+    if (!setup.control_db.empty() && setup.control_db != setup.db_path) {
+      ASSIGN_OR_RETURN(impl->events_db, storage::Database::Open(setup.db_path));
+    }
     ManualClock clock(0);  // reads only
     RolloutController controller(*impl->control_db, clock);
     storage::ExperimentStore store(*impl->control_db);
@@ -722,7 +729,7 @@ Status ServingPipeline::RecordFeedback(const FeedbackEvent& event) {
     if (p.control_db) {
       RETURN_IF_ERROR(p.writer->Flush());
       std::lock_guard lock(p.control_mu);
-      ASSIGN_OR_RETURN(stored, storage::FindExposure(*p.control_db, event.request_id));
+      ASSIGN_OR_RETURN(stored, storage::FindExposure(p.events(), event.request_id));
     }
     if (!stored) {
       p.feedback_rejected.fetch_add(1, std::memory_order_relaxed);
@@ -742,7 +749,7 @@ Status ServingPipeline::RecordFeedback(const FeedbackEvent& event) {
     // resending a batch after a lost response, a restart).
     if (event.kind != storage::FeedbackKind::kDwell) {
       std::lock_guard lock(p.control_mu);
-      ASSIGN_OR_RETURN(bool seen, storage::FeedbackExists(*p.control_db, event.request_id, static_cast<int32_t>(pos + 1), event.kind));
+      ASSIGN_OR_RETURN(bool seen, storage::FeedbackExists(p.events(), event.request_id, static_cast<int32_t>(pos + 1), event.kind));
       if (seen) {
         p.feedback_rejected.fetch_add(1, std::memory_order_relaxed);
         return AlreadyExists("position " + std::to_string(pos + 1) + " of request " + std::to_string(event.request_id) + " already has a " +
@@ -788,7 +795,7 @@ StatusOr<std::vector<int64_t>> ServingPipeline::StoredRequestIds(const std::vect
   Impl& p = *impl_;
   if (!p.control_db) return std::vector<int64_t>();
   std::lock_guard lock(p.control_mu);
-  return storage::StoredRequestIds(*p.control_db, request_ids);
+  return storage::StoredRequestIds(p.events(), request_ids);
 }
 
 Status ServingPipeline::RecordExposure(const ExternalExposure& exposure, bool check_store) {
@@ -838,7 +845,7 @@ Status ServingPipeline::RecordExposure(const ExternalExposure& exposure, bool ch
   }
   if (p.control_db && check_store) {
     std::lock_guard lock(p.control_mu);
-    ASSIGN_OR_RETURN(auto stored, storage::FindExposure(*p.control_db, exposure.request_id));
+    ASSIGN_OR_RETURN(auto stored, storage::FindExposure(p.events(), exposure.request_id));
     if (stored) return AlreadyExists("request_id: " + std::to_string(exposure.request_id) + " is already used");
   }
   {

@@ -173,6 +173,10 @@ struct PipelineSetup {
   // Database to log to and take control state from; "" for none (nothing logged, experiments
   // served at their file's coverage; `steward simulate`).
   std::string db_path;
+  // Scale-out: the control plane's database when it is not `db_path` (e.g. postgres://...; see
+  // docs/scale-out.md): experiments, rollout state, flags, sticky assignments and request-id blocks
+  // are read there, events are written to and joined in `db_path`. Default: "" (db_path holds all).
+  std::string control_db;
   // Experiments served, loaded from the database by name (their current version), or given here
   // when there is no database.
   std::vector<std::string> experiments;

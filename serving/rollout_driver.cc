@@ -1,5 +1,7 @@
 #include "serving/rollout_driver.h"
 
+#include <chrono>
+
 #include <nlohmann/json.hpp>
 
 #include "common/json.h"
@@ -7,6 +9,7 @@
 #include "serving/controller.h"
 #include "serving/pipeline.h"
 #include "storage/database.h"
+#include "storage/lease.h"
 #include "storage/queries.h"
 
 namespace steward::serving {
@@ -42,7 +45,13 @@ StatusOr<std::unique_ptr<RolloutDriver>> RolloutDriver::Open(const std::string& 
   ASSIGN_OR_RETURN(auto db, storage::Database::Open(db_path));
   ManualClock clock(now_ms);
   ASSIGN_OR_RETURN(experiment::ExperimentConfig config, RolloutController(*db, clock).Config(name));
+  std::unique_ptr<storage::Database> events_db;
+  if (!options.events_db.empty()) {
+    ASSIGN_OR_RETURN(events_db, storage::Database::Open(options.events_db));
+  }
   std::unique_ptr<RolloutDriver> driver(new RolloutDriver(std::move(db), std::move(config), std::move(options)));
+  driver->events_db_ = std::move(events_db);
+  storage::Database& events = driver->events_db_ ? *driver->events_db_ : *driver->db_;
   driver->clock_.SetMillis(now_ms);
   RETURN_IF_ERROR(driver->Reload());
   // The analysis grid continues from the last stored analysis.
@@ -52,7 +61,7 @@ StatusOr<std::unique_ptr<RolloutDriver>> RolloutDriver::Open(const std::string& 
   // live process counted them, so the sums are the same to the last bit).
   std::vector<std::string> arm_names;
   for (const auto& arm : driver->config_.arms) arm_names.push_back(arm.name);
-  RETURN_IF_ERROR(storage::ForEachListOutcome(*driver->db_, name, INT64_MAX, [&](const storage::ListOutcomeRow& row) {
+  RETURN_IF_ERROR(storage::ForEachListOutcome(events, name, INT64_MAX, [&](const storage::ListOutcomeRow& row) {
     ++driver->rebuilt_lists_;
     for (size_t a = 0; a < arm_names.size(); ++a) {
       if (row.arm != arm_names[a]) continue;
@@ -64,7 +73,7 @@ StatusOr<std::unique_ptr<RolloutDriver>> RolloutDriver::Open(const std::string& 
     }
   }));
   if (driver->status_.state == RolloutState::kShadow) {
-    ASSIGN_OR_RETURN(driver->shadow_requests_, storage::CountExposuresSince(*driver->db_, name, driver->status_.step_started_ms));
+    ASSIGN_OR_RETURN(driver->shadow_requests_, storage::CountExposuresSince(events, name, driver->status_.step_started_ms));
   }
   return driver;
 }
@@ -112,8 +121,31 @@ void RolloutDriver::Record(int arm_index, int64_t user, const experiment::Reques
   if (arm_index >= 0 && arm_index < metrics_.num_arms()) metrics_.Record(arm_index, user, outcome);
 }
 
+StatusOr<bool> RolloutDriver::HoldLease() {
+  if (options_.lease_holder.empty()) return true;
+  const int64_t wall_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  return storage::TryAcquireLease(*db_, "rollout:" + config_.name, options_.lease_holder, wall_ms, options_.lease_ms);
+}
+
+StatusOr<experiment::ExperimentMetrics> RolloutDriver::EvidenceAt(int64_t at) {
+  if (options_.global_evidence) {
+    ASSIGN_OR_RETURN(DriverOptions::GlobalEvidence evidence, options_.global_evidence(config_, 0, at));
+    return std::move(evidence.metrics);
+  }
+  std::lock_guard lock(metrics_mu_);
+  return metrics_;
+}
+
 StatusOr<std::vector<DriverEvent>> RolloutDriver::Tick(int64_t now_ms) {
   std::vector<DriverEvent> events;
+  ASSIGN_OR_RETURN(driving_, HoldLease());
+  if (!driving_) {
+    // Another replica drives this rollout: its analyses are not ours to run. Keep the grid, so a
+    // takeover continues from the next one due.
+    while (now_ms >= next_analysis_ms_) next_analysis_ms_ += config_.evaluation.interval_ms;
+    return events;
+  }
   while (now_ms >= next_analysis_ms_) {
     const int64_t at = next_analysis_ms_;
     next_analysis_ms_ += config_.evaluation.interval_ms;
@@ -121,7 +153,10 @@ StatusOr<std::vector<DriverEvent>> RolloutDriver::Tick(int64_t now_ms) {
     RETURN_IF_ERROR(Reload());  // another process may have acted (rollback, approval, kill switch)
     if (status_.state == RolloutState::kShadow) {
       int64_t shadowed;
-      {
+      if (options_.global_evidence) {
+        ASSIGN_OR_RETURN(DriverOptions::GlobalEvidence evidence, options_.global_evidence(config_, status_.step_started_ms, at));
+        shadowed = evidence.lists;
+      } else {
         std::lock_guard lock(metrics_mu_);
         shadowed = shadow_requests_;
       }
@@ -145,7 +180,7 @@ StatusOr<std::vector<DriverEvent>> RolloutDriver::Tick(int64_t now_ms) {
       gate = last_gate_;
     } else if (gated) {
       const fairness::AuditOptions gate_options = AuditOptionsAt(at, 0);
-      ASSIGN_OR_RETURN(const fairness::ExperimentAudit audit, fairness::AuditExperiment(*db_, config_, gate_options));
+      ASSIGN_OR_RETURN(const fairness::ExperimentAudit audit, fairness::AuditExperiment(events_db_ ? *events_db_ : *db_, config_, gate_options));
       gate.emplace();
       gate->failed = !audit.passed;
       for (const std::string& f : audit.failures) gate->reason += (gate->reason.empty() ? "" : "; ") + f;
@@ -158,7 +193,10 @@ StatusOr<std::vector<DriverEvent>> RolloutDriver::Tick(int64_t now_ms) {
       last_gate_step_ = status_.step;
     }
     experiment::Analysis analysis;
-    {
+    if (options_.global_evidence) {
+      ASSIGN_OR_RETURN(const experiment::ExperimentMetrics evidence, EvidenceAt(at));
+      ASSIGN_OR_RETURN(analysis, controller_->Evaluate(config_.name, evidence, at, gate ? &*gate : nullptr));
+    } else {
       std::lock_guard lock(metrics_mu_);
       ASSIGN_OR_RETURN(analysis, controller_->Evaluate(config_.name, metrics_, at, gate ? &*gate : nullptr));
     }
@@ -172,7 +210,7 @@ StatusOr<std::vector<DriverEvent>> RolloutDriver::Tick(int64_t now_ms) {
         last_review_at_ms_ = at;
         last_review_step_ = status_.step;
         const fairness::AuditOptions review_options = AuditOptionsAt(at, options_.audit.bootstrap);
-        ASSIGN_OR_RETURN(const fairness::ExperimentAudit audit, fairness::AuditExperiment(*db_, config_, review_options));
+        ASSIGN_OR_RETURN(const fairness::ExperimentAudit audit, fairness::AuditExperiment(events_db_ ? *events_db_ : *db_, config_, review_options));
         if (std::optional<Approval> approval = options_.reviewer(audit, status_)) {
           const SignOff s = SignOffFor(audit, review_options, config_.audits, SignOff::Decision::kApprove, approval->actor, approval->reason);
           const std::string role = status_.waiting_for_role;

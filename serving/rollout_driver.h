@@ -93,6 +93,26 @@ struct DriverOptions {
   // after each decision that changes what is served (e.g. ServingPipeline::Refresh). Default: none.
   std::function<Status()> before_analysis;
   std::function<Status()> after_change;
+
+  // Scale-out (docs/scale-out.md). Where the experiment's events are when the control database
+  // (Open's `db_path`, e.g. postgres://...) does not hold them: this replica's SQLite file. The
+  // metrics rebuilt on open and the governance audits read it. Default: "" (the control database).
+  std::string events_db;
+  // This replica's id. When set, the loop acts only while it holds the lease "rollout:<experiment>"
+  // in the control database (storage/lease.h), taken or renewed on every Tick for `lease_ms` of
+  // wall-clock time, so exactly one replica drives each rollout; the others skip their analyses.
+  // Default: "" (no lease: the only process).
+  std::string lease_holder;
+  int64_t lease_ms = 5000;
+  // The evidence over every replica's events (e.g. aggregated in ClickHouse), asked at each
+  // analysis instead of the metrics counted in this process: `metrics` over the whole experiment
+  // until `until_ms`, `lists` the lists served since `from_ms` (the shadow phase's count).
+  // Default: none (local metrics).
+  struct GlobalEvidence {
+    experiment::ExperimentMetrics metrics{0};
+    int64_t lists = 0;
+  };
+  std::function<StatusOr<GlobalEvidence>(const experiment::ExperimentConfig& config, int64_t from_ms, int64_t until_ms)> global_evidence;
 };
 
 class RolloutDriver {
@@ -121,6 +141,8 @@ class RolloutDriver {
   std::vector<double> UsersPerArm() const;
   // Exposures read back from the database when the driver opened.
   int64_t rebuilt_lists() const { return rebuilt_lists_; }
+  // Whether this process drove the last Tick (always true without a lease holder).
+  bool driving() const { return driving_; }
 
  private:
   RolloutDriver(std::unique_ptr<storage::Database> db, experiment::ExperimentConfig config, DriverOptions options);
@@ -130,7 +152,14 @@ class RolloutDriver {
   // Whether the current step's duration has passed at `at_ms` (the step could advance).
   bool StepDurationMet(int64_t at_ms) const;
 
+  // The guardrails' evidence at `at`: the local metrics, or the global ones when configured.
+  StatusOr<experiment::ExperimentMetrics> EvidenceAt(int64_t at);
+  // Takes or renews the lease (true without a lease holder).
+  StatusOr<bool> HoldLease();
+
   std::unique_ptr<storage::Database> db_;
+  std::unique_ptr<storage::Database> events_db_;  // null: db_ holds the events
+  bool driving_ = true;
   ManualClock clock_;  // the time of the action being taken
   std::unique_ptr<RolloutController> controller_;
   experiment::ExperimentConfig config_;

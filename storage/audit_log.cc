@@ -190,6 +190,9 @@ std::string AuditLog::ComputeHash(const AuditEntry& e) {
 
 std::string AnchorPathFor(const std::string& db_path) {
   if (const char* env = std::getenv("STEWARD_AUDIT_ANCHOR"); env && *env) return env;
+  // A PostgreSQL control plane has no file beside it: each replica keeps an anchor only when
+  // STEWARD_AUDIT_ANCHOR names one (its lines vouch for the rows that replica appended).
+  if (IsPostgresLocator(db_path)) return "";
   return db_path + ".anchor";
 }
 
@@ -229,6 +232,7 @@ StatusOr<AuditEntry> AuditLog::Append(AuditEntry entry) {
   });
   if (!s.ok()) return s.WithContext("appending to the audit log");
   // Anchored once the row is durable (after the enclosing transaction when there is one).
+  if (AnchorPathFor(db_.path()).empty()) return entry;
   db_.AfterCommit([path = AnchorPathFor(db_.path()), seq = entry.seq, hash = entry.hash] {
     if (Status anchored = WriteAnchor(path, seq, hash); !anchored.ok()) {
       STEWARD_LOG(kError) << "audit row seq=" << seq << " is committed but not anchored: " << anchored.ToString();
@@ -279,6 +283,10 @@ StatusOr<AuditVerifyResult> AuditLog::Verify() {
 
 StatusOr<AuditVerifyResult> AuditLog::CheckAnchor(AuditVerifyResult result, const std::vector<std::string>& hashes, bool seen_v2) {
   result.anchor_path = AnchorPathFor(db_.path());
+  if (result.anchor_path.empty()) {
+    result.unanchored_reason = "the PostgreSQL control plane keeps no anchor file (set STEWARD_AUDIT_ANCHOR on each replica for one)";
+    return result;
+  }
   std::ifstream in(result.anchor_path);
   if (!in) {
     if (seen_v2) {

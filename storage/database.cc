@@ -206,6 +206,15 @@ const std::vector<const char*>& Migrations() {
       R"sql(
       ALTER TABLE exposures ADD COLUMN evidence TEXT;
       )sql",
+      // 11: leases (storage/lease.h): which serving replica drives an experiment's rollout, until
+      // when (wall-clock milliseconds). One process on SQLite; several replicas share PostgreSQL's.
+      R"sql(
+      CREATE TABLE leases (
+        name       TEXT PRIMARY KEY,
+        holder     TEXT NOT NULL,
+        expires_ms INTEGER NOT NULL
+      );
+      )sql",
   };
   return migrations;
 }
@@ -214,11 +223,56 @@ const std::vector<const char*>& Migrations() {
 
 int LatestSchemaVersion() { return static_cast<int>(Migrations().size()); }
 
-Status Database::Error(const std::string& what) const {
-  return IoError(path_ + ": " + what + ": " + sqlite3_errmsg(db_));
-}
-
 namespace {
+
+class SqliteStatement final : public Statement {
+ public:
+  SqliteStatement(sqlite3* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
+  ~SqliteStatement() override;
+  void BindInt(int index, int64_t value) override;
+  void BindDouble(int index, double value) override;
+  void BindText(int index, std::string_view value) override;
+  void BindBlob(int index, const void* data, size_t size) override;
+  void BindNull(int index) override;
+  StatusOr<bool> Step() override;
+  Status Run() override;
+  void Reset() override;
+  int64_t ColumnInt(int index) const override;
+  double ColumnDouble(int index) const override;
+  std::string ColumnText(int index) const override;
+  std::string_view ColumnView(int index) const override;
+  bool ColumnIsNull(int index) const override;
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* stmt_;
+};
+
+class SqliteDatabase final : public Database {
+ public:
+  static StatusOr<std::unique_ptr<Database>> Open(const std::string& path, const DatabaseOptions& options);
+  ~SqliteDatabase() override;
+
+  Status Exec(const std::string& sql) override;
+  StatusOr<std::unique_ptr<Statement>> Prepare(const std::string& sql) override;
+  Status Begin() override { return Exec("BEGIN IMMEDIATE"); }
+  StatusOr<int> SchemaVersion() override;
+  StatusOr<std::string> IntegrityCheck() override;
+  Status Checkpoint() override { return Exec("PRAGMA wal_checkpoint(TRUNCATE)"); }
+  StatusOr<int64_t> DataVersion() override;
+  int64_t Changes() override { return sqlite3_changes64(db_); }
+  Backend backend() const override { return Backend::kSqlite; }
+
+ private:
+  SqliteDatabase(sqlite3* db, std::string path) : Database(std::move(path)), db_(db) {}
+  static StatusOr<std::unique_ptr<SqliteDatabase>> OpenConnection(const std::string& path, const DatabaseOptions& options,
+                                                                  bool immutable);
+  Status Migrate();
+  Status CheckReadableSchema();
+  Status Error(const std::string& what) const { return IoError(path_ + ": " + what + ": " + sqlite3_errmsg(db_)); }
+
+  sqlite3* db_;
+};
 
 // "file:" URI of a path (RFC 3986 percent-encoding of what SQLite's URI parser treats specially).
 std::string FileUri(const std::string& path, const std::string& query) {
@@ -240,9 +294,7 @@ bool NonEmptyFile(const std::string& path) {
   return std::filesystem::exists(path, ec) && std::filesystem::file_size(path, ec) > 0;
 }
 
-}  // namespace
-
-StatusOr<std::unique_ptr<Database>> Database::Open(const std::string& path, DatabaseOptions options) {
+StatusOr<std::unique_ptr<Database>> SqliteDatabase::Open(const std::string& path, const DatabaseOptions& options) {
   auto db = OpenConnection(path, options, /*immutable=*/false);
   if (db.ok() && options.read_only) {
     Status schema = (*db)->CheckReadableSchema();
@@ -253,14 +305,15 @@ StatusOr<std::unique_ptr<Database>> Database::Open(const std::string& path, Data
     // (Immutable assumes no concurrent writer; a writer would have to create a -wal here first.)
     if (!schema.ok() && !NonEmptyFile(path + "-wal")) {
       auto immutable = OpenConnection(path, options, /*immutable=*/true);
-      if (immutable.ok() && (*immutable)->CheckReadableSchema().ok()) return immutable;
+      if (immutable.ok() && (*immutable)->CheckReadableSchema().ok()) return std::unique_ptr<Database>(std::move(*immutable));
     }
     if (!schema.ok()) return schema;
   }
-  return db;
+  if (!db.ok()) return db.status();
+  return std::unique_ptr<Database>(std::move(*db));
 }
 
-StatusOr<std::unique_ptr<Database>> Database::OpenConnection(const std::string& path, const DatabaseOptions& options,
+StatusOr<std::unique_ptr<SqliteDatabase>> SqliteDatabase::OpenConnection(const std::string& path, const DatabaseOptions& options,
                                                               bool immutable) {
   sqlite3* raw = nullptr;
   const int flags = (options.read_only ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)) |
@@ -272,7 +325,7 @@ StatusOr<std::unique_ptr<Database>> Database::OpenConnection(const std::string& 
     sqlite3_close(raw);
     return IoError(path + ": cannot open database: " + msg + "; check the path and permissions");
   }
-  std::unique_ptr<Database> db(new Database(raw, path));
+  std::unique_ptr<SqliteDatabase> db(new SqliteDatabase(raw, path));
   sqlite3_busy_timeout(raw, options.busy_timeout_ms);
   if (!options.read_only) {
     RETURN_IF_ERROR(db->Exec("PRAGMA journal_mode=WAL"));
@@ -283,9 +336,9 @@ StatusOr<std::unique_ptr<Database>> Database::OpenConnection(const std::string& 
   return db;
 }
 
-Database::~Database() { sqlite3_close_v2(db_); }
+SqliteDatabase::~SqliteDatabase() { sqlite3_close_v2(db_); }
 
-Status Database::Exec(const std::string& sql) {
+Status SqliteDatabase::Exec(const std::string& sql) {
   char* err = nullptr;
   const int rc = sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err);
   if (rc != SQLITE_OK) {
@@ -297,15 +350,159 @@ Status Database::Exec(const std::string& sql) {
   return Status::Ok();
 }
 
-StatusOr<std::unique_ptr<Statement>> Database::Prepare(const std::string& sql) {
+StatusOr<std::unique_ptr<Statement>> SqliteDatabase::Prepare(const std::string& sql) {
   sqlite3_stmt* stmt = nullptr;
   if (sqlite3_prepare_v2(db_, sql.c_str(), static_cast<int>(sql.size()), &stmt, nullptr) != SQLITE_OK) {
     return Error("cannot prepare `" + sql + "`");
   }
-  return std::make_unique<Statement>(db_, stmt);
+  return std::unique_ptr<Statement>(new SqliteStatement(db_, stmt));
 }
 
-Status Database::Begin() { return Exec("BEGIN IMMEDIATE"); }
+StatusOr<int64_t> SqliteDatabase::DataVersion() {
+  ASSIGN_OR_RETURN(auto st, Prepare("PRAGMA data_version"));
+  ASSIGN_OR_RETURN(bool row, st->Step());
+  return row ? st->ColumnInt(0) : 0;
+}
+
+StatusOr<int> SqliteDatabase::SchemaVersion() {
+  ASSIGN_OR_RETURN(auto stmt, Prepare("PRAGMA user_version"));
+  ASSIGN_OR_RETURN(bool row, stmt->Step());
+  if (!row) return Internal("PRAGMA user_version returned no row");
+  return static_cast<int>(stmt->ColumnInt(0));
+}
+
+StatusOr<std::string> SqliteDatabase::IntegrityCheck() {
+  ASSIGN_OR_RETURN(auto stmt, Prepare("PRAGMA integrity_check"));
+  std::string result;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, stmt->Step());
+    if (!row) break;
+    if (!result.empty()) result += "; ";
+    result += stmt->ColumnText(0);
+  }
+  return result;
+}
+
+Status SqliteDatabase::CheckReadableSchema() {
+  // A read-only open never migrates, so it accepts exactly the schema this build writes. Reading
+  // the header also surfaces "file is not a database" here, with the path.
+  StatusOr<int> version = SchemaVersion();
+  if (!version.ok()) {
+    return FailedPrecondition(path_ + ": not a readable SQLite database (" + version.status().message() +
+                              "); check the path");
+  }
+  const int latest = LatestSchemaVersion();
+  ASSIGN_OR_RETURN(auto tables, Prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN "
+                                        "('experiments', 'experiment_versions', 'audit_log', 'exposures')"));
+  ASSIGN_OR_RETURN(bool row, tables->Step());
+  const bool steward_tables = row && tables->ColumnInt(0) == 4;
+  if (*version == 0 || !steward_tables) {
+    return FailedPrecondition(path_ + ": not a Steward database (schema version " + std::to_string(*version) +
+                              (steward_tables ? "" : ", no Steward tables") +
+                              "); check the path, or create one with `steward demo --db " + path_ + "`");
+  }
+  if (*version > latest) {
+    return FailedPrecondition(path_ + ": schema version " + std::to_string(*version) +
+                              " is newer than this build supports (" + std::to_string(latest) + "); upgrade Steward");
+  }
+  if (*version < latest) {
+    return FailedPrecondition(path_ + ": schema version " + std::to_string(*version) + " is older than this build's (" +
+                              std::to_string(latest) + ") and read-only commands never migrate; read it with the "
+                              "Steward that wrote it, or migrate a copy with a write command of this build (e.g. "
+                              "`steward experiment create`)");
+  }
+  return Status::Ok();
+}
+
+Status SqliteDatabase::Migrate() {
+  ASSIGN_OR_RETURN(int version, SchemaVersion());
+  const int latest = LatestSchemaVersion();
+  if (version > latest) {
+    return FailedPrecondition(path_ + ": schema version " + std::to_string(version) +
+                              " is newer than this build supports (" + std::to_string(latest) +
+                              "); upgrade Steward");
+  }
+  for (int v = version; v < latest; ++v) {
+    Status s = InTransaction([&]() -> Status {
+      RETURN_IF_ERROR(Exec(Migrations()[static_cast<size_t>(v)]));
+      return Exec("PRAGMA user_version=" + std::to_string(v + 1));
+    });
+    if (!s.ok()) return s.WithContext("migration to schema version " + std::to_string(v + 1));
+  }
+  return Status::Ok();
+}
+
+// ---- SqliteStatement ----
+
+SqliteStatement::~SqliteStatement() { sqlite3_finalize(stmt_); }
+void SqliteStatement::BindInt(int index, int64_t value) { sqlite3_bind_int64(stmt_, index, value); }
+void SqliteStatement::BindDouble(int index, double value) { sqlite3_bind_double(stmt_, index, value); }
+void SqliteStatement::BindText(int index, std::string_view value) {
+  sqlite3_bind_text(stmt_, index, value.data(), static_cast<int>(value.size()), SQLITE_TRANSIENT);
+}
+void SqliteStatement::BindBlob(int index, const void* data, size_t size) {
+  sqlite3_bind_blob(stmt_, index, data, static_cast<int>(size), SQLITE_TRANSIENT);
+}
+void SqliteStatement::BindNull(int index) { sqlite3_bind_null(stmt_, index); }
+
+StatusOr<bool> SqliteStatement::Step() {
+  const int rc = sqlite3_step(stmt_);
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  std::string msg = sqlite3_errmsg(db_);
+  sqlite3_reset(stmt_);
+  if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) return Unavailable("database is busy: " + msg);
+  if (rc == SQLITE_CONSTRAINT) return AlreadyExists("constraint failed: " + msg);
+  return IoError("sqlite step failed: " + msg);
+}
+
+Status SqliteStatement::Run() {
+  StatusOr<bool> r = Step();
+  while (r.ok() && *r) r = Step();
+  sqlite3_reset(stmt_);
+  return r.ok() ? Status::Ok() : r.status();
+}
+
+void SqliteStatement::Reset() {
+  sqlite3_reset(stmt_);
+  sqlite3_clear_bindings(stmt_);
+}
+
+int64_t SqliteStatement::ColumnInt(int index) const { return sqlite3_column_int64(stmt_, index); }
+double SqliteStatement::ColumnDouble(int index) const { return sqlite3_column_double(stmt_, index); }
+std::string SqliteStatement::ColumnText(int index) const {
+  const unsigned char* text = sqlite3_column_text(stmt_, index);
+  return text ? std::string(reinterpret_cast<const char*>(text), static_cast<size_t>(sqlite3_column_bytes(stmt_, index))) : std::string();
+}
+std::string_view SqliteStatement::ColumnView(int index) const {
+  const unsigned char* text = sqlite3_column_text(stmt_, index);
+  return text ? std::string_view(reinterpret_cast<const char*>(text), static_cast<size_t>(sqlite3_column_bytes(stmt_, index)))
+              : std::string_view();
+}
+bool SqliteStatement::ColumnIsNull(int index) const { return sqlite3_column_type(stmt_, index) == SQLITE_NULL; }
+
+}  // namespace
+
+// Defined in postgres.cc.
+StatusOr<std::unique_ptr<Database>> OpenPostgres(const std::string& uri, const DatabaseOptions& options);
+
+bool IsPostgresLocator(const std::string& locator) {
+  return locator.rfind("postgres://", 0) == 0 || locator.rfind("postgresql://", 0) == 0;
+}
+
+std::string StripSqlitePrefix(const std::string& locator) {
+  return locator.rfind("sqlite:", 0) == 0 ? locator.substr(7) : locator;
+}
+
+StatusOr<std::unique_ptr<Database>> Database::Open(const std::string& locator, DatabaseOptions options) {
+  if (IsPostgresLocator(locator)) return OpenPostgres(locator, options);
+  const std::string path = StripSqlitePrefix(locator);
+  if (path.empty()) return InvalidArgument("database locator '" + locator + "' names no file; give a path, sqlite:PATH or postgres://...");
+  return SqliteDatabase::Open(path, options);
+}
+
+Database::~Database() = default;
+
 Status Database::Commit() { return Exec("COMMIT"); }
 Status Database::Rollback() { return Exec("ROLLBACK"); }
 
@@ -340,126 +537,5 @@ void Database::AfterCommit(std::function<void()> hook) {
   }
   after_commit_.push_back(std::move(hook));
 }
-
-StatusOr<int> Database::SchemaVersion() {
-  ASSIGN_OR_RETURN(auto stmt, Prepare("PRAGMA user_version"));
-  ASSIGN_OR_RETURN(bool row, stmt->Step());
-  if (!row) return Internal("PRAGMA user_version returned no row");
-  return static_cast<int>(stmt->ColumnInt(0));
-}
-
-StatusOr<std::string> Database::IntegrityCheck() {
-  ASSIGN_OR_RETURN(auto stmt, Prepare("PRAGMA integrity_check"));
-  std::string result;
-  while (true) {
-    ASSIGN_OR_RETURN(bool row, stmt->Step());
-    if (!row) break;
-    if (!result.empty()) result += "; ";
-    result += stmt->ColumnText(0);
-  }
-  return result;
-}
-
-int64_t Database::Changes() { return sqlite3_changes64(db_); }
-
-Status Database::Checkpoint() { return Exec("PRAGMA wal_checkpoint(TRUNCATE)"); }
-
-Status Database::CheckReadableSchema() {
-  // A read-only open never migrates, so it accepts exactly the schema this build writes. Reading
-  // the header also surfaces "file is not a database" here, with the path.
-  StatusOr<int> version = SchemaVersion();
-  if (!version.ok()) {
-    return FailedPrecondition(path_ + ": not a readable SQLite database (" + version.status().message() +
-                              "); check the path");
-  }
-  const int latest = LatestSchemaVersion();
-  ASSIGN_OR_RETURN(auto tables, Prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN "
-                                        "('experiments', 'experiment_versions', 'audit_log', 'exposures')"));
-  ASSIGN_OR_RETURN(bool row, tables->Step());
-  const bool steward_tables = row && tables->ColumnInt(0) == 4;
-  if (*version == 0 || !steward_tables) {
-    return FailedPrecondition(path_ + ": not a Steward database (schema version " + std::to_string(*version) +
-                              (steward_tables ? "" : ", no Steward tables") +
-                              "); check the path, or create one with `steward demo --db " + path_ + "`");
-  }
-  if (*version > latest) {
-    return FailedPrecondition(path_ + ": schema version " + std::to_string(*version) +
-                              " is newer than this build supports (" + std::to_string(latest) + "); upgrade Steward");
-  }
-  if (*version < latest) {
-    return FailedPrecondition(path_ + ": schema version " + std::to_string(*version) + " is older than this build's (" +
-                              std::to_string(latest) + ") and read-only commands never migrate; read it with the "
-                              "Steward that wrote it, or migrate a copy with a write command of this build (e.g. "
-                              "`steward experiment create`)");
-  }
-  return Status::Ok();
-}
-
-Status Database::Migrate() {
-  ASSIGN_OR_RETURN(int version, SchemaVersion());
-  const int latest = LatestSchemaVersion();
-  if (version > latest) {
-    return FailedPrecondition(path_ + ": schema version " + std::to_string(version) +
-                              " is newer than this build supports (" + std::to_string(latest) +
-                              "); upgrade Steward");
-  }
-  for (int v = version; v < latest; ++v) {
-    Status s = InTransaction([&]() -> Status {
-      RETURN_IF_ERROR(Exec(Migrations()[static_cast<size_t>(v)]));
-      return Exec("PRAGMA user_version=" + std::to_string(v + 1));
-    });
-    if (!s.ok()) return s.WithContext("migration to schema version " + std::to_string(v + 1));
-  }
-  return Status::Ok();
-}
-
-// ---- Statement ----
-
-Statement::~Statement() { sqlite3_finalize(stmt_); }
-void Statement::BindInt(int index, int64_t value) { sqlite3_bind_int64(stmt_, index, value); }
-void Statement::BindDouble(int index, double value) { sqlite3_bind_double(stmt_, index, value); }
-void Statement::BindText(int index, std::string_view value) {
-  sqlite3_bind_text(stmt_, index, value.data(), static_cast<int>(value.size()), SQLITE_TRANSIENT);
-}
-void Statement::BindBlob(int index, const void* data, size_t size) {
-  sqlite3_bind_blob(stmt_, index, data, static_cast<int>(size), SQLITE_TRANSIENT);
-}
-void Statement::BindNull(int index) { sqlite3_bind_null(stmt_, index); }
-
-StatusOr<bool> Statement::Step() {
-  const int rc = sqlite3_step(stmt_);
-  if (rc == SQLITE_ROW) return true;
-  if (rc == SQLITE_DONE) return false;
-  std::string msg = sqlite3_errmsg(db_);
-  sqlite3_reset(stmt_);
-  if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) return Unavailable("database is busy: " + msg);
-  if (rc == SQLITE_CONSTRAINT) return AlreadyExists("constraint failed: " + msg);
-  return IoError("sqlite step failed: " + msg);
-}
-
-Status Statement::Run() {
-  StatusOr<bool> r = Step();
-  while (r.ok() && *r) r = Step();
-  sqlite3_reset(stmt_);
-  return r.ok() ? Status::Ok() : r.status();
-}
-
-void Statement::Reset() {
-  sqlite3_reset(stmt_);
-  sqlite3_clear_bindings(stmt_);
-}
-
-int64_t Statement::ColumnInt(int index) const { return sqlite3_column_int64(stmt_, index); }
-double Statement::ColumnDouble(int index) const { return sqlite3_column_double(stmt_, index); }
-std::string Statement::ColumnText(int index) const {
-  const unsigned char* text = sqlite3_column_text(stmt_, index);
-  return text ? std::string(reinterpret_cast<const char*>(text), static_cast<size_t>(sqlite3_column_bytes(stmt_, index))) : std::string();
-}
-std::string_view Statement::ColumnView(int index) const {
-  const unsigned char* text = sqlite3_column_text(stmt_, index);
-  return text ? std::string_view(reinterpret_cast<const char*>(text), static_cast<size_t>(sqlite3_column_bytes(stmt_, index)))
-              : std::string_view();
-}
-bool Statement::ColumnIsNull(int index) const { return sqlite3_column_type(stmt_, index) == SQLITE_NULL; }
 
 }  // namespace steward::storage

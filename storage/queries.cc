@@ -250,16 +250,14 @@ StatusOr<int64_t> ReserveIds(Database& db, const std::string& sequence, int64_t 
 }
 
 Status AdvanceSequence(Database& db, const std::string& sequence, int64_t next) {
-  ASSIGN_OR_RETURN(auto st, db.Prepare("UPDATE id_sequences SET next = MAX(next, ?) WHERE name = ?"));
+  ASSIGN_OR_RETURN(auto st, db.Prepare("UPDATE id_sequences SET next = CASE WHEN next < ?1 THEN ?1 ELSE next END WHERE name = ?2"));
   st->BindInt(1, next);
   st->BindText(2, sequence);
   return st->Run();
 }
 
 StatusOr<int64_t> DataVersion(Database& db) {
-  ASSIGN_OR_RETURN(auto st, db.Prepare("PRAGMA data_version"));
-  ASSIGN_OR_RETURN(bool row, st->Step());
-  return row ? st->ColumnInt(0) : 0;
+  return db.DataVersion();
 }
 
 StatusOr<bool> FeedbackExists(Database& db, int64_t request_id, int32_t position, FeedbackKind kind) {
@@ -350,7 +348,7 @@ Status SaveReviewLabel(Database& db, const ReviewLabel& label) {
   ASSIGN_OR_RETURN(std::optional<StoredExposure> exposure, FindExposure(db, label.request_id));
   if (!exposure) return NotFound("no served list has request id " + std::to_string(label.request_id));
   ASSIGN_OR_RETURN(auto st, db.Prepare(
-      "INSERT OR REPLACE INTO review_labels (request_id, actor, label, note, ts_ms) VALUES (?, ?, ?, ?, ?)"));
+      "INSERT INTO review_labels (request_id, actor, label, note, ts_ms) VALUES (?, ?, ?, ?, ?) ON CONFLICT (request_id, actor) DO UPDATE SET label = excluded.label, note = excluded.note, ts_ms = excluded.ts_ms"));
   st->BindInt(1, label.request_id);
   st->BindText(2, label.actor);
   st->BindText(3, label.label);

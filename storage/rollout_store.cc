@@ -65,7 +65,7 @@ Status RolloutStore::SaveSticky(const std::string& experiment, int bucket_versio
   if (rows.empty()) return Status::Ok();
   return db_.InTransaction([&]() -> Status {
     ASSIGN_OR_RETURN(auto st, db_.Prepare(
-        "INSERT OR IGNORE INTO sticky_assignments (experiment, bucket_version, user_id, arm) VALUES (?, ?, ?, ?)"));
+        "INSERT INTO sticky_assignments (experiment, bucket_version, user_id, arm) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING"));
     for (const auto& [user, arm] : rows) {
       st->BindText(1, experiment);
       st->BindInt(2, bucket_version);

@@ -1,4 +1,5 @@
-// Statement: a prepared SQLite statement (internal to storage/ and its tests).
+// Statement: a prepared statement of a Database backend, SQLite or PostgreSQL (internal to storage/
+// and its tests).
 #pragma once
 
 #include <cstdint>
@@ -8,42 +9,37 @@
 
 #include "common/status.h"
 
-struct sqlite3;
-struct sqlite3_stmt;
-
 namespace steward::storage {
 
 class Statement {
  public:
-  Statement(sqlite3* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
-  ~Statement();
+  virtual ~Statement() = default;
   Statement(const Statement&) = delete;
   Statement& operator=(const Statement&) = delete;
 
-  // Parameters are 1-based, as in SQLite.
-  void BindInt(int index, int64_t value);
-  void BindDouble(int index, double value);
-  void BindText(int index, std::string_view value);  // copied by SQLite
-  void BindBlob(int index, const void* data, size_t size);
-  void BindNull(int index);
+  // Parameters are 1-based, as in SQLite ("?" or "?N" in the SQL; PostgreSQL gets them as $N).
+  virtual void BindInt(int index, int64_t value) = 0;
+  virtual void BindDouble(int index, double value) = 0;
+  virtual void BindText(int index, std::string_view value) = 0;  // copied
+  virtual void BindBlob(int index, const void* data, size_t size) = 0;
+  virtual void BindNull(int index) = 0;
 
   // Executes one step. Returns true when a row is available, false when done.
-  StatusOr<bool> Step();
+  virtual StatusOr<bool> Step() = 0;
   // Runs to completion (for INSERT/UPDATE), then resets.
-  Status Run();
-  void Reset();
+  virtual Status Run() = 0;
+  virtual void Reset() = 0;
 
   // Column accessors for the current row (0-based, as in SQLite).
-  int64_t ColumnInt(int index) const;
-  double ColumnDouble(int index) const;
-  std::string ColumnText(int index) const;
+  virtual int64_t ColumnInt(int index) const = 0;
+  virtual double ColumnDouble(int index) const = 0;
+  virtual std::string ColumnText(int index) const = 0;
   // The same without a copy: valid until the next Step(), Reset() or destruction.
-  std::string_view ColumnView(int index) const;
-  bool ColumnIsNull(int index) const;
+  virtual std::string_view ColumnView(int index) const = 0;
+  virtual bool ColumnIsNull(int index) const = 0;
 
- private:
-  sqlite3* db_;
-  sqlite3_stmt* stmt_;
+ protected:
+  Statement() = default;
 };
 
 // Steps `st` to the end, converting each row with `read(const Statement&)`.

@@ -157,9 +157,7 @@ Status TokenStore::Revoke(const std::string& name, const std::string& actor, int
     st->BindInt(1, now_ms);
     st->BindText(2, name);
     RETURN_IF_ERROR(st->Run());
-    ASSIGN_OR_RETURN(auto changed, db_.Prepare("SELECT changes()"));
-    ASSIGN_OR_RETURN(bool row, changed->Step());
-    if (!row || changed->ColumnInt(0) == 0) return NotFound("name: no live token is named '" + SanitizeLine(name) + "'");
+    if (db_.Changes() == 0) return NotFound("name: no live token is named '" + SanitizeLine(name) + "'");
     return Audit(db_, actor, AuditAction::kTokenRevoke, name, "{}", now_ms);
   });
 }
@@ -219,9 +217,7 @@ Status TokenStore::RevokeSdkKey(const std::string& name, const std::string& acto
     st->BindInt(1, now_ms);
     st->BindText(2, name);
     RETURN_IF_ERROR(st->Run());
-    ASSIGN_OR_RETURN(auto changed, db_.Prepare("SELECT changes()"));
-    ASSIGN_OR_RETURN(bool row, changed->Step());
-    if (!row || changed->ColumnInt(0) == 0) return NotFound("name: no live SDK key is named '" + SanitizeLine(name) + "'");
+    if (db_.Changes() == 0) return NotFound("name: no live SDK key is named '" + SanitizeLine(name) + "'");
     return Audit(db_, actor, AuditAction::kSdkKeyRevoke, name, "{}", now_ms);
   });
 }
