@@ -65,6 +65,8 @@ class ClickHouseServer {
   int http_port() const { return http_port_; }
   int tcp_port() const { return tcp_port_; }
   void set_cluster_xml(std::string xml) { cluster_xml_ = std::move(xml); }
+  // Settings of the default profile, e.g. "<insert_quorum_timeout>5000</insert_quorum_timeout>".
+  void set_profile_xml(std::string xml) { profile_xml_ = std::move(xml); }
 
   // Starts the server (same data directory and ports on a restart) and waits for SELECT 1.
   Status Start() {
@@ -93,12 +95,14 @@ class ClickHouseServer {
                           << "  <uncompressed_cache_size>268435456</uncompressed_cache_size>\n"
                           << cluster_xml_ << "</yandex>\n";
     std::ofstream(dir_ + "/users.xml")
-        << "<yandex>\n  <profiles><default></default></profiles>\n"
+        << "<yandex>\n  <profiles><default>" << profile_xml_ << "</default></profiles>\n"
         << "  <users><default><password></password><networks><ip>127.0.0.1</ip><ip>::1</ip></networks>"
         << "<profile>default</profile><quota>default</quota></default></users>\n"
         << "  <quotas><default></default></quotas>\n</yandex>\n";
     const std::string flag = "--config-file=" + config;
     const std::string log = dir_ + "/stdout.log";
+    fflush(stdout);  // or the child flushes the parent's buffered output a second time
+    fflush(stderr);
     pid_ = fork();
     if (pid_ < 0) return IoError("fork failed");
     if (pid_ == 0) {
@@ -141,6 +145,65 @@ class ClickHouseServer {
   std::string dir_;
   int http_port_, tcp_port_;
   std::string cluster_xml_;
+  std::string profile_xml_;
+  pid_t pid_ = -1;
+};
+
+// A standalone ZooKeeper (Debian's zookeeper package) for replicated tables and ON CLUSTER DDL.
+class ZooKeeper {
+ public:
+  explicit ZooKeeper(std::string dir) : dir_(std::move(dir)), port_(FreePort()) {}
+  ~ZooKeeper() {
+    if (pid_ > 0) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+  }
+  int port() const { return port_; }
+  Status Start() {
+    if (access("/usr/share/java/zookeeper.jar", R_OK) != 0 || access("/usr/bin/java", X_OK) != 0) {
+      return FailedPrecondition("ZooKeeper is not installed (/usr/share/java/zookeeper.jar, /usr/bin/java): run "
+                                "scripts/install-deps.sh (Debian package zookeeper)");
+    }
+    fs::create_directories(dir_ + "/data");
+    // tickTime 500 lets ClickHouse use a 3 s session: a killed replica drops out of ZooKeeper fast.
+    std::ofstream(dir_ + "/zoo.cfg") << "tickTime=500\ndataDir=" << dir_ << "/data\nclientPort=" << port_
+                                     << "\nadmin.enableServer=false\n4lw.commands.whitelist=ruok\n";
+    const std::string cfg = dir_ + "/zoo.cfg", log = dir_ + "/zookeeper.log";
+    fflush(stdout);  // or the child flushes the parent's buffered output a second time
+    fflush(stderr);
+    pid_ = fork();
+    if (pid_ < 0) return IoError("fork failed");
+    if (pid_ == 0) {
+      prctl(PR_SET_PDEATHSIG, SIGKILL);
+      freopen(log.c_str(), "a", stdout);
+      freopen(log.c_str(), "a", stderr);
+      execl("/usr/bin/java", "java", "-Xmx256m", "-cp", "/etc/zookeeper/conf:/usr/share/java/zookeeper.jar",
+            "org.apache.zookeeper.server.ZooKeeperServerMain", cfg.c_str(), static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (std::chrono::steady_clock::now() < deadline) {
+      const int fd = socket(AF_INET, SOCK_STREAM, 0);
+      sockaddr_in addr{};
+      addr.sin_family = AF_INET;
+      addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      addr.sin_port = htons(static_cast<uint16_t>(port_));
+      char answer[8] = {};
+      if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 && write(fd, "ruok", 4) == 4 &&
+          read(fd, answer, 4) == 4 && std::string(answer) == "imok") {
+        close(fd);
+        return Status::Ok();
+      }
+      close(fd);
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return Unavailable("ZooKeeper did not answer ruok within 30 s; see " + log);
+  }
+
+ private:
+  std::string dir_;
+  int port_;
   pid_t pid_ = -1;
 };
 
@@ -293,44 +356,57 @@ std::string Describe(const std::vector<ArmAggregate>& v) {
   return out.str();
 }
 
-// One server and one 250,000-exposure SQLite database for the whole suite.
+// One server and one 250,000-exposure SQLite database, shared by the tests of one process and
+// made on first use (ctest runs each test in its own process: only those that need them pay).
 class ClickHouseTest : public testing::Test {
  protected:
   static constexpr int64_t kExposures = 250000;
 
-  static void SetUpTestSuite() {
-    root_ = new std::string(TempDir("suite"));
-    server_ = new ClickHouseServer(*root_ + "/server");
-    start_status_ = new Status(server_->Start());
-    sqlite_path_ = new std::string(*root_ + "/events.db");
-    const auto t0 = std::chrono::steady_clock::now();
-    write_status_ = new Status(WriteEvents(*sqlite_path_, 1, kExposures));
-    write_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  }
   static void TearDownTestSuite() {
     delete server_;
-    fs::remove_all(*root_);
+    server_ = nullptr;
+    if (root_) fs::remove_all(*root_);
     delete root_;
-    delete start_status_;
-    delete write_status_;
+    root_ = nullptr;
     delete sqlite_path_;
+    sqlite_path_ = nullptr;
   }
-  void SetUp() override {
-    ASSERT_TRUE(start_status_->ok()) << start_status_->ToString();
-    ASSERT_TRUE(write_status_->ok()) << write_status_->ToString();
+  static const std::string& Root() {
+    if (!root_) root_ = new std::string(TempDir("suite"));
+    return *root_;
+  }
+  // The shared single-node server; fails the test when it cannot start.
+  static ClickHouseServer* Server() {
+    if (!server_) {
+      server_ = new ClickHouseServer(Root() + "/server");
+      server_status_ = server_->Start();
+    }
+    EXPECT_TRUE(server_status_.ok()) << server_status_.ToString();
+    return server_status_.ok() ? server_ : nullptr;
+  }
+  // The shared events database written by EventWriter; "" (and a failure) when writing failed.
+  static std::string EventsDb() {
+    if (!sqlite_path_) {
+      sqlite_path_ = new std::string(Root() + "/events.db");
+      const auto t0 = std::chrono::steady_clock::now();
+      write_status_ = WriteEvents(*sqlite_path_, 1, kExposures);
+      write_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    }
+    EXPECT_TRUE(write_status_.ok()) << write_status_.ToString();
+    return write_status_.ok() ? *sqlite_path_ : "";
   }
 
   static std::string* root_;
   static ClickHouseServer* server_;
-  static Status* start_status_;
-  static Status* write_status_;
+  static Status server_status_;
+  static Status write_status_;
   static std::string* sqlite_path_;
   static double write_seconds_;
 };
 std::string* ClickHouseTest::root_ = nullptr;
 ClickHouseServer* ClickHouseTest::server_ = nullptr;
-Status* ClickHouseTest::start_status_ = nullptr;
-Status* ClickHouseTest::write_status_ = nullptr;
+Status ClickHouseTest::server_status_;
+Status ClickHouseTest::write_status_;
 std::string* ClickHouseTest::sqlite_path_ = nullptr;
 double ClickHouseTest::write_seconds_ = 0;
 
@@ -390,9 +466,11 @@ TEST(ClickHouseEscaping, TsvFieldsRoundTripWithoutAServer) {
 }
 
 TEST_F(ClickHouseTest, NastyStringsSurviveInsertSelectAndLiterals) {
-  ClickHouseClient admin(server_->Url("default"));
+  ClickHouseServer* server = Server();
+  ASSERT_NE(server, nullptr);
+  ClickHouseClient admin(server->Url("default"));
   ASSERT_TRUE(admin.Execute("CREATE DATABASE IF NOT EXISTS escaping").ok());
-  ClickHouseClient client(server_->Url("escaping"));
+  ClickHouseClient client(server->Url("escaping"));
   ASSERT_TRUE(client.Execute("CREATE TABLE t (id Int64, s String) ENGINE = MergeTree ORDER BY id").ok());
   std::string rows;
   for (size_t i = 0; i < std::size(kNasty); ++i) rows += std::to_string(i) + "\t" + EscapeTsvField(kNasty[i]) + "\n";
@@ -419,7 +497,9 @@ TEST_F(ClickHouseTest, NastyStringsSurviveInsertSelectAndLiterals) {
 }
 
 TEST_F(ClickHouseTest, ErrorsCarryClickHouseTextAndTheRightCode) {
-  ClickHouseClient client(server_->Url("default"));
+  ClickHouseServer* server = Server();
+  ASSERT_NE(server, nullptr);
+  ClickHouseClient client(server->Url("default"));
   auto syntax = client.Query("SELEC 1");
   ASSERT_FALSE(syntax.ok());
   EXPECT_EQ(syntax.status().code(), StatusCode::kInvalidArgument) << syntax.status().ToString();
@@ -449,18 +529,22 @@ void ExpectSameCounts(Database& db, ClickHouseClient& client, const std::string&
 }
 
 TEST_F(ClickHouseTest, ShipperShipsEventWriterEventsInBatchesAndGuardrailsAgree) {
-  auto db = Database::Open(*sqlite_path_);
+  ClickHouseServer* server = Server();
+  ASSERT_NE(server, nullptr);
+  const std::string events = EventsDb();
+  ASSERT_NE(events, "");
+  auto db = Database::Open(events);
   ASSERT_TRUE(db.ok()) << db.status().ToString();
   int64_t total_rows = 0;
   for (const EventTable& t : EventTables()) total_rows += SqliteCount(**db, std::string("SELECT COUNT(*) FROM ") + t.name);
   ASSERT_EQ(SqliteCount(**db, "SELECT COUNT(*) FROM exposures"), kExposures);
 
-  const ClickHouseUrl url = server_->Url("ship");
+  const ClickHouseUrl url = server->Url("ship");
   ShipperOptions options;
   options.max_delay_ms = 200;
   options.replica = "replica-a";
   const auto t0 = std::chrono::steady_clock::now();
-  auto shipper = EventShipper::Start(*sqlite_path_, url, options);
+  auto shipper = EventShipper::Start(events, url, options);
   ASSERT_TRUE(shipper.ok()) << shipper.status().ToString();
   EXPECT_EQ((*shipper)->stats().pending_rows, total_rows);
   Status flushed = (*shipper)->Flush(60000);
@@ -703,13 +787,15 @@ TEST_F(ClickHouseTest, TwoShardsShipBySameKeyAndGuardrailsJoinShardLocal) {
   options.ensure_schema = false;
   options.insert_quorum = 0;  // no replicas here
   options.max_delay_ms = 50;
-  auto shipper = EventShipper::Start(*sqlite_path_, url, options);
+  const std::string events = EventsDb();
+  ASSERT_NE(events, "");
+  auto shipper = EventShipper::Start(events, url, options);
   ASSERT_TRUE(shipper.ok());
   Status flushed = (*shipper)->Flush(60000);
   ASSERT_TRUE(flushed.ok()) << flushed.ToString();
   (*shipper)->Close();
 
-  auto db = Database::Open(*sqlite_path_);
+  auto db = Database::Open(events);
   ClickHouseClient on_a(url), on_b(b.Url("sharded"));
   ExpectSameCounts(**db, on_a, "sharded");
   // Both shards got rows, and every feedback row sits beside its exposure.
@@ -726,6 +812,88 @@ TEST_F(ClickHouseTest, TwoShardsShipBySameKeyAndGuardrailsJoinShardLocal) {
   ASSERT_TRUE(in_clickhouse.ok()) << in_clickhouse.status().ToString();
   const std::vector<ArmAggregate> by_hand = HandAggregates(**db, "exp-ch", from_ms, until_ms);
   EXPECT_EQ(*in_clickhouse, by_hand) << Describe(*in_clickhouse) << "\nvs\n" << Describe(by_hand);
+}
+
+
+// The production layout: EnsureEventSchema ON CLUSTER (one shard, two replicas, ZooKeeper),
+// ReplicatedMergeTree locals behind Distributed tables, inserts with insert_distributed_sync=1 and
+// insert_quorum=2. A replica is killed mid-stream: the quorum insert fails, the shipper retries the
+// identical batch until the replica is back, and block deduplication keeps every row exactly once.
+TEST_F(ClickHouseTest, ReplicatedClusterQuorumInsertSurvivesAReplicaKill) {
+  const std::string dir = TempDir("replicated");
+  ZooKeeper zk(dir + "/zk");
+  Status zk_started = zk.Start();
+  ASSERT_TRUE(zk_started.ok()) << zk_started.ToString();
+  ClickHouseServer a(dir + "/a"), b(dir + "/b");
+  int replica_no = 0;
+  for (ClickHouseServer* s : {&a, &b}) {
+    std::ostringstream xml;
+    xml << "  <zookeeper><node><host>127.0.0.1</host><port>" << zk.port()
+        << "</port></node><session_timeout_ms>3000</session_timeout_ms></zookeeper>\n"
+        << "  <distributed_ddl><path>/clickhouse/task_queue/ddl</path></distributed_ddl>\n"
+        << "  <macros><shard>01</shard><replica>r" << ++replica_no << "</replica></macros>\n"
+        << "  <interserver_http_host>127.0.0.1</interserver_http_host>\n"
+        << "  <interserver_http_port>" << FreePort() << "</interserver_http_port>\n"
+        << "  <remote_servers><steward_rep><shard><internal_replication>true</internal_replication>\n"
+        << "    <replica><host>127.0.0.1</host><port>" << a.tcp_port() << "</port></replica>\n"
+        << "    <replica><host>127.0.0.1</host><port>" << b.tcp_port() << "</port></replica>\n"
+        << "  </shard></steward_rep></remote_servers>\n";
+    s->set_cluster_xml(xml.str());
+    // A quorum insert whose second replica died gives up after 3 s instead of 10 minutes.
+    s->set_profile_xml("<insert_quorum_timeout>3000</insert_quorum_timeout>");
+    ASSERT_TRUE(s->Start().ok());
+  }
+  const std::string path = dir + "/events.db";
+  ASSERT_TRUE(WriteEvents(path, 1, 20000).ok());
+  const ClickHouseUrl url = a.Url("steward_rep_db", "steward_rep");
+  ShipperOptions options;
+  options.max_batch_rows = 10000;
+  options.max_delay_ms = 20;
+  options.backoff_initial_ms = 50;
+  options.backoff_max_ms = 500;
+  options.clickhouse.connect_timeout_ms = 500;
+  options.clickhouse.request_timeout_ms = 20000;
+  auto shipper = EventShipper::Start(path, url, options);
+  ASSERT_TRUE(shipper.ok()) << shipper.status().ToString();
+  Status flushed = (*shipper)->Flush(60000);
+  ASSERT_TRUE(flushed.ok()) << flushed.ToString();
+  ClickHouseClient on_a(url), on_b(b.Url("steward_rep_db"));
+  auto db = Database::Open(path);
+  // Quorum 2: both replicas hold every acknowledged row at once.
+  ExpectSameCounts(**db, on_a, "steward_rep_db", "_local");
+  ExpectSameCounts(**db, on_b, "steward_rep_db", "_local");
+
+  // Replica b dies; the next batches cannot reach quorum and are retried until it is back.
+  b.Kill();
+  ASSERT_TRUE(WriteEvents(path, 20001, 20000).ok());
+  ASSERT_TRUE(WaitFor([&] { return (*shipper)->stats().retries >= 2; }, 30)) << (*shipper)->stats().last_error;
+  const std::string failure = (*shipper)->stats().last_error;
+  std::cout << "[ replica  ] while b is down: " << failure.substr(0, 300) << "\n";
+  ASSERT_TRUE(b.Start().ok());
+  flushed = (*shipper)->Flush(90000);
+  ASSERT_TRUE(flushed.ok()) << flushed.ToString();
+  const ShipperStats stats = (*shipper)->stats();
+  (*shipper)->Close();
+  EXPECT_GE(stats.retries, 2);
+  ExpectSameCounts(**db, on_a, "steward_rep_db");
+  ExpectSameCounts(**db, on_a, "steward_rep_db", "_local");
+  ASSERT_TRUE(WaitFor([&] {  // b catches up from the replication queue
+    return ClickHouseCount(on_b, "SELECT count() FROM steward_rep_db.exposures_local") == 40000;
+  }, 30));
+  ExpectSameCounts(**db, on_b, "steward_rep_db", "_local");
+  EXPECT_EQ(ClickHouseCount(on_a, "SELECT count() - uniqExact(request_id) FROM steward_rep_db.exposures"), 0);
+
+  // The same block twice through the Distributed table: the second is deduplicated.
+  const std::string row = "999999\tretry-check\tm\t[]\t1\t0\t0\treplica-x\n";
+  const std::string settings = "insert_distributed_sync=1&insert_quorum=2";
+  const std::string columns = "request_id,experiment,model_version,items,latency_us,error,timed_out,replica";
+  ASSERT_TRUE(on_a.Insert("shadow_results", columns, row, settings).ok());
+  ASSERT_TRUE(on_a.Insert("shadow_results", columns, row, settings).ok());
+  EXPECT_EQ(ClickHouseCount(on_a, "SELECT count() FROM steward_rep_db.shadow_results WHERE request_id = 999999"), 1);
+
+  auto agg = GuardrailAggregatesClickHouse(on_a, url, "exp-ch", 0, kBaseMs * 2);
+  ASSERT_TRUE(agg.ok()) << agg.status().ToString();
+  EXPECT_EQ(*agg, HandAggregates(**db, "exp-ch", 0, kBaseMs * 2));
 }
 
 }  // namespace
