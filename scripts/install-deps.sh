@@ -17,6 +17,7 @@ PACKAGES=(
   xvfb xauth fonts-dejavu-core
   clang libclang-rt-14-dev
   wrk nginx-light curl
+  clickhouse-server clickhouse-client zookeeper
 )
 
 missing=()

@@ -23,6 +23,16 @@
 //    (no WITH name AS (subquery)): subqueries in FROM instead.
 //  - JOIN ... USING demands identical key types on both sides (Int64 vs UInt8 is Code: 53).
 //  - Non-matching rows of ANY LEFT JOIN get the type's default (0), not NULL (join_use_nulls=0).
+//  - A Distributed table inside a JOIN/IN subquery of a distributed query is refused (Code: 288,
+//    distributed_product_mode = 'deny'): the guardrail query names the _local tables instead.
+//  - A quorum insert with a dead replica fails at once with Code: 285 (TOO_FEW_LIVE_REPLICAS) once
+//    the dead replica's ZooKeeper session has expired (session_timeout_ms, 30 s by default); before
+//    that it waits insert_quorum_timeout (600 s by default) and fails with Code: 319. The error
+//    text spans lines ("Insertion status: Wrote 1 blocks ... on shard 0 replica 0").
+//  - ON CLUSTER needs <distributed_ddl> and ZooKeeper in every server's config; {shard} and
+//    {replica} in a ReplicatedMergeTree path are each server's <macros>.
+//  - Debian's package installs /usr/sbin/clickhouse-server (no /usr/bin/clickhouse multi-call
+//    binary); it runs as root without complaint.
 //  - Non-replicated MergeTree does not deduplicate retried blocks in 18.16; ReplicatedMergeTree
 //    does (the last 100 block hashes per table, insert_deduplicate=1 by default), per block of up
 //    to max_insert_block_size = 1,048,576 rows.
@@ -233,7 +243,9 @@ StatusOr<std::string> ClickHouseClient::Post(const std::string& target, const st
 }
 
 Status ClickHouseClient::Execute(const std::string& sql) {
-  auto r = Post("/?database=" + url_.database, sql);
+  // Buffered too: an ON CLUSTER statement streams one status row per host and reports a failed
+  // host after the first rows.
+  auto r = Post("/?database=" + url_.database + "&wait_end_of_query=1", sql);
   return r.ok() ? Status::Ok() : r.status();
 }
 

@@ -63,7 +63,8 @@ class ClickHouseClient {
   ClickHouseClient(const ClickHouseClient&) = delete;
   ClickHouseClient& operator=(const ClickHouseClient&) = delete;
 
-  // Runs a statement with no result (DDL, INSERT ... SELECT) in the URL's database.
+  // Runs a statement with no result (DDL, INSERT ... SELECT) in the URL's database; waits for
+  // the whole answer, so an ON CLUSTER statement fails here when any host failed.
   Status Execute(const std::string& sql);
   // Runs a query in the URL's database and returns the body: TabSeparated unless `sql` names
   // another FORMAT. The server buffers the whole answer first (wait_end_of_query=1) so that an
