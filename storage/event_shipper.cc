@@ -16,23 +16,53 @@ namespace steward::storage {
 namespace {
 
 // One row per batch, written before the batch is sent. state: 'pending' until ClickHouse
-// acknowledged it, then 'shipped'; only the newest shipped row per (target, table) is kept, as the
+// acknowledged it, then 'shipped'; only the newest shipped row per table is kept, as the
 // watermark. Not a migration: the table belongs to the shipper and is created on its first start.
 constexpr const char* kSpoolDdl = R"sql(
 CREATE TABLE IF NOT EXISTS clickhouse_spool (
   id          INTEGER PRIMARY KEY,
-  target      TEXT NOT NULL,     -- clickhouse://HOST:PORT/DB[?cluster=NAME]
+  target      TEXT NOT NULL,     -- clickhouse://HOST:PORT/DB[?cluster=NAME] it was sent to (for people)
   table_name  TEXT NOT NULL,     -- exposures | feedback | shadow_results
-  first_rowid INTEGER NOT NULL,
-  last_rowid  INTEGER NOT NULL,
+  first_pos   INTEGER NOT NULL,  -- positions in the table's ship order (see ShipOrder)
+  last_pos    INTEGER NOT NULL,
   rows        INTEGER NOT NULL,
   body_sha256 TEXT NOT NULL,     -- hex SHA-256 of the TabSeparated body sent
   state       TEXT NOT NULL,     -- pending | shipped
   created_ms  INTEGER NOT NULL,
   shipped_ms  INTEGER
 );
-CREATE INDEX IF NOT EXISTS clickhouse_spool_by_target ON clickhouse_spool(target, table_name, state);
+CREATE INDEX IF NOT EXISTS clickhouse_spool_by_table ON clickhouse_spool(table_name, state);
 )sql";
+
+// The order a table ships in must be its commit order, or a row committed after the cut of a
+// batch but positioned before it would be skipped for ever. feedback's rowid is implicit, so SQLite
+// allocates it at insert time: commit order. exposures and shadow_results use the request id as
+// their rowid (INTEGER PRIMARY KEY), and request ids commit out of order (ids are reserved before
+// serving, the exposure is logged after; shadow results come later still). For those two an
+// AFTER INSERT trigger appends the rowid to clickhouse_outbox_<table> (seq AUTOINCREMENT: never
+// reused, increasing in commit order since SQLite has one writer at a time), in the inserting
+// transaction; the shipper reads the outbox by seq and deletes what ClickHouse acknowledged.
+bool UsesOutbox(const std::string& table) { return table != "feedback"; }
+
+std::string OutboxName(const std::string& table) { return "clickhouse_outbox_" + table; }
+
+// Creates the outbox and its trigger for `table` and enqueues the rows already there (in rowid
+// order), atomically, unless the trigger exists.
+Status InstallOutbox(Database& db, const std::string& table) {
+  ASSIGN_OR_RETURN(auto exists, db.Prepare("SELECT COUNT(*) FROM sqlite_master WHERE type = 'trigger' AND name = ?"));
+  exists->BindText(1, OutboxName(table) + "_feed");
+  ASSIGN_OR_RETURN(bool row, exists->Step());
+  if (row && exists->ColumnInt(0) > 0) return Status::Ok();
+  exists.reset();
+  const std::string outbox = OutboxName(table);
+  return db.InTransaction([&]() -> Status {
+    RETURN_IF_ERROR(db.Exec("CREATE TABLE IF NOT EXISTS " + outbox +
+                            " (seq INTEGER PRIMARY KEY AUTOINCREMENT, row INTEGER NOT NULL)"));
+    RETURN_IF_ERROR(db.Exec("CREATE TRIGGER " + outbox + "_feed AFTER INSERT ON " + table + " BEGIN INSERT INTO " +
+                            outbox + " (row) VALUES (NEW.rowid); END"));
+    return db.Exec("INSERT INTO " + outbox + " (row) SELECT rowid FROM " + table + " ORDER BY rowid");
+  });
+}
 
 int64_t WallMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -75,8 +105,8 @@ std::string ColumnList(const EventTable& table) {
 struct EventShipper::Batch {
   size_t table = 0;
   int64_t spool_id = 0;
-  int64_t first_rowid = 0;
-  int64_t last_rowid = 0;
+  int64_t first_pos = 0;
+  int64_t last_pos = 0;
   int64_t rows = 0;
   std::string body;
   std::string sha256;
@@ -97,6 +127,11 @@ StatusOr<std::unique_ptr<EventShipper>> EventShipper::Start(const std::string& s
   if (options.replica.empty()) options.replica = HostName();
   ASSIGN_OR_RETURN(auto db, Database::Open(sqlite_path));
   RETURN_IF_ERROR(db->Exec(kSpoolDdl).WithContext("creating clickhouse_spool in " + sqlite_path));
+  for (const EventTable& t : EventTables()) {
+    if (UsesOutbox(t.name)) {
+      RETURN_IF_ERROR(InstallOutbox(*db, t.name).WithContext("creating " + OutboxName(t.name) + " in " + sqlite_path));
+    }
+  }
   std::unique_ptr<EventShipper> shipper(new EventShipper(std::move(db), std::move(url), std::move(options)));
   RETURN_IF_ERROR(shipper->LoadWatermarks());
   ASSIGN_OR_RETURN(shipper->stats_.pending_rows, [&]() -> StatusOr<int64_t> {
@@ -109,6 +144,18 @@ StatusOr<std::unique_ptr<EventShipper>> EventShipper::Start(const std::string& s
   }());
   shipper->thread_ = std::thread([s = shipper.get()] { s->Run(); });
   return shipper;
+}
+
+Status EventShipper::Uninstall(const std::string& sqlite_path) {
+  ASSIGN_OR_RETURN(auto db, Database::Open(sqlite_path));
+  return db->InTransaction([&]() -> Status {
+    for (const EventTable& t : EventTables()) {
+      if (!UsesOutbox(t.name)) continue;
+      RETURN_IF_ERROR(db->Exec("DROP TRIGGER IF EXISTS " + OutboxName(t.name) + "_feed"));
+      RETURN_IF_ERROR(db->Exec("DROP TABLE IF EXISTS " + OutboxName(t.name)));
+    }
+    return db->Exec("DROP TABLE IF EXISTS clickhouse_spool");
+  });
 }
 
 EventShipper::EventShipper(std::unique_ptr<Database> db, ClickHouseUrl url, ShipperOptions options)
@@ -172,12 +219,11 @@ void EventShipper::Sleep(int64_t ms, bool wake_on_flush) {
 
 Status EventShipper::LoadWatermarks() {
   ASSIGN_OR_RETURN(auto st, db_->Prepare(
-      "SELECT COALESCE(MAX(last_rowid), 0), COALESCE(MAX(CASE WHEN state = 'shipped' THEN last_rowid END), 0) "
-      "FROM clickhouse_spool WHERE target = ? AND table_name = ?"));
+      "SELECT COALESCE(MAX(last_pos), 0), COALESCE(MAX(CASE WHEN state = 'shipped' THEN last_pos END), 0) "
+      "FROM clickhouse_spool WHERE table_name = ?"));
   for (size_t t = 0; t < EventTables().size(); ++t) {
     st->Reset();
-    st->BindText(1, target_);
-    st->BindText(2, EventTables()[t].name);
+    st->BindText(1, EventTables()[t].name);
     ASSIGN_OR_RETURN(bool row, st->Step());
     if (!row) return Internal("clickhouse_spool watermark query returned no row");
     recorded_[t] = st->ColumnInt(0);
@@ -186,27 +232,36 @@ Status EventShipper::LoadWatermarks() {
   return Status::Ok();
 }
 
-StatusOr<int64_t> EventShipper::CountBeyond(size_t table, int64_t rowid, int64_t limit) {
-  ASSIGN_OR_RETURN(auto st, db_->Prepare(std::string("SELECT COUNT(*) FROM (SELECT 1 FROM ") + EventTables()[table].name +
-                                         " WHERE rowid > ? LIMIT ?)"));
-  st->BindInt(1, rowid);
+StatusOr<int64_t> EventShipper::CountBeyond(size_t table, int64_t pos, int64_t limit) {
+  const std::string name = EventTables()[table].name;
+  const std::string sql = UsesOutbox(name)
+      ? "SELECT COUNT(*) FROM (SELECT 1 FROM " + OutboxName(name) + " WHERE seq > ? LIMIT ?)"
+      : "SELECT COUNT(*) FROM (SELECT 1 FROM " + name + " WHERE rowid > ? LIMIT ?)";
+  ASSIGN_OR_RETURN(auto st, db_->Prepare(sql));
+  st->BindInt(1, pos);
   st->BindInt(2, limit);
   ASSIGN_OR_RETURN(bool row, st->Step());
   return row ? st->ColumnInt(0) : 0;
 }
 
-StatusOr<int64_t> EventShipper::MaxRowid(size_t table) {
-  ASSIGN_OR_RETURN(auto st, db_->Prepare(std::string("SELECT COALESCE(MAX(rowid), 0) FROM ") + EventTables()[table].name));
+StatusOr<int64_t> EventShipper::MaxPos(size_t table) {
+  const std::string name = EventTables()[table].name;
+  ASSIGN_OR_RETURN(auto st, db_->Prepare(UsesOutbox(name) ? "SELECT COALESCE(MAX(seq), 0) FROM " + OutboxName(name)
+                                                          : "SELECT COALESCE(MAX(rowid), 0) FROM " + name));
   ASSIGN_OR_RETURN(bool row, st->Step());
   return row ? st->ColumnInt(0) : 0;
 }
 
 StatusOr<EventShipper::Batch> EventShipper::ReadBatch(size_t table, int64_t after, int64_t limit, int64_t last) {
   const EventTable& t = EventTables()[table];
-  std::string sql = "SELECT rowid";
-  for (const EventColumn& c : t.columns) sql += std::string(", ") + c.name;
-  sql += std::string(" FROM ") + t.name + " WHERE rowid > ?1 " + (last > 0 ? "AND rowid <= ?2 " : "") +
-         "ORDER BY rowid" + (last > 0 ? "" : " LIMIT ?2");
+  const bool outbox = UsesOutbox(t.name);
+  const std::string pos = outbox ? "o.seq" : "t.rowid";
+  std::string sql = "SELECT " + pos;
+  for (const EventColumn& c : t.columns) sql += std::string(", t.") + c.name;
+  sql += outbox ? " FROM " + OutboxName(t.name) + " o JOIN " + t.name + " t ON t.rowid = o.row"
+                : std::string(" FROM ") + t.name + " t";
+  sql += " WHERE " + pos + " > ?1 " + (last > 0 ? "AND " + pos + " <= ?2 " : "") + "ORDER BY " + pos +
+         (last > 0 ? "" : " LIMIT ?2");
   ASSIGN_OR_RETURN(auto st, db_->Prepare(sql));
   st->BindInt(1, after);
   st->BindInt(2, last > 0 ? last : limit);
@@ -216,9 +271,9 @@ StatusOr<EventShipper::Batch> EventShipper::ReadBatch(size_t table, int64_t afte
   while (true) {
     ASSIGN_OR_RETURN(bool row, st->Step());
     if (!row) break;
-    const int64_t rowid = st->ColumnInt(0);
-    if (b.rows == 0) b.first_rowid = rowid;
-    b.last_rowid = rowid;
+    const int64_t position = st->ColumnInt(0);
+    if (b.rows == 0) b.first_pos = position;
+    b.last_pos = position;
     ++b.rows;
     for (size_t i = 0; i < t.columns.size(); ++i) {
       const int col = static_cast<int>(i) + 1;
@@ -243,12 +298,12 @@ StatusOr<EventShipper::Batch> EventShipper::ReadBatch(size_t table, int64_t afte
 
 Status EventShipper::RecordPending(Batch& batch) {
   ASSIGN_OR_RETURN(auto st, db_->Prepare(
-      "INSERT INTO clickhouse_spool (target, table_name, first_rowid, last_rowid, rows, body_sha256, state, created_ms) "
+      "INSERT INTO clickhouse_spool (target, table_name, first_pos, last_pos, rows, body_sha256, state, created_ms) "
       "VALUES (?, ?, ?, ?, ?, ?, 'pending', ?)"));
   st->BindText(1, target_);
   st->BindText(2, EventTables()[batch.table].name);
-  st->BindInt(3, batch.first_rowid);
-  st->BindInt(4, batch.last_rowid);
+  st->BindInt(3, batch.first_pos);
+  st->BindInt(4, batch.last_pos);
   st->BindInt(5, batch.rows);
   st->BindText(6, batch.sha256);
   st->BindInt(7, WallMs());
@@ -257,7 +312,7 @@ Status EventShipper::RecordPending(Batch& batch) {
   ASSIGN_OR_RETURN(bool row, id->Step());
   if (!row) return Internal("last_insert_rowid() returned no row");
   batch.spool_id = id->ColumnInt(0);
-  recorded_[batch.table] = batch.last_rowid;
+  recorded_[batch.table] = batch.last_pos;
   return Status::Ok();
 }
 
@@ -268,14 +323,18 @@ Status EventShipper::MarkShipped(const Batch& batch) {
     up->BindInt(2, batch.spool_id);
     RETURN_IF_ERROR(up->Run());
     ASSIGN_OR_RETURN(auto prune, db_->Prepare(
-        "DELETE FROM clickhouse_spool WHERE target = ? AND table_name = ? AND state = 'shipped' AND id < ?"));
-    prune->BindText(1, target_);
-    prune->BindText(2, EventTables()[batch.table].name);
-    prune->BindInt(3, batch.spool_id);
-    return prune->Run();
+        "DELETE FROM clickhouse_spool WHERE table_name = ? AND state = 'shipped' AND id < ?"));
+    prune->BindText(1, EventTables()[batch.table].name);
+    prune->BindInt(2, batch.spool_id);
+    RETURN_IF_ERROR(prune->Run());
+    const std::string name = EventTables()[batch.table].name;
+    if (!UsesOutbox(name)) return Status::Ok();
+    ASSIGN_OR_RETURN(auto shipped, db_->Prepare("DELETE FROM " + OutboxName(name) + " WHERE seq <= ?"));
+    shipped->BindInt(1, batch.last_pos);
+    return shipped->Run();
   });
   RETURN_IF_ERROR(recorded);
-  shipped_[batch.table] = batch.last_rowid;
+  shipped_[batch.table] = batch.last_pos;
   std::lock_guard lock(mu_);
   stats_.rows_shipped += batch.rows;
   stats_.batches_shipped += 1;
@@ -346,13 +405,12 @@ void EventShipper::Run() {
 
     // 1. A pending batch (left by a failure or an earlier process) goes first, exactly as recorded.
     auto pending = db_->Prepare(
-        "SELECT id, table_name, first_rowid, last_rowid, rows, body_sha256 FROM clickhouse_spool "
-        "WHERE target = ? AND state = 'pending' ORDER BY id LIMIT 1");
+        "SELECT id, table_name, first_pos, last_pos, rows, body_sha256 FROM clickhouse_spool "
+        "WHERE state = 'pending' ORDER BY id LIMIT 1");
     if (!pending.ok()) {
       fail(pending.status());
       continue;
     }
-    (*pending)->BindText(1, target_);
     auto has_pending = (*pending)->Step();
     if (!has_pending.ok()) {
       fail(has_pending.status());
@@ -399,7 +457,7 @@ void EventShipper::Run() {
     Status step = [&]() -> Status {
       if (flush_requested > flush_captured) {
         for (size_t t = 0; t < n_tables; ++t) {
-          ASSIGN_OR_RETURN(flush_target_[t], MaxRowid(t));
+          ASSIGN_OR_RETURN(flush_target_[t], MaxPos(t));
         }
         flush_captured = flush_requested;
       }

@@ -1,17 +1,28 @@
 // EventShipper: ships a replica's SQLite events (exposures, feedback, shadow_results) to
-// ClickHouse (issue #14). A background thread with its own connection tails each table by rowid
-// and sends batches of at most max_batch_rows rows, or whatever accumulated once the oldest unsent
-// row has waited max_delay_ms.
+// ClickHouse (issue #14). A background thread with its own connection tails each table in commit
+// order and sends batches of at most max_batch_rows rows, or whatever accumulated once the oldest
+// unsent row has waited max_delay_ms.
+//
+// Commit order: feedback is tailed by its rowid (allocated at insert). exposures and
+// shadow_results have the request id as rowid, and request ids commit out of order (reserved
+// before serving, logged after), so tailing them by rowid would skip a late row below the cut of a
+// batch. For them Start() installs an AFTER INSERT trigger that appends each new rowid to
+// clickhouse_outbox_<table> (seq AUTOINCREMENT) in the inserting transaction, and enqueues the rows
+// already there; the shipper tails the outbox by seq and deletes what ClickHouse acknowledged.
+// Cost: one small outbox row per exposure or shadow result while it is unshipped. Uninstall()
+// removes the triggers, outboxes and spool when a replica stops shipping.
 //
 // Durable spool: before a batch is sent it is recorded in `clickhouse_spool` in the same SQLite
-// file (destination, table, first and last rowid, row count, SHA-256 of the TSV body, state
-// pending). A batch is marked shipped only after ClickHouse acknowledged it; the table's watermark
-// is the last shipped rowid. A failed send is retried with the *identical* batch (same rowid range,
-// byte-identical body: the hash is checked before every retry) after a backoff of 100 ms doubling
-// to 5 s, forever; nothing is ever skipped. After a restart the pending batch is sent first, exactly
-// as recorded. ReplicatedMergeTree's block deduplication makes a repeated identical insert a no-op,
-// so with a cluster every row lands exactly once. A single node's plain MergeTree (18.16) has no
-// deduplication: an insert that committed but whose acknowledgement was lost lands twice there.
+// file (table, first and last position in the ship order, row count, SHA-256 of the TSV body,
+// state pending, the destination URL for people). A batch is marked shipped only after ClickHouse
+// acknowledged it; the table's watermark is the last shipped position. A failed send is retried
+// with the *identical* batch (same range, byte-identical body: the hash is checked before a batch
+// recorded by an earlier process is sent) after a backoff of 100 ms doubling to 5 s, forever;
+// nothing is ever skipped. After a restart the pending batch is sent first, exactly as recorded,
+// whatever URL the new process was given (one destination per SQLite file). ReplicatedMergeTree's
+// block deduplication makes a repeated identical insert a no-op, so with a cluster every row lands
+// exactly once. A single node's plain MergeTree (18.16) has no deduplication: an insert that
+// committed but whose acknowledgement was lost lands twice there.
 //
 // Tables ship independently (feedback may reach ClickHouse before its exposure). Rows are assumed
 // append-only: a deleted or changed row inside a pending batch is reported as kDataLoss in
@@ -71,6 +82,9 @@ class EventShipper {
   // Errors: kInvalidArgument for a bad option (named); the database's errors.
   static StatusOr<std::unique_ptr<EventShipper>> Start(const std::string& sqlite_path, ClickHouseUrl url,
                                                        ShipperOptions options = {});
+  // Drops the outbox triggers and tables and the spool from `sqlite_path` (no shipper may run on
+  // it); the event tables are untouched. A later Start ships every row again from the start.
+  static Status Uninstall(const std::string& sqlite_path);
   ~EventShipper();  // Close()s
   EventShipper(const EventShipper&) = delete;
   EventShipper& operator=(const EventShipper&) = delete;
@@ -90,9 +104,10 @@ class EventShipper {
   EventShipper(std::unique_ptr<Database> db, ClickHouseUrl url, ShipperOptions options);
   void Run();
   Status LoadWatermarks();
-  StatusOr<int64_t> CountBeyond(size_t table, int64_t rowid, int64_t limit);
-  StatusOr<int64_t> MaxRowid(size_t table);
-  // Reads rows of `table` with rowid > after (at most `limit`) or, with last > 0, first..last.
+  // Rows of `table` beyond position `pos` in its ship order (at most `limit`).
+  StatusOr<int64_t> CountBeyond(size_t table, int64_t pos, int64_t limit);
+  StatusOr<int64_t> MaxPos(size_t table);
+  // Reads rows of `table` at positions > after (at most `limit`) or, with last > 0, up to last.
   StatusOr<Batch> ReadBatch(size_t table, int64_t after, int64_t limit, int64_t last);
   Status RecordPending(Batch& batch);
   // Sends `batch` until acknowledged or Close(); false when interrupted by Close().
@@ -109,8 +124,8 @@ class EventShipper {
   std::string settings_query_;
   std::unique_ptr<ClickHouseClient> client_;
 
-  int64_t recorded_[3] = {};  // last rowid recorded in the spool (pending or shipped), per table
-  int64_t shipped_[3] = {};   // last rowid acknowledged, per table
+  int64_t recorded_[3] = {};  // last position recorded in the spool (pending or shipped), per table
+  int64_t shipped_[3] = {};   // last position acknowledged, per table
   int64_t flush_target_[3] = {};
 
   mutable std::mutex mu_;

@@ -632,7 +632,40 @@ TEST_F(ClickHouseTest, ShipperShipsEventWriterEventsInBatchesAndGuardrailsAgree)
   EXPECT_TRUE(none->empty());
 }
 
-// Reads the one pending spool row: id, table, first and last rowid, hash.
+// Request ids commit out of order (reserved before serving, logged after): exposures with lower
+// ids than an already shipped batch must still ship (the outbox, not the rowid, orders them).
+TEST_F(ClickHouseTest, ExposuresCommittedOutOfRequestIdOrderAllShipAndUninstallCleansUp) {
+  ClickHouseServer* server = Server();
+  ASSERT_NE(server, nullptr);
+  const std::string dir = TempDir("order");
+  const std::string path = dir + "/events.db";
+  ASSERT_TRUE(WriteEvents(path, 5001, 1000).ok());
+  const ClickHouseUrl url = server->Url("order");
+  ShipperOptions options;
+  options.max_delay_ms = 20;
+  auto shipper = EventShipper::Start(path, url, options);
+  ASSERT_TRUE(shipper.ok()) << shipper.status().ToString();
+  ASSERT_TRUE((*shipper)->Flush(30000).ok());
+  ClickHouseClient client(url);
+  EXPECT_EQ(ClickHouseCount(client, "SELECT count() FROM order.exposures"), 1000);
+  ASSERT_TRUE(WriteEvents(path, 1, 1000).ok());  // lower request ids, committed later
+  Status flushed = (*shipper)->Flush(30000);
+  ASSERT_TRUE(flushed.ok()) << flushed.ToString();
+  (*shipper)->Close();
+  auto db = Database::Open(path);
+  ExpectSameCounts(**db, client, "order");
+  EXPECT_EQ(ClickHouseCount(client, "SELECT count() FROM order.exposures WHERE request_id <= 1000"), 1000);
+  EXPECT_EQ(SqliteCount(**db, "SELECT COUNT(*) FROM clickhouse_outbox_exposures"), 0);  // drained when acknowledged
+  db->reset();
+
+  ASSERT_TRUE(EventShipper::Uninstall(path).ok());
+  ASSERT_TRUE(WriteEvents(path, 9001, 10).ok());  // ingest still works without the triggers
+  db = Database::Open(path);
+  EXPECT_EQ(SqliteCount(**db, "SELECT COUNT(*) FROM sqlite_master WHERE name LIKE 'clickhouse%'"), 0);
+  EXPECT_EQ(SqliteCount(**db, "SELECT COUNT(*) FROM exposures"), 2010);
+}
+
+// Reads the pending spool rows: id, table, first and last position, hash.
 struct SpoolRow {
   int64_t id = 0;
   std::string table;
@@ -644,7 +677,7 @@ std::vector<SpoolRow> PendingSpool(const std::string& path) {
   auto db = Database::Open(path);
   EXPECT_TRUE(db.ok());
   auto st = (*db)->Prepare(
-      "SELECT id, table_name, first_rowid, last_rowid, body_sha256 FROM clickhouse_spool WHERE state = 'pending'");
+      "SELECT id, table_name, first_pos, last_pos, body_sha256 FROM clickhouse_spool WHERE state = 'pending'");
   EXPECT_TRUE(st.ok());
   while (*(*st)->Step()) {
     out.push_back({(*st)->ColumnInt(0), (*st)->ColumnText(1), (*st)->ColumnInt(2), (*st)->ColumnInt(3),
