@@ -398,7 +398,7 @@ Status EnsureEventSchema(ClickHouseClient& client, const ClickHouseUrl& url) {
     // The database must exist before a ?database= request can run, so this one goes to `default`.
     ClickHouseUrl bootstrap = url;
     bootstrap.database = "default";
-    ClickHouseClient admin(bootstrap);
+    ClickHouseClient admin(bootstrap, client.options());
     RETURN_IF_ERROR(admin.Execute("CREATE DATABASE IF NOT EXISTS " + db + on_cluster).WithContext(context("the database")));
   }
   for (const EventTable& table : EventTables()) {

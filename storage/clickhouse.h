@@ -76,6 +76,7 @@ class ClickHouseClient {
                 const std::string& settings_query);
 
   const ClickHouseUrl& url() const { return url_; }
+  const ClickHouseOptions& options() const { return options_; }
 
  private:
   struct Impl;
