@@ -168,7 +168,7 @@ class ZooKeeper {
     fs::create_directories(dir_ + "/data");
     // tickTime 500 lets ClickHouse use a 3 s session: a killed replica drops out of ZooKeeper fast.
     std::ofstream(dir_ + "/zoo.cfg") << "tickTime=500\ndataDir=" << dir_ << "/data\nclientPort=" << port_
-                                     << "\nadmin.enableServer=false\n4lw.commands.whitelist=ruok\n";
+                                     << "\nadmin.enableServer=false\n4lw.commands.whitelist=srvr\n";
     const std::string cfg = dir_ + "/zoo.cfg", log = dir_ + "/zookeeper.log";
     fflush(stdout);  // or the child flushes the parent's buffered output a second time
     fflush(stderr);
@@ -189,16 +189,18 @@ class ZooKeeper {
       addr.sin_family = AF_INET;
       addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
       addr.sin_port = htons(static_cast<uint16_t>(port_));
-      char answer[8] = {};
-      if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 && write(fd, "ruok", 4) == 4 &&
-          read(fd, answer, 4) == 4 && std::string(answer) == "imok") {
+      // "srvr" answers "Mode: standalone" only once the server serves sessions ("ruok" says imok
+      // earlier, and a ClickHouse that fails its first ZooKeeper connection crashes on ON CLUSTER).
+      char answer[512] = {};
+      if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 && write(fd, "srvr", 4) == 4 &&
+          read(fd, answer, sizeof(answer) - 1) > 0 && std::string(answer).find("Mode: standalone") != std::string::npos) {
         close(fd);
         return Status::Ok();
       }
       close(fd);
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
-    return Unavailable("ZooKeeper did not answer ruok within 30 s; see " + log);
+    return Unavailable("ZooKeeper did not answer srvr with Mode: standalone within 30 s; see " + log);
   }
 
  private:
@@ -213,6 +215,15 @@ std::string TempDir(const std::string& name) {
   fs::create_directories(dir);
   return dir;
 }
+
+// A test's directory, removed at the end unless the test failed (then kept for its logs). Declare
+// it before the servers that live in it.
+struct TestTree {
+  std::string path;
+  ~TestTree() {
+    if (!testing::Test::HasFailure()) fs::remove_all(path);
+  }
+};
 
 int64_t SqliteCount(Database& db, const std::string& sql) {
   auto st = db.Prepare(sql);
@@ -396,6 +407,22 @@ class ClickHouseTest : public testing::Test {
     return write_status_.ok() ? *sqlite_path_ : "";
   }
 
+  // A private copy of EventsDb() for one test: shipping installs triggers, an outbox and a spool
+  // in the file, and a second shipper on the same file would (rightly) ship nothing again.
+  static std::string CopyOfEventsDb(const std::string& name) {
+    const std::string source = EventsDb();
+    if (source.empty()) return "";
+    {
+      auto db = Database::Open(source);
+      EXPECT_TRUE(db.ok() && (*db)->Checkpoint().ok());
+    }
+    const std::string copy = Root() + "/" + name + ".db";
+    fs::copy_file(source, copy, fs::copy_options::overwrite_existing);
+    Status clean = EventShipper::Uninstall(copy);
+    EXPECT_TRUE(clean.ok()) << clean.ToString();
+    return clean.ok() ? copy : "";
+  }
+
   static std::string* root_;
   static ClickHouseServer* server_;
   static Status server_status_;
@@ -531,7 +558,7 @@ void ExpectSameCounts(Database& db, ClickHouseClient& client, const std::string&
 TEST_F(ClickHouseTest, ShipperShipsEventWriterEventsInBatchesAndGuardrailsAgree) {
   ClickHouseServer* server = Server();
   ASSERT_NE(server, nullptr);
-  const std::string events = EventsDb();
+  const std::string events = CopyOfEventsDb("ship");
   ASSERT_NE(events, "");
   auto db = Database::Open(events);
   ASSERT_TRUE(db.ok()) << db.status().ToString();
@@ -637,7 +664,8 @@ TEST_F(ClickHouseTest, ShipperShipsEventWriterEventsInBatchesAndGuardrailsAgree)
 TEST_F(ClickHouseTest, ExposuresCommittedOutOfRequestIdOrderAllShipAndUninstallCleansUp) {
   ClickHouseServer* server = Server();
   ASSERT_NE(server, nullptr);
-  const std::string dir = TempDir("order");
+  const TestTree tree{TempDir("order")};
+  const std::string& dir = tree.path;
   const std::string path = dir + "/events.db";
   ASSERT_TRUE(WriteEvents(path, 5001, 1000).ok());
   const ClickHouseUrl url = server->Url("order");
@@ -697,7 +725,8 @@ bool WaitFor(Pred pred, int seconds) {
 }
 
 TEST_F(ClickHouseTest, KilledServerThenRestartDeliversEveryRowOnceFromTheSpool) {
-  const std::string dir = TempDir("restart");
+  const TestTree tree{TempDir("restart")};
+  const std::string& dir = tree.path;
   ClickHouseServer server(dir + "/server");
   ASSERT_TRUE(server.Start().ok());
   const std::string path = dir + "/events.db";
@@ -787,7 +816,8 @@ TEST_F(ClickHouseTest, KilledServerThenRestartDeliversEveryRowOnceFromTheSpool) 
 // EnsureEventSchema makes, minus replication, which needs ZooKeeper). The shipper inserts through
 // the Distributed tables; the guardrail query must join each shard's feedback with its exposures.
 TEST_F(ClickHouseTest, TwoShardsShipBySameKeyAndGuardrailsJoinShardLocal) {
-  const std::string dir = TempDir("shards");
+  const TestTree tree{TempDir("shards")};
+  const std::string& dir = tree.path;
   ClickHouseServer a(dir + "/a"), b(dir + "/b");
   std::ostringstream xml;
   xml << "  <remote_servers><steward_pair>\n";
@@ -820,7 +850,7 @@ TEST_F(ClickHouseTest, TwoShardsShipBySameKeyAndGuardrailsJoinShardLocal) {
   options.ensure_schema = false;
   options.insert_quorum = 0;  // no replicas here
   options.max_delay_ms = 50;
-  const std::string events = EventsDb();
+  const std::string events = CopyOfEventsDb("shards-db");
   ASSERT_NE(events, "");
   auto shipper = EventShipper::Start(events, url, options);
   ASSERT_TRUE(shipper.ok());
@@ -853,7 +883,8 @@ TEST_F(ClickHouseTest, TwoShardsShipBySameKeyAndGuardrailsJoinShardLocal) {
 // insert_quorum=2. A replica is killed mid-stream: the quorum insert fails, the shipper retries the
 // identical batch until the replica is back, and block deduplication keeps every row exactly once.
 TEST_F(ClickHouseTest, ReplicatedClusterQuorumInsertSurvivesAReplicaKill) {
-  const std::string dir = TempDir("replicated");
+  const TestTree tree{TempDir("replicated")};
+  const std::string& dir = tree.path;
   ZooKeeper zk(dir + "/zk");
   Status zk_started = zk.Start();
   ASSERT_TRUE(zk_started.ok()) << zk_started.ToString();
@@ -875,6 +906,11 @@ TEST_F(ClickHouseTest, ReplicatedClusterQuorumInsertSurvivesAReplicaKill) {
     // A quorum insert whose second replica died gives up after 3 s instead of 10 minutes.
     s->set_profile_xml("<insert_quorum_timeout>3000</insert_quorum_timeout>");
     ASSERT_TRUE(s->Start().ok());
+    // ClickHouse 18.16's DDL worker keeps a null session when its first ZooKeeper connection
+    // fails, and the next ON CLUSTER statement crashes the server: check the session first.
+    ClickHouseClient probe(s->Url("default"));
+    ASSERT_TRUE(WaitFor([&] { return probe.Query("SELECT count() FROM system.zookeeper WHERE path = '/'").ok(); }, 20))
+        << "ClickHouse cannot reach ZooKeeper; see " << dir << "/*/error.log";
   }
   const std::string path = dir + "/events.db";
   ASSERT_TRUE(WriteEvents(path, 1, 20000).ok());
