@@ -30,7 +30,11 @@
 //    that it waits insert_quorum_timeout (600 s by default) and fails with Code: 319. The error
 //    text spans lines ("Insertion status: Wrote 1 blocks ... on shard 0 replica 0").
 //  - ON CLUSTER needs <distributed_ddl> and ZooKeeper in every server's config; {shard} and
-//    {replica} in a ReplicatedMergeTree path are each server's <macros>.
+//    {replica} in a ReplicatedMergeTree path are each server's <macros>. When a server's first
+//    ZooKeeper connection fails at start-up (ZooKeeper not serving yet, or slow), its DDL worker
+//    keeps a null session and the next ON CLUSTER statement crashes the server (SIGSEGV in
+//    zkutil::ZooKeeper::createImpl): start ZooKeeper first and check system.zookeeper.
+//  - A restarted replica reuses its ZooKeeper identity only after its old session expired.
 //  - Debian's package installs /usr/sbin/clickhouse-server (no /usr/bin/clickhouse multi-call
 //    binary); it runs as root without complaint.
 //  - Non-replicated MergeTree does not deduplicate retried blocks in 18.16; ReplicatedMergeTree
