@@ -34,7 +34,6 @@
 //    ZooKeeper connection fails at start-up (ZooKeeper not serving yet, or slow), its DDL worker
 //    keeps a null session and the next ON CLUSTER statement crashes the server (SIGSEGV in
 //    zkutil::ZooKeeper::createImpl): start ZooKeeper first and check system.zookeeper.
-//  - A restarted replica reuses its ZooKeeper identity only after its old session expired.
 //  - Debian's package installs /usr/sbin/clickhouse-server (no /usr/bin/clickhouse multi-call
 //    binary); it runs as root without complaint.
 //  - Non-replicated MergeTree does not deduplicate retried blocks in 18.16; ReplicatedMergeTree
