@@ -79,7 +79,6 @@ class ClickHouseClient {
   const ClickHouseOptions& options() const { return options_; }
 
  private:
-  struct Impl;
   StatusOr<std::string> Post(const std::string& target, const std::string& body);
   ClickHouseUrl url_;
   ClickHouseOptions options_;
