@@ -43,6 +43,7 @@ void AddExperimentCommands(CLI::App& app);  // experiment ... (cli_experiment.cc
 void AddModelCommands(CLI::App& app);       // replay (cli_models.cc)
 void AddServeCommands(CLI::App& app);       // serve, token (cli_serve.cc)
 void AddGovernanceCommands(CLI::App& app);  // audit [exposures|sign-off|sample|label] (cli_governance.cc)
+void AddEventsCommands(CLI::App& app);      // events guardrails (cli_events.cc)
 void AddSafetyCommands(CLI::App& app);      // safety label|train|score (cli_safety.cc)
 
 }  // namespace steward::app

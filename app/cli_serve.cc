@@ -22,7 +22,7 @@ namespace {
 struct ServeFlags {
   ServeSetupOptions setup;
   server::ServerOptions server;
-  std::string db, control, replica_id;
+  std::string db, control, events, replica_id;
   int64_t lease_ms = 5000;
   size_t shadow_queue = 4096;
   int64_t control_tick_ms = 1000;
@@ -52,6 +52,7 @@ void RunServe(ServeFlags& f) {
   server::ServiceOptions options;
   options.db_path = storage::StripSqlitePrefix(f.db);
   options.control_db = f.control;
+  options.events_url = f.events;
   options.replica_id = f.replica_id;
   options.lease_ms = f.lease_ms;
   options.pipeline_setup = *builder;
@@ -90,6 +91,9 @@ void AddServeCommands(CLI::App& app) {
   serve->add_option("--control", f->control,
                     "Scale-out: the shared control plane, postgres://USER@HOST:PORT/DB (experiments, rollout state, tokens, "
                     "audit log, leases); docs/scale-out.md");
+  serve->add_option("--events", f->events,
+                    "Scale-out: ship this replica's events to ClickHouse, clickhouse://HOST:PORT/DB[?cluster=NAME] (a durable "
+                    "spool in --db; guardrails evaluated on every replica's events there)");
   serve->add_option("--replica-id", f->replica_id, "This replica's id (rollout lease holder; default HOSTNAME-PID)")->check(OneLine);
   serve->add_option("--lease-ms", f->lease_ms, "Rollout lease time; another replica takes over a rollout this long after its driver stops")
       ->capture_default_str()

@@ -57,6 +57,7 @@ int main(int argc, char** argv) {
   steward::app::AddServeCommands(app);
   steward::app::AddGovernanceCommands(app);
   steward::app::AddSafetyCommands(app);
+  steward::app::AddEventsCommands(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::Error& e) {

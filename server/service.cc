@@ -1,5 +1,9 @@
 #include "server/service.h"
 
+#include "serving/global_evidence.h"
+#include "storage/clickhouse.h"
+#include "storage/event_shipper.h"
+
 #include <unistd.h>
 
 #include <algorithm>
@@ -146,6 +150,10 @@ struct Service::Impl {
   int denied_in_second = 0;
   int64_t denied_suppressed = 0;
 
+  // Scale-out: ships db_path's events to ClickHouse (options.events_url); null without it.
+  std::unique_ptr<storage::EventShipper> shipper;
+  std::optional<storage::ClickHouseUrl> events_url;
+
   std::thread control_thread;
   std::mutex control_loop_mu;
   std::condition_variable control_cv;
@@ -172,6 +180,7 @@ struct Service::Impl {
         d.lease_holder = options.replica_id;
         d.lease_ms = options.lease_ms;
       }
+      if (events_url) d.global_evidence = serving::ClickHouseEvidence(*events_url);
       ASSIGN_OR_RETURN(auto driver, serving::RolloutDriver::Open(ControlLocator(), name, now, std::move(d)));
       gen->drivers.push_back(std::move(driver));
     }
@@ -346,6 +355,16 @@ StatusOr<std::unique_ptr<Service>> Service::Create(ServiceOptions options) {
     impl->options.replica_id = std::string(host) + "-" + std::to_string(getpid());
   }
   ASSIGN_OR_RETURN(impl->control_db, storage::Database::Open(impl->ControlLocator()));
+  if (!impl->options.events_url.empty()) {
+    StatusOr<storage::ClickHouseUrl> url = storage::ParseClickHouseUrl(impl->options.events_url);
+    if (!url.ok()) return InvalidArgument("--events: " + url.status().message());
+    impl->events_url = *url;
+    // Before the pipeline's writer starts: the shipper installs the outbox triggers that keep the
+    // commit order of every exposure written from now on.
+    storage::ShipperOptions shipping;
+    shipping.replica = impl->options.replica_id;
+    ASSIGN_OR_RETURN(impl->shipper, storage::EventShipper::Start(impl->options.db_path, *url, shipping));
+  }
   ASSIGN_OR_RETURN(std::vector<std::string> names, impl->StoredExperiments());
   ASSIGN_OR_RETURN(impl->generation, impl->Build(names));
   RETURN_IF_ERROR(impl->ReloadTokens(impl->clock->NowMillis()));
@@ -389,6 +408,13 @@ Status Service::Shutdown() {
   // Lists still open complete now (models and the control loop see them), then every accepted
   // event is flushed by Close().
   Status s = gen->pipeline->Close();
+  if (p.shipper) {
+    // Everything committed goes to ClickHouse before the process exits (what is left stays in
+    // the spool for the next start).
+    Status shipped = p.shipper->Flush(p.options.shutdown_ship_ms);
+    if (!shipped.ok()) STEWARD_LOG(kWarn) << "events not yet in ClickHouse stay in the spool: " << shipped.ToString();
+    p.shipper->Close();
+  }
   return s;
 }
 
@@ -1016,6 +1042,20 @@ HttpResponse Service::Impl::RenderMetrics() {
     out += "steward_event_writer_commit_seconds_bucket{le=\"+Inf\"} " + std::to_string(s.writer.batches) + "\n";
     out += "steward_event_writer_commit_seconds_sum " + PromNumber(s.writer.commit_seconds_sum) + "\n";
     out += "steward_event_writer_commit_seconds_count " + std::to_string(s.writer.batches) + "\n";
+  }
+  if (shipper) {
+    const storage::ShipperStats st = shipper->stats();
+    auto gauge = [&out](const std::string& name, const std::string& help, const std::string& type, double value) {
+      out += "# HELP " + name + " " + help + "\n# TYPE " + name + " " + type + "\n" + name + " " + PromNumber(value) + "\n";
+    };
+    gauge("steward_clickhouse_rows_shipped_total", "Event rows ClickHouse acknowledged (since start).", "counter",
+          static_cast<double>(st.rows_shipped));
+    gauge("steward_clickhouse_pending_rows", "Committed event rows not yet acknowledged by ClickHouse (in the local spool).", "gauge",
+          static_cast<double>(st.pending_rows));
+    gauge("steward_clickhouse_retries_total", "Failed batch sends, each retried as the identical batch.", "counter",
+          static_cast<double>(st.retries));
+    gauge("steward_clickhouse_last_ack_ms", "Wall-clock ms of ClickHouse's last acknowledgement (0: none yet): alert when it lags.", "gauge",
+          static_cast<double>(st.last_ack_ms));
   }
   // Per experiment: state, coverage, guardrail breaches, SRM p-value of the users counted so far.
   std::string state, coverage, breaches, srm;

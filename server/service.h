@@ -43,6 +43,13 @@ struct ServiceOptions {
   // This replica's id: the holder of the rollout leases (one replica drives each experiment's
   // rollout) and the `replica` column of shipped events. Default: "" (HOSTNAME-PID).
   std::string replica_id;
+  // Scale-out: the ClickHouse this replica ships its events to (clickhouse://HOST:PORT/DB[?cluster=
+  // NAME]; storage/event_shipper.h): batches from a durable spool in db_path, retried identically
+  // until acknowledged. With it, the rollout drivers evaluate the guardrails on every replica's
+  // events aggregated in ClickHouse. Default: "" (events stay in db_path).
+  std::string events_url;
+  // How long Shutdown() waits for ClickHouse to acknowledge the spooled events. Default: 60000.
+  int64_t shutdown_ship_ms = 60000;
   // How long a replica's rollout lease lasts without renewal (another replica takes over after it
   // lapses). Default: 5000.
   int64_t lease_ms = 5000;

@@ -164,7 +164,13 @@ EventShipper::EventShipper(std::unique_ptr<Database> db, ClickHouseUrl url, Ship
   // has the rows; insert_quorum makes each shard answer only after that many replicas have them.
   if (!url_.cluster.empty()) {
     settings_query_ = "insert_distributed_sync=1";
-    if (options_.insert_quorum > 1) settings_query_ += "&insert_quorum=" + std::to_string(options_.insert_quorum);
+    // insert_quorum_timeout: a replica that just died still counts as alive until its ZooKeeper
+    // session expires, and a quorum insert then waits this long (600 s by default in 18.16) before
+    // failing with Code 319; bounded here, the batch is retried (identically) after it instead.
+    if (options_.insert_quorum > 1) {
+      settings_query_ += "&insert_quorum=" + std::to_string(options_.insert_quorum) +
+                         "&insert_quorum_timeout=" + std::to_string(options_.insert_quorum_timeout_ms);
+    }
   }
   client_ = std::make_unique<ClickHouseClient>(url_, options_.clickhouse);
 }

@@ -55,6 +55,9 @@ struct ShipperOptions {
   // insert_quorum with a cluster (with insert_distributed_sync=1); 0 or 1 for none. Ignored on a
   // single node. Default: 2.
   int insert_quorum = 2;
+  // How long a quorum insert waits for the shard's replicas before failing (and being retried).
+  // Default: 10000.
+  int64_t insert_quorum_timeout_ms = 10000;
   // Backoff between retries of a failed batch: initial, doubling up to max. Default: 100, 5000.
   int backoff_initial_ms = 100;
   int backoff_max_ms = 5000;

@@ -57,20 +57,22 @@ CH1=${STEWARD_CH_HTTP_PORTS%% *}
 ADMIN=$("$STEWARD" token create --db "$STEWARD_CONTROL_URL" --name cluster-admin --role admin --actor cluster-test)
 ONCALL=$("$STEWARD" token create --db "$STEWARD_CONTROL_URL" --name pager --role oncall --actor cluster-test)
 
-serve() {  # serve NAME PORT LOG
+serve() {  # serve NAME PORT LOG: starts a replica in the background; its pid in LAST_PID
   "$STEWARD" serve --db "$WORK/$1.db" --control "$STEWARD_CONTROL_URL" --events "$STEWARD_EVENTS_URL" \
     --replica-id "replica-$1" --listen "127.0.0.1:$2" --seed 7 --control-tick-ms 200 --lease-ms 2000 >"$3" 2>&1 &
-  echo $!
+  LAST_PID=$!
 }
 wait_ready() {  # wait_ready PORT
   for _ in $(seq 1 300); do
-    curl -sf "http://127.0.0.1:$1/readyz" >/dev/null 2>&1 && return 0
+    curl -sf "http://127.0.0.1:$1/healthz" >/dev/null 2>&1 && return 0
     sleep 0.1
   done
   fail "replica on port $1 did not become ready"
 }
-A_PID=$(serve a "$A_PORT" "$WORK/a.log")
-B_PID=$(serve b "$B_PORT" "$WORK/b.log")
+serve a "$A_PORT" "$WORK/a.log"
+A_PID=$LAST_PID
+serve b "$B_PORT" "$WORK/b.log"
+B_PID=$LAST_PID
 wait_ready "$A_PORT"
 wait_ready "$B_PORT"
 log "two replicas ready"
@@ -98,7 +100,8 @@ log "kill -9 serve replica b at $(($(served a) + $(served b))) exposures"
 kill -9 "$B_PID"
 wait "$B_PID" 2>/dev/null || true
 sleep 1
-B_PID=$(serve b "$B_PORT" "$WORK/b2.log")
+serve b "$B_PORT" "$WORK/b2.log"
+B_PID=$LAST_PID
 wait_ready "$B_PORT"
 log "replica b restarted"
 wait_served $((REQUESTS * 3 / 4))
@@ -131,6 +134,15 @@ done
 ROLLBACK_MS=$(((NOW_NS - START_NS) / 1000000))
 log "rollback through a: b stopped treatment after $ROLLBACK_MS ms (was $BEFORE of 2000 probed users)"
 [ "$ROLLBACK_MS" -le 1000 ] || fail "replica b stopped treatment only after $ROLLBACK_MS ms (> 1 s)"
+
+# The ClickHouse outage was felt: replica a (up throughout) had to retry batches.
+RETRIES=$(curl -sf "http://127.0.0.1:$A_PORT/metrics" -H "Authorization: Bearer $ADMIN" | awk '$1 == "steward_clickhouse_retries_total" {print $2}')
+log "replica a retried $RETRIES ClickHouse batches during the outage"
+[ "${RETRIES:-0}" -gt 0 ] || fail "replica a never had to retry a batch: the ClickHouse replica's outage was not exercised"
+# Exactly one replica drove the rollout: the lease names one of them, and analyses ran.
+HOLDER=$(psql -qtA "$STEWARD_CONTROL_URL" -c "SELECT holder FROM leases WHERE name = 'rollout:cluster-recs'" 2>/dev/null || true)
+log "rollout lease held by: ${HOLDER:-nobody}"
+case "$HOLDER" in replica-a | replica-b) ;; *) fail "no replica holds the rollout lease" ;; esac
 
 # Stop the replicas cleanly: each flushes its events and waits until ClickHouse has acknowledged
 # every spooled batch.
