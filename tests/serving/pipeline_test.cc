@@ -17,9 +17,11 @@
 #include "serving/controller.h"
 #include "serving/pipeline.h"
 #include "safety/screen.h"
+#include "serving/global_evidence.h"
 #include "serving/rollout_driver.h"
 #include "serving/user_id.h"
 #include "storage/audit_log.h"
+#include "storage/clickhouse.h"
 #include "storage/database.h"
 #include "storage/statement.h"
 
@@ -529,6 +531,101 @@ TEST(RolloutDriver, ReopenedDriverRebuildsTheSameEvidenceFromStoredEvents) {
       EXPECT_EQ(x.sxy, y.sxy);
     }
   }
+}
+
+// Scale-out (issue #14): the guardrail evidence aggregated by SQL (what ClickHouse computes over
+// every replica's events; here the same query on SQLite) turned into ExperimentMetrics equals the
+// metrics the live process counted list by list (the hand computation: ExperimentMetrics::Record).
+TEST(RolloutDriver, EvidenceFromSqlAggregatesEqualsTheLiveMetrics) {
+  const std::string path = FreshPath("aggregates");
+  auto catalog = TestCatalog(30);
+  {
+    auto db = storage::Database::Open(path).value();
+    ManualClock clock(0);
+    RolloutController c(*db, clock);
+    ASSERT_TRUE(c.Create(Parse(kExperiment), "alice").ok());
+    ASSERT_TRUE(c.Start("exp", "alice", "go").ok());
+  }
+  auto live = RolloutDriver::Open(path, "exp", 0).value();
+  PipelineSetup setup;
+  setup.db_path = path;
+  setup.experiments = {"exp"};
+  setup.catalog = catalog;
+  setup.factory = [&](const experiment::ExperimentConfig&, int, const std::string&) -> StatusOr<std::unique_ptr<models::Recommender>> {
+    return std::unique_ptr<models::Recommender>(std::make_unique<CountingRecommender>(catalog, "c"));
+  };
+  RolloutDriver* d = live.get();
+  setup.on_list_complete = [d](const CompletedList& l) { d->Record(l.arm_index, l.user, l.outcome, l.ts_ms); };
+  auto p = ServingPipeline::Create(std::move(setup)).value();
+  for (int i = 0; i < 400; ++i) {
+    auto r = p->Serve({"u" + std::to_string(i % 61), 1000 + i, 5, "", {}, -1, false, 0.0}).value();
+    if (i % 3 == 0) {
+      ASSERT_TRUE(p->RecordFeedback({r.request_id, 1001 + i, r.items[i % 5].item_id, i % 5 + 1, storage::FeedbackKind::kClick, 1}).ok());
+    }
+    if (i % 4 == 0 && i % 5 != 1) {  // a second click in the list (not on the first one's position)
+      ASSERT_TRUE(p->RecordFeedback({r.request_id, 1001 + i, r.items[1].item_id, 2, storage::FeedbackKind::kClick, 1}).ok());
+    }
+    if (i % 7 == 0) {
+      ASSERT_TRUE(p->RecordFeedback({r.request_id, 1002 + i, r.items[0].item_id, 1, storage::FeedbackKind::kConversion, 1}).ok());
+    }
+    ASSERT_TRUE(p->CompleteList(r.request_id).ok());
+  }
+  ASSERT_TRUE(p->Close().ok());
+  auto db = storage::Database::Open(path).value();
+  auto aggregates = storage::GuardrailAggregatesSqlite(*db, "exp", 0, INT64_MAX);
+  ASSERT_TRUE(aggregates.ok()) << aggregates.status().ToString();
+  const experiment::ExperimentMetrics global = MetricsFromAggregates(live->config(), *aggregates);
+  for (int a = 0; a < 2; ++a) {
+    EXPECT_GT(live->metrics().Exposures(a), 0);
+    EXPECT_EQ(global.Users(a), live->metrics().Users(a));
+    EXPECT_EQ(global.Exposures(a), live->metrics().Exposures(a));
+    for (experiment::Metric m : {experiment::Metric::kCtr, experiment::Metric::kConversionRate, experiment::Metric::kLatencyMs,
+                                 experiment::Metric::kErrorRate}) {
+      const auto& g = global.Sums(a, m);
+      const auto& l = live->metrics().Sums(a, m);
+      EXPECT_EQ(g.n, l.n);
+      EXPECT_EQ(g.sy, l.sy);
+      EXPECT_EQ(g.syy, l.syy);
+      // Counts are exact; latency differs only by the order of floating-point additions.
+      const double tol = m == experiment::Metric::kLatencyMs ? 1e-9 * (1 + std::abs(l.sxx)) : 0.0;
+      EXPECT_NEAR(g.sx, l.sx, tol) << experiment::MetricName(m);
+      EXPECT_NEAR(g.sxx, l.sxx, tol) << experiment::MetricName(m);
+      EXPECT_NEAR(g.sxy, l.sxy, tol) << experiment::MetricName(m);
+    }
+  }
+}
+
+// Two drivers of one experiment (two replicas): only the lease holder analyses; the other takes
+// over once the holder stops renewing.
+TEST(RolloutDriver, OnlyTheLeaseHolderDrivesTheRollout) {
+  const std::string path = FreshPath("lease");
+  {
+    auto db = storage::Database::Open(path).value();
+    ManualClock clock(0);
+    RolloutController c(*db, clock);
+    ASSERT_TRUE(c.Create(Parse(kExperiment), "alice").ok());
+    ASSERT_TRUE(c.Start("exp", "alice", "go").ok());
+  }
+  DriverOptions a_options, b_options;
+  a_options.lease_holder = "replica-a";
+  b_options.lease_holder = "replica-b";
+  a_options.lease_ms = b_options.lease_ms = 300;
+  auto a = RolloutDriver::Open(path, "exp", 0, a_options).value();
+  auto b = RolloutDriver::Open(path, "exp", 0, b_options).value();
+  const int64_t hour = 3600 * 1000;
+  auto a_events = a->Tick(hour).value();
+  EXPECT_TRUE(a->driving());
+  EXPECT_EQ(a_events.size(), 1u);  // one analysis due
+  auto b_events = b->Tick(hour).value();
+  EXPECT_FALSE(b->driving());
+  EXPECT_TRUE(b_events.empty());
+  // a stops renewing (a killed replica); after the lease time b takes over at its next analysis.
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  b_events = b->Tick(2 * hour).value();
+  EXPECT_TRUE(b->driving());
+  EXPECT_EQ(b_events.size(), 1u);
+  EXPECT_TRUE(a->Tick(3 * hour).value().empty());
+  EXPECT_FALSE(a->driving());
 }
 
 }  // namespace
