@@ -68,7 +68,7 @@ for b in range(0, count, batch):
         for i in range(first + b, first + min(b + batch, count)):
             arm = "treatment" if i % 2 else "control"
             f.write('{"type":"exposure","request_id":%d,"user_id":"u%d","experiment":"cluster-recs","arm":"%s",'
-                    '"items":[{"item_id":%d},{"item_id":%d}]}\n' % (i, i % 50000, arm, i % 1000, (i * 7) % 1000))
+                    '"items":[{"item_id":%d},{"item_id":%d}]}\n' % (i, i % 50000, arm, 1 + i % 1000, 1001 + (i * 7) % 1000))
 EOF
 }
 gen 1000000000000 "$INGEST_EVENTS" "$WORK/a-batches"
@@ -76,8 +76,10 @@ gen 2000000000000 "$INGEST_EVENTS" "$WORK/b-batches"
 gen 3000000000000 "$INGEST_EVENTS" "$WORK/s-batches"
 send() {  # send PORT TOKEN DIR
   for f in "$3"/*.ndjson; do
-    curl -sf -X POST "http://127.0.0.1:$1/v1/events" -H "Authorization: Bearer $2" -H "Content-Type: application/x-ndjson" \
-      --data-binary @"$f" -o /dev/null || { echo "POST failed: $f" >&2; return 1; }
+    local out
+    out=$(curl -sf -X POST "http://127.0.0.1:$1/v1/events" -H "Authorization: Bearer $2" -H "Content-Type: application/x-ndjson" \
+      --data-binary @"$f") || { echo "POST failed: $f" >&2; return 1; }
+    case "$out" in *'"rejected":[]'*) ;; *) echo "lines refused in $f: ${out:0:300}" >&2; return 1 ;; esac
   done
 }
 
@@ -96,7 +98,12 @@ send $((BASE + 71)) "$ADMIN" "$WORK/b-batches" &
 SB=$!
 wait $SA $SB
 T1=$(now_ms)
-while [ "$(ch "SELECT count() FROM steward.exposures WHERE experiment = 'cluster-recs'")" -lt $((2 * INGEST_EVENTS)) ]; do sleep 0.05; done
+for _ in $(seq 1 6000); do
+  [ "$(ch "SELECT count() FROM steward.exposures WHERE experiment = 'cluster-recs'")" -ge $((2 * INGEST_EVENTS)) ] && break
+  sleep 0.05
+done
+IN_CH=$(ch "SELECT count() FROM steward.exposures WHERE experiment = 'cluster-recs'")
+[ "$IN_CH" -eq $((2 * INGEST_EVENTS)) ] || { echo "ClickHouse holds $IN_CH of $((2 * INGEST_EVENTS)) after 5 min" >&2; exit 1; }
 T2=$(now_ms)
 CLUSTER_RATE=$((2 * INGEST_EVENTS * 1000 / (T2 - T0)))
 say "  accepted (committed on the replicas) in $((T1 - T0)) ms, all in ClickHouse after $((T2 - T0)) ms: $CLUSTER_RATE events/s"

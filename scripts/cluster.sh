@@ -293,7 +293,8 @@ EOF
 <yandex>
     <profiles>
         <default>
-            <max_memory_usage>1000000000</max_memory_usage>
+            <max_memory_usage>4000000000</max_memory_usage>
+            <max_bytes_before_external_group_by>1000000000</max_bytes_before_external_group_by>
             <use_uncompressed_cache>0</use_uncompressed_cache>
             <load_balancing>in_order</load_balancing>
             <background_pool_size>4</background_pool_size>
