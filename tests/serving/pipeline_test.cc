@@ -100,6 +100,15 @@ guardrails:
 evaluation: {interval: 1h, min_users_per_arm: 1}
 )";
 
+// Creates kExperiment in a fresh database at `path` and starts it (ramping, no shadow phase).
+void CreateAndStart(const std::string& path) {
+  auto db = storage::Database::Open(path).value();
+  ManualClock clock(0);
+  RolloutController c(*db, clock);
+  ASSERT_TRUE(c.Create(Parse(kExperiment), "alice").ok());
+  ASSERT_TRUE(c.Start("exp", "alice", "go").ok());
+}
+
 class PipelineTest : public testing::Test {
  protected:
   void SetUp() override {
@@ -484,13 +493,7 @@ TEST(RolloutDriver, ShadowEndsByConfigurationAndApprovalIsATypedWait) {
 TEST(RolloutDriver, ReopenedDriverRebuildsTheSameEvidenceFromStoredEvents) {
   const std::string path = FreshPath("rebuild");
   auto catalog = TestCatalog(30);
-  {
-    auto db = storage::Database::Open(path).value();
-    ManualClock clock(0);
-    RolloutController c(*db, clock);
-    ASSERT_TRUE(c.Create(Parse(kExperiment), "alice").ok());
-    ASSERT_TRUE(c.Start("exp", "alice", "go").ok());
-  }
+  CreateAndStart(path);
   auto make = [&](RolloutDriver* d) {
     PipelineSetup setup;
     setup.db_path = path;
@@ -539,13 +542,7 @@ TEST(RolloutDriver, ReopenedDriverRebuildsTheSameEvidenceFromStoredEvents) {
 TEST(RolloutDriver, EvidenceFromSqlAggregatesEqualsTheLiveMetrics) {
   const std::string path = FreshPath("aggregates");
   auto catalog = TestCatalog(30);
-  {
-    auto db = storage::Database::Open(path).value();
-    ManualClock clock(0);
-    RolloutController c(*db, clock);
-    ASSERT_TRUE(c.Create(Parse(kExperiment), "alice").ok());
-    ASSERT_TRUE(c.Start("exp", "alice", "go").ok());
-  }
+  CreateAndStart(path);
   auto live = RolloutDriver::Open(path, "exp", 0).value();
   PipelineSetup setup;
   setup.db_path = path;
@@ -599,13 +596,7 @@ TEST(RolloutDriver, EvidenceFromSqlAggregatesEqualsTheLiveMetrics) {
 // over once the holder stops renewing.
 TEST(RolloutDriver, OnlyTheLeaseHolderDrivesTheRollout) {
   const std::string path = FreshPath("lease");
-  {
-    auto db = storage::Database::Open(path).value();
-    ManualClock clock(0);
-    RolloutController c(*db, clock);
-    ASSERT_TRUE(c.Create(Parse(kExperiment), "alice").ok());
-    ASSERT_TRUE(c.Start("exp", "alice", "go").ok());
-  }
+  CreateAndStart(path);
   DriverOptions a_options, b_options;
   a_options.lease_holder = "replica-a";
   b_options.lease_holder = "replica-b";
