@@ -198,12 +198,34 @@ struct Service::Impl {
     return gen;
   }
 
+  std::mutex sync_mu;  // one SyncExperiments at a time
+  std::chrono::steady_clock::time_point last_sync{};
+
+  // The generation to serve `experiment` from. On a shared control plane, an experiment another
+  // replica just created may not be served here yet (the control loop syncs once a tick): a request
+  // naming one syncs now, at most every 200 ms (a request for a name that does not exist costs one
+  // query then, not one per request).
+  std::shared_ptr<Generation> GenerationFor(const std::string& experiment) {
+    std::shared_ptr<Generation> gen = Current();
+    if (!gen || options.control_db.empty() || experiment.empty()) return gen;
+    if (std::find(gen->experiments.begin(), gen->experiments.end(), experiment) != gen->experiments.end()) return gen;
+    {
+      std::lock_guard sync(sync_mu);
+      if (std::chrono::steady_clock::now() - last_sync < std::chrono::milliseconds(200)) return Current();
+    }
+    Status s = SyncExperiments();
+    if (!s.ok()) STEWARD_LOG(kWarn) << "serving experiments created elsewhere: " << s.ToString();
+    return Current();
+  }
+
   const std::string& ControlLocator() const { return options.control_db.empty() ? options.db_path : options.control_db; }
 
   // Serves every stored experiment: a new generation when the stored set differs from the served
   // one (another replica created an experiment). The old generation closes once its in-flight
   // requests finish.
   Status SyncExperiments() {
+    std::lock_guard sync(sync_mu);
+    last_sync = std::chrono::steady_clock::now();
     ASSIGN_OR_RETURN(std::vector<std::string> names, StoredExperiments());
     std::shared_ptr<Generation> gen = Current();
     if (gen && gen->experiments == names) return Status::Ok();
@@ -503,7 +525,7 @@ HttpResponse Service::Impl::Recommend(const HttpRequest& request, std::string& a
   rq.k = static_cast<int>(k);
   rq.ts_ms = clock->NowMillis();
   ContextFrom(rq);
-  auto gen = Current();
+  auto gen = GenerationFor(rq.experiment);
   if (!gen) return ErrorResponse({503, "unavailable", "the service is shutting down", ""});
   auto served = gen->pipeline->Serve(rq);
   if (!served.ok()) {
@@ -543,7 +565,7 @@ HttpResponse Service::Impl::Assign(const HttpRequest& request) {
     if (auto e = GetString(body, "user_id", true, user)) return ErrorResponse(*e);
     users.push_back(std::move(user));
   }
-  auto gen = Current();
+  auto gen = GenerationFor(experiment);
   if (!gen) return ErrorResponse({503, "unavailable", "the service is shutting down", ""});
   json out = json::array();
   for (size_t i = 0; i < users.size(); ++i) {
