@@ -100,6 +100,21 @@ guardrails:
 evaluation: {interval: 1h, min_users_per_arm: 1}
 )";
 
+// A pipeline serving `experiment` from the database at `path` with CountingRecommender arms, its
+// completed lists counted by `driver` (the control loop's wiring in a service).
+std::unique_ptr<ServingPipeline> DriverPipeline(const std::string& path, const std::string& experiment,
+                                                std::shared_ptr<const models::Catalog> catalog, RolloutDriver* driver) {
+  PipelineSetup setup;
+  setup.db_path = path;
+  setup.experiments = {experiment};
+  setup.catalog = catalog;
+  setup.factory = [catalog](const experiment::ExperimentConfig&, int, const std::string&) -> StatusOr<std::unique_ptr<models::Recommender>> {
+    return std::unique_ptr<models::Recommender>(std::make_unique<CountingRecommender>(catalog, "c"));
+  };
+  setup.on_list_complete = [driver](const CompletedList& l) { driver->Record(l.arm_index, l.user, l.outcome, l.ts_ms); };
+  return ServingPipeline::Create(std::move(setup)).value();
+}
+
 // Creates kExperiment in a fresh database at `path` and starts it (ramping, no shadow phase).
 void CreateAndStart(const std::string& path) {
   auto db = storage::Database::Open(path).value();
@@ -437,16 +452,7 @@ TEST(RolloutDriver, ShadowEndsByConfigurationAndApprovalIsATypedWait) {
   auto driver = RolloutDriver::Open(path, "shadowed", 0, options).value();
   ASSERT_TRUE(driver->Start("alice", "go", 0).ok());
   EXPECT_EQ(driver->state().state, experiment::RolloutState::kShadow);
-  PipelineSetup setup;
-  setup.db_path = path;
-  setup.experiments = {"shadowed"};
-  setup.catalog = catalog;
-  setup.factory = [&](const experiment::ExperimentConfig&, int, const std::string&) -> StatusOr<std::unique_ptr<models::Recommender>> {
-    return std::unique_ptr<models::Recommender>(std::make_unique<CountingRecommender>(catalog, "c"));
-  };
-  RolloutDriver* d = driver.get();
-  setup.on_list_complete = [d](const CompletedList& l) { d->Record(l.arm_index, l.user, l.outcome, l.ts_ms); };
-  auto p = ServingPipeline::Create(std::move(setup)).value();
+  auto p = DriverPipeline(path, "shadowed", catalog, driver.get());
   pipeline = p.get();
   auto serve = [&](int64_t ts, int n) {
     for (int i = 0; i < n; ++i) {
@@ -494,19 +500,8 @@ TEST(RolloutDriver, ReopenedDriverRebuildsTheSameEvidenceFromStoredEvents) {
   const std::string path = FreshPath("rebuild");
   auto catalog = TestCatalog(30);
   CreateAndStart(path);
-  auto make = [&](RolloutDriver* d) {
-    PipelineSetup setup;
-    setup.db_path = path;
-    setup.experiments = {"exp"};
-    setup.catalog = catalog;
-    setup.factory = [&](const experiment::ExperimentConfig&, int, const std::string&) -> StatusOr<std::unique_ptr<models::Recommender>> {
-      return std::unique_ptr<models::Recommender>(std::make_unique<CountingRecommender>(catalog, "c"));
-    };
-    setup.on_list_complete = [d](const CompletedList& l) { d->Record(l.arm_index, l.user, l.outcome, l.ts_ms); };
-    return ServingPipeline::Create(std::move(setup)).value();
-  };
   auto live = RolloutDriver::Open(path, "exp", 0).value();
-  auto p = make(live.get());
+  auto p = DriverPipeline(path, "exp", catalog, live.get());
   for (int i = 0; i < 300; ++i) {
     auto r = p->Serve({"u" + std::to_string(i % 97), 1000 + i, 5, "", {}, -1, false, 0.0}).value();
     if (i % 3 == 0) {
@@ -544,16 +539,7 @@ TEST(RolloutDriver, EvidenceFromSqlAggregatesEqualsTheLiveMetrics) {
   auto catalog = TestCatalog(30);
   CreateAndStart(path);
   auto live = RolloutDriver::Open(path, "exp", 0).value();
-  PipelineSetup setup;
-  setup.db_path = path;
-  setup.experiments = {"exp"};
-  setup.catalog = catalog;
-  setup.factory = [&](const experiment::ExperimentConfig&, int, const std::string&) -> StatusOr<std::unique_ptr<models::Recommender>> {
-    return std::unique_ptr<models::Recommender>(std::make_unique<CountingRecommender>(catalog, "c"));
-  };
-  RolloutDriver* d = live.get();
-  setup.on_list_complete = [d](const CompletedList& l) { d->Record(l.arm_index, l.user, l.outcome, l.ts_ms); };
-  auto p = ServingPipeline::Create(std::move(setup)).value();
+  auto p = DriverPipeline(path, "exp", catalog, live.get());
   for (int i = 0; i < 400; ++i) {
     auto r = p->Serve({"u" + std::to_string(i % 61), 1000 + i, 5, "", {}, -1, false, 0.0}).value();
     if (i % 3 == 0) {
