@@ -128,15 +128,6 @@ StatusOr<bool> RolloutDriver::HoldLease() {
   return storage::TryAcquireLease(*db_, "rollout:" + config_.name, options_.lease_holder, wall_ms, options_.lease_ms);
 }
 
-StatusOr<experiment::ExperimentMetrics> RolloutDriver::EvidenceAt(int64_t at) {
-  if (options_.global_evidence) {
-    ASSIGN_OR_RETURN(DriverOptions::GlobalEvidence evidence, options_.global_evidence(config_, 0, at));
-    return std::move(evidence.metrics);
-  }
-  std::lock_guard lock(metrics_mu_);
-  return metrics_;
-}
-
 StatusOr<std::vector<DriverEvent>> RolloutDriver::Tick(int64_t now_ms) {
   std::vector<DriverEvent> events;
   ASSIGN_OR_RETURN(driving_, HoldLease());
@@ -194,8 +185,8 @@ StatusOr<std::vector<DriverEvent>> RolloutDriver::Tick(int64_t now_ms) {
     }
     experiment::Analysis analysis;
     if (options_.global_evidence) {
-      ASSIGN_OR_RETURN(const experiment::ExperimentMetrics evidence, EvidenceAt(at));
-      ASSIGN_OR_RETURN(analysis, controller_->Evaluate(config_.name, evidence, at, gate ? &*gate : nullptr));
+      ASSIGN_OR_RETURN(const DriverOptions::GlobalEvidence evidence, options_.global_evidence(config_, 0, at));
+      ASSIGN_OR_RETURN(analysis, controller_->Evaluate(config_.name, evidence.metrics, at, gate ? &*gate : nullptr));
     } else {
       std::lock_guard lock(metrics_mu_);
       ASSIGN_OR_RETURN(analysis, controller_->Evaluate(config_.name, metrics_, at, gate ? &*gate : nullptr));

@@ -152,8 +152,6 @@ class RolloutDriver {
   // Whether the current step's duration has passed at `at_ms` (the step could advance).
   bool StepDurationMet(int64_t at_ms) const;
 
-  // The guardrails' evidence at `at`: the local metrics, or the global ones when configured.
-  StatusOr<experiment::ExperimentMetrics> EvidenceAt(int64_t at);
   // Takes or renews the lease (true without a lease holder).
   StatusOr<bool> HoldLease();
 
